@@ -1,0 +1,187 @@
+"""The augmenter contract shared by every augmenter.
+
+An augmenter is a scikit-learn transformer over texts: ``fit(corpus)`` learns
+what it needs from a corpus, ``transform(X)`` returns one augmented copy per
+text (as many outputs as inputs) and ``augment(X, n_copies=K)`` returns ``K``
+copies per text. Sentence pairs ``(text, text_pair)`` are augmented on both
+sides.
+
+Subclasses implement ``_fit_texts(texts)`` and
+``_augment_texts(texts, copy_index)`` on plain lists of strings; this base
+class handles validation, sentence pairs, seeding and the fingerprint that
+keys augmentation caches.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._validation import _is_pair, check_texts
+
+
+def stable_seed(*parts):
+    """Return a 63-bit integer seed derived from ``parts`` (stable across runs).
+
+    Python's ``hash`` of a string changes between processes; this does not.
+
+    Examples
+    --------
+    >>> stable_seed(0, 1, "a film") == stable_seed(0, 1, "a film")
+    True
+    """
+    digest = hashlib.blake2b(
+        "\x1f".join(str(part) for part in parts).encode("utf-8"), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+class BaseAugmenter(TransformerMixin, BaseEstimator):
+    """Base class of text augmenters (not to be used directly).
+
+    Subclasses define ``__init__`` (storing a ``random_state`` parameter),
+    ``_fit_texts(self, texts)`` and ``_augment_texts(self, texts,
+    copy_index)``. Copies should depend only on the text, the copy index and
+    ``seed_`` (use :func:`stable_seed`), so that a cached copy equals a
+    recomputed one.
+    """
+
+    def fit(self, X, y=None):
+        """Learn corpus statistics from the texts in ``X``.
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+            The corpus; both sides of sentence pairs are used.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        texts = self._flatten(check_texts(X, name="X"))
+        random_state = getattr(self, "random_state", None)
+        if isinstance(random_state, int | np.integer):
+            self.seed_ = int(random_state)
+        else:
+            self.seed_ = int(check_random_state(random_state).randint(2**31 - 1))
+        self._fit_texts(texts)
+        return self
+
+    def transform(self, X):
+        """Return one augmented copy of each text in ``X``.
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+
+        Returns
+        -------
+        X_augmented : list
+            As many items as ``X``, of the same kind (texts or pairs).
+        """
+        return self.augment(X, n_copies=1)[0]
+
+    def augment(self, X, n_copies=1, copy_offset=0):
+        """Return ``n_copies`` augmented copies of each text in ``X``.
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+        n_copies : int, default=1
+            How many copies of each text.
+        copy_offset : int, default=0
+            Index of the first copy; copy ``k`` is the same whatever the other
+            texts in ``X``, so ``augment(X, 1, copy_offset=k)`` returns the
+            ``k``-th copy alone.
+
+        Returns
+        -------
+        copies : list of ``n_copies`` lists
+            ``copies[k][i]`` is copy ``copy_offset + k`` of ``X[i]``.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_copies, int | np.integer) or n_copies < 1:
+            raise ValueError(
+                f"The 'n_copies' parameter must be an int >= 1. Got {n_copies!r} "
+                "instead."
+            )
+        items = list(check_texts(X, name="X"))
+        return [
+            self._augment_items(items, copy_offset + k) for k in range(n_copies)
+        ]
+
+    def fingerprint(self):
+        """Return a string that identifies this augmenter's output.
+
+        Two fitted augmenters with the same fingerprint produce the same
+        copies of the same text; caches key their entries by it.
+        """
+        check_is_fitted(self)
+        params = {
+            key: (value if isinstance(value, int | float | str | bool | None)
+                  else repr(value))
+            for key, value in sorted(self.get_params(deep=False).items())
+        }
+        payload = json.dumps(
+            {
+                "class": type(self).__name__,
+                "params": params,
+                "seed": self.seed_,
+                "state": self._fitted_state_token(),
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+    # Subclass hooks -----------------------------------------------------
+
+    def _validate_params(self):
+        """Check the constructor parameters; raise with a clear message."""
+
+    def _fit_texts(self, texts):
+        """Learn from a list of strings."""
+
+    def _augment_texts(self, texts, copy_index):
+        """Return one augmented string per string in ``texts``."""
+        raise NotImplementedError
+
+    def _fitted_state_token(self):
+        """Return a short string that changes when the fitted state changes."""
+        return ""
+
+    # Helpers --------------------------------------------------------------
+
+    @staticmethod
+    def _flatten(items):
+        texts = []
+        for item in items:
+            if _is_pair(item):
+                texts.extend(item)
+            else:
+                texts.append(item)
+        return texts
+
+    def _augment_items(self, items, copy_index):
+        if not any(_is_pair(item) for item in items):
+            return list(self._augment_texts(list(items), copy_index))
+        firsts = [item[0] if _is_pair(item) else item for item in items]
+        seconds = [item[1] for item in items if _is_pair(item)]
+        new_firsts = self._augment_texts(firsts, copy_index)
+        new_seconds = iter(self._augment_texts(seconds, copy_index))
+        return [
+            (first, next(new_seconds)) if _is_pair(item) else first
+            for item, first in zip(items, new_firsts, strict=True)
+        ]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags

@@ -1,0 +1,198 @@
+"""Divergences between rows of two probability arrays.
+
+Each function takes two arrays of shape (n_samples, n_classes) whose rows are
+probability distributions and returns one value per row. They are the ``D``
+of the ALLSH acquisition score ``D(p(.|x), p(.|x'))`` (eq. 1 of the paper)
+and of the consistency loss (eq. 5).
+
+Zeros are handled by clipping both arguments to ``EPS`` and renormalising
+each row, so that every divergence is finite and exactly zero when the two
+rows are equal.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.special import rel_entr
+
+__all__ = [
+    "DIVERGENCES",
+    "EPS",
+    "alpha_divergence",
+    "get_divergence",
+    "jsd",
+    "kl",
+    "reverse_kl",
+]
+
+EPS = 1e-12
+
+
+def _prepare(p, q):
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    if p.shape != q.shape:
+        raise ValueError(
+            "The 'p' and 'q' parameters must have the same shape. Got "
+            f"{p.shape} and {q.shape} instead."
+        )
+    squeeze = p.ndim == 1
+    p = np.atleast_2d(np.clip(p, EPS, None))
+    q = np.atleast_2d(np.clip(q, EPS, None))
+    p = p / p.sum(axis=1, keepdims=True)
+    q = q / q.sum(axis=1, keepdims=True)
+    return p, q, squeeze
+
+
+def _finish(values, squeeze):
+    values = np.maximum(values, 0.0)
+    return values[0] if squeeze else values
+
+
+def kl(p, q):
+    """Kullback-Leibler divergence ``KL(p || q) = sum_i p_i log(p_i / q_i)``.
+
+    Parameters
+    ----------
+    p, q : array-like of shape (n_samples, n_classes) or (n_classes,)
+        Probability distributions, one per row.
+
+    Returns
+    -------
+    divergence : ndarray of shape (n_samples,) or float
+        In nats, non-negative.
+
+    Examples
+    --------
+    >>> round(float(kl([0.5, 0.5], [0.9, 0.1])), 4)
+    0.5108
+    """
+    p, q, squeeze = _prepare(p, q)
+    return _finish(rel_entr(p, q).sum(axis=1), squeeze)
+
+
+def reverse_kl(p, q):
+    """Reverse Kullback-Leibler divergence ``KL(q || p)``.
+
+    Examples
+    --------
+    >>> round(float(reverse_kl([0.5, 0.5], [0.9, 0.1])), 4)
+    0.3681
+    """
+    return kl(q, p)
+
+
+def jsd(p, q):
+    """Jensen-Shannon distance: the square root of the JS divergence, base 2.
+
+    ``sqrt((KL(p || m) + KL(q || m)) / 2)`` with ``m = (p + q) / 2`` and
+    base-2 logarithms, so that it is symmetric and lies in [0, 1].
+
+    Examples
+    --------
+    >>> float(jsd([1.0, 0.0], [0.0, 1.0]))
+    1.0
+    """
+    p, q, squeeze = _prepare(p, q)
+    m = 0.5 * (p + q)
+    divergence = 0.5 * (rel_entr(p, m).sum(axis=1) + rel_entr(q, m).sum(axis=1))
+    distance = np.sqrt(np.clip(divergence / np.log(2.0), 0.0, 1.0))
+    return _finish(distance, squeeze)
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(
+            "The 'alpha' parameter must be a real number other than 0 and 1. "
+            f"Got {alpha!r} instead."
+        )
+    if not np.isfinite(alpha) or alpha in (0, 1):
+        raise ValueError(
+            "The 'alpha' parameter must be a finite real number other than 0 "
+            "and 1 (the alpha-divergence tends to reverse KL at 0 and to KL at "
+            f"1: use divergence='reverse_kl' or 'kl'). Got {alpha!r} instead."
+        )
+    return float(alpha)
+
+
+def alpha_divergence(p, q, alpha=0.5):
+    """Alpha-divergence ``(sum_i p_i^a q_i^(1-a) - 1) / (a (a - 1))``.
+
+    The standard form (Minka, 2005): it tends to ``KL(p || q)`` as
+    ``alpha -> 1`` and to ``KL(q || p)`` as ``alpha -> 0``. It is computed as
+    ``sum_i p_i expm1((a - 1) log(p_i / q_i)) / (a (a - 1))``, and through the
+    identity ``D_a(p || q) = D_(1-a)(q || p)`` for ``a < 1/2``, so it stays
+    accurate close to both limits.
+
+    Parameters
+    ----------
+    p, q : array-like of shape (n_samples, n_classes) or (n_classes,)
+        Probability distributions, one per row.
+    alpha : float, default=0.5
+        Any finite real number except 0 and 1. ``alpha=0.5`` is four times
+        the squared Hellinger distance.
+
+    Returns
+    -------
+    divergence : ndarray of shape (n_samples,) or float
+
+    Examples
+    --------
+    >>> round(float(alpha_divergence([0.5, 0.5], [0.9, 0.1], alpha=0.5)), 4)
+    0.4223
+    """
+    alpha = _check_alpha(alpha)
+    p, q, squeeze = _prepare(p, q)
+    if alpha < 0.5:
+        p, q, alpha = q, p, 1.0 - alpha
+    log_ratio = np.log(p) - np.log(q)
+    total = (p * np.expm1((alpha - 1.0) * log_ratio)).sum(axis=1)
+    return _finish(total / (alpha * (alpha - 1.0)), squeeze)
+
+
+DIVERGENCES = {
+    "kl": kl,
+    "reverse_kl": reverse_kl,
+    "jsd": jsd,
+    "alpha": alpha_divergence,
+}
+
+
+def get_divergence(name, alpha=0.5):
+    """Return the divergence function called ``name`` as ``f(p, q)``.
+
+    Parameters
+    ----------
+    name : {"kl", "reverse_kl", "jsd", "alpha"} or callable
+        A divergence name, or a callable ``f(p, q) -> ndarray`` used as is.
+    alpha : float, default=0.5
+        The order of the alpha-divergence; checked only for ``"alpha"``.
+
+    Returns
+    -------
+    divergence : callable
+
+    Examples
+    --------
+    >>> get_divergence("jsd") is jsd
+    True
+    >>> get_divergence("hellinger")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'divergence' parameter must be one of ['alpha', 'jsd', 'kl', 'reverse_kl'] or a callable f(p, q). Got 'hellinger' instead.
+    """
+    if callable(name):
+        return name
+    if not isinstance(name, str) or name not in DIVERGENCES:
+        raise ValueError(
+            "The 'divergence' parameter must be one of "
+            f"{sorted(DIVERGENCES)} or a callable f(p, q). Got {name!r} instead."
+        )
+    if name == "alpha":
+        alpha = _check_alpha(alpha)
+
+        def divergence(p, q):
+            return alpha_divergence(p, q, alpha=alpha)
+
+        return divergence
+    return DIVERGENCES[name]

@@ -1,0 +1,21 @@
+"""Shared helpers: input validation, top-k selection and query timing."""
+
+from ._selection import select_top
+from ._timing import QueryTimer
+from ._validation import (
+    check_n_instances,
+    check_probabilities,
+    check_texts,
+    predict_proba_checked,
+    take,
+)
+
+__all__ = [
+    "QueryTimer",
+    "check_n_instances",
+    "check_probabilities",
+    "check_texts",
+    "predict_proba_checked",
+    "select_top",
+    "take",
+]

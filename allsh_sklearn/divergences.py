@@ -90,7 +90,7 @@ def jsd(p, q):
 
     Examples
     --------
-    >>> float(jsd([1.0, 0.0], [0.0, 1.0]))
+    >>> round(float(jsd([1.0, 0.0], [0.0, 1.0])), 6)
     1.0
     """
     p, q, squeeze = _prepare(p, q)

@@ -1,0 +1,44 @@
+"""Query strategies: ALLSH and the baselines it is compared against.
+
+Every strategy is callable as ``strategy(classifier, X_pool, n_instances=1,
+*, random_state=None) -> (indices, scores)``. Lower-case names are ready-made
+instances, so that ``ActiveLearner(query_strategy=allsh)`` reads as in modAL.
+"""
+
+from ._allsh import ALLSH, allsh_scores
+from ._base import BaseQueryStrategy
+from ._uncertainty import (
+    EntropySampling,
+    MarginSampling,
+    RandomSampling,
+    UncertaintySampling,
+    classifier_entropy,
+    classifier_least_confidence,
+    classifier_margin,
+)
+
+random_sampling = RandomSampling()
+entropy_sampling = EntropySampling()
+margin_sampling = MarginSampling()
+uncertainty_sampling = UncertaintySampling()
+allsh = ALLSH()
+wca = ALLSH(n_augmentations=4, worst_case=True)
+
+__all__ = [
+    "ALLSH",
+    "BaseQueryStrategy",
+    "EntropySampling",
+    "MarginSampling",
+    "RandomSampling",
+    "UncertaintySampling",
+    "allsh",
+    "allsh_scores",
+    "classifier_entropy",
+    "classifier_least_confidence",
+    "classifier_margin",
+    "entropy_sampling",
+    "margin_sampling",
+    "random_sampling",
+    "uncertainty_sampling",
+    "wca",
+]

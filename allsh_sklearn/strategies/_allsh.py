@@ -1,0 +1,211 @@
+"""ALLSH: acquisition guided by local sensitivity and hardness.
+
+The score of a pool item ``x`` is ``D(p(.|x), p(.|x'))`` (eq. 1 of the
+paper), the divergence between the classifier's predictions on ``x`` and on
+an augmented copy ``x'``. With ``K`` copies, the worst case ``max_k`` (WCA,
+eq. 2) or the mean over copies. The top-b items by score are selected
+(Algorithm 1).
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from ..augment._cache import MemoryAugmentationCache, augment_with_cache
+from ..augment._tfidf import TfidfAugmenter
+from ..divergences import get_divergence
+from ._base import BaseQueryStrategy
+
+
+def allsh_scores(proba, augmented_proba, divergence="kl", alpha=0.5, worst_case=False):
+    """Combine predictions on texts and on their copies into ALLSH scores.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the original texts.
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+        Predictions on each copy of each text.
+    divergence : {"kl", "reverse_kl", "jsd", "alpha"} or callable, default="kl"
+        The statistical distance ``D``.
+    alpha : float, default=0.5
+        The order of the alpha-divergence.
+    worst_case : bool, default=False
+        Take the maximum over copies (WCA) instead of the mean.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> p = [[0.9, 0.1], [0.5, 0.5]]
+    >>> copies = [[[0.9, 0.1], [0.1, 0.9]], [[0.6, 0.4], [0.5, 0.5]]]
+    >>> allsh_scores(p, copies, worst_case=True).round(3).tolist()
+    [0.226, 0.511]
+    """
+    measure = get_divergence(divergence, alpha=alpha)
+    proba = np.asarray(proba, dtype=np.float64)
+    augmented_proba = np.asarray(augmented_proba, dtype=np.float64)
+    per_copy = np.stack([measure(proba, copy) for copy in augmented_proba])
+    return per_copy.max(axis=0) if worst_case else per_copy.mean(axis=0)
+
+
+class ALLSH(BaseQueryStrategy):
+    """Select the items whose predictions change most under augmentation.
+
+    Parameters
+    ----------
+    augmenter : BaseAugmenter or None, default=None
+        Produces the local copies ``x'``. None means
+        ``TfidfAugmenter(p=0.3)``, the paper's default. An unfitted augmenter
+        is cloned and fitted on the first pool the strategy sees; a fitted
+        one is used as it is.
+    divergence : {"kl", "reverse_kl", "jsd", "alpha"} or callable, default="kl"
+        The statistical distance ``D(p(.|x), p(.|x'))``.
+    alpha : float, default=0.5
+        The order of the alpha-divergence (``divergence="alpha"``); any finite
+        value but 0 and 1. The paper's ablation uses -0.5 and 0.5.
+    n_augmentations : int, default=1
+        ``K``, the number of copies of each item.
+    worst_case : bool, default=False
+        With ``K > 1``, score by the maximum divergence over the copies
+        (select worst-case augmentation, WCA); otherwise by their mean.
+    cache : object with ``get_many``/``set_many`` or None, default=None
+        Where augmented copies are kept between queries; None keeps them in
+        memory (``cache_``). Copies do not depend on the model, so each pool
+        text is augmented ``K`` times over a whole active learning loop.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the augmenter (when it is created here) and tie-breaking.
+
+    Attributes
+    ----------
+    augmenter_ : BaseAugmenter
+        The fitted augmenter.
+    cache_ : object
+        The augmentation cache in use.
+    n_augmented_ : int
+        How many (text, copy) pairs were augmented so far (cache misses).
+    last_scores_ : ndarray of shape (n_pool,)
+        The scores of the whole pool at the last query.
+    last_query_time_ : dict
+        Seconds spent in ``"augmentation"``, ``"inference"`` and
+        ``"selection"`` at the last query.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from allsh_sklearn.strategies import ALLSH
+    >>> texts = ["a good film", "a bad film", "good acting", "bad plot"]
+    >>> clf = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    >>> clf = clf.fit(texts, [1, 0, 1, 0])
+    >>> pool = ["a good plot", "bad acting", "a film", "good good film"]
+    >>> indices, scores = ALLSH(random_state=0)(clf, pool, n_instances=2)
+    >>> indices.shape, scores.shape
+    ((2,), (2,))
+    """
+
+    def __init__(
+        self,
+        augmenter=None,
+        divergence="kl",
+        alpha=0.5,
+        n_augmentations=1,
+        worst_case=False,
+        cache=None,
+        random_state=None,
+    ):
+        self.augmenter = augmenter
+        self.divergence = divergence
+        self.alpha = alpha
+        self.n_augmentations = n_augmentations
+        self.worst_case = worst_case
+        self.cache = cache
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Fit the augmenter on a corpus (optional: the first query does it).
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+            The corpus, usually the whole unlabeled pool.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ALLSH
+        """
+        self._validate_params()
+        self._fit_augmenter(X, random_state=self.random_state)
+        return self
+
+    def _validate_params(self):
+        get_divergence(self.divergence, alpha=self.alpha)
+        if (
+            isinstance(self.n_augmentations, bool)
+            or not isinstance(self.n_augmentations, numbers.Integral)
+            or self.n_augmentations < 1
+        ):
+            raise ValueError(
+                "The 'n_augmentations' parameter of ALLSH must be an int >= 1. "
+                f"Got {self.n_augmentations!r} instead."
+            )
+        if not isinstance(self.worst_case, bool | np.bool_):
+            raise TypeError(
+                "The 'worst_case' parameter of ALLSH must be a bool. Got "
+                f"{self.worst_case!r} instead."
+            )
+        if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
+            raise TypeError(
+                "The 'augmenter' parameter of ALLSH must be an augmenter with "
+                "'fit' and 'augment' methods (for example TfidfAugmenter()) or "
+                f"None. Got {type(self.augmenter).__name__} instead."
+            )
+
+    def _fit_augmenter(self, X, random_state):
+        augmenter = self.augmenter
+        if augmenter is None:
+            seed = random_state if isinstance(random_state, numbers.Integral) else None
+            augmenter = TfidfAugmenter(p=0.3, random_state=seed)
+        try:
+            check_is_fitted(augmenter)
+        except NotFittedError:
+            augmenter = clone(augmenter)
+            if (
+                getattr(augmenter, "random_state", 0) is None
+                and isinstance(random_state, numbers.Integral)
+            ):
+                augmenter.set_params(random_state=random_state)
+            augmenter.fit(X)
+        self.augmenter_ = augmenter
+        self.cache_ = MemoryAugmentationCache() if self.cache is None else self.cache
+        self.n_augmented_ = 0
+
+    def _score(self, classifier, X_pool, *, timer, random_state):
+        # Checked here, before augmenting, so an unfitted model fails fast.
+        proba = self._predict_proba(classifier, X_pool, timer)
+        with timer.phase("augmentation"):
+            if not hasattr(self, "augmenter_"):
+                self._fit_augmenter(X_pool, random_state=random_state)
+            copies, n_computed = augment_with_cache(
+                self.augmenter_, X_pool, self.n_augmentations, self.cache_
+            )
+            self.n_augmented_ += n_computed
+        flat_copies = [item for copy in copies for item in copy]
+        augmented = self._predict_proba(classifier, flat_copies, timer)
+        augmented = augmented.reshape(self.n_augmentations, len(X_pool), -1)
+        with timer.phase("selection"):
+            return allsh_scores(
+                proba,
+                augmented,
+                divergence=self.divergence,
+                alpha=self.alpha,
+                worst_case=self.worst_case,
+            )

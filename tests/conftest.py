@@ -1,0 +1,95 @@
+"""Shared fixtures: fixed seeds, the shared benchmark data and small corpora."""
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def shared_data_home():
+    """The benchmark data: $ALLSH_SKLEARN_DATA, else ../shared/data beside the repo."""
+    env = os.environ.get("ALLSH_SKLEARN_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds():
+    random.seed(0)
+    np.random.seed(0)
+    try:
+        import sys
+
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(0)
+    except Exception:  # pragma: no cover - torch is optional here
+        pass
+
+
+@pytest.fixture(scope="session")
+def data_home():
+    home = shared_data_home()
+    if not (home / "sst2" / "meta.json").exists():
+        pytest.skip(f"benchmark data not found at {home}")
+    return home
+
+
+POSITIVE = [
+    "a good film with great acting",
+    "a wonderful and moving story",
+    "great plot and good music",
+    "the best film of the year",
+    "a charming and funny comedy",
+    "good direction and a great cast",
+    "moving and wonderful acting",
+    "funny , charming and good",
+]
+NEGATIVE = [
+    "a bad film with poor acting",
+    "a boring and dull story",
+    "terrible plot and bad music",
+    "the worst film of the year",
+    "a dull and tedious comedy",
+    "bad direction and a poor cast",
+    "boring and terrible acting",
+    "tedious , dull and bad",
+]
+
+
+@pytest.fixture
+def toy_texts():
+    """Sixteen short sentiment texts and their labels (1 positive)."""
+    return POSITIVE + NEGATIVE, np.array([1] * len(POSITIVE) + [0] * len(NEGATIVE))
+
+
+@pytest.fixture
+def fitted_pipeline(toy_texts):
+    """TF-IDF + logistic regression fitted on the toy texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X, y = toy_texts
+    return make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(X, y)
+
+
+@pytest.fixture
+def toy_pool():
+    """Unlabeled texts sharing the toy vocabulary."""
+    return [
+        "a good story",
+        "a dull film",
+        "great acting but a boring plot",
+        "the film of the year",
+        "funny and bad",
+        "poor music and wonderful cast",
+        "a tedious film with great music",
+        "charming , good and moving",
+        "terrible , terrible , terrible",
+        "an average film",
+        "the cast",
+        "good and bad",
+    ]

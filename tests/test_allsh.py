@@ -1,0 +1,176 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from allsh_sklearn import ActiveLearner
+from allsh_sklearn.augment import BaseAugmenter, MemoryAugmentationCache, TfidfAugmenter
+from allsh_sklearn.divergences import jsd, kl
+from allsh_sklearn.strategies import ALLSH, allsh, allsh_scores, wca
+
+
+class CountingAugmenter(BaseAugmenter):
+    """Appends a copy-dependent word; counts how many texts it augmented."""
+
+    calls = 0
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def _augment_texts(self, texts, copy_index):
+        type(self).calls += len(texts)
+        words = ["good", "bad", "dull", "great"]
+        return [f"{t} {words[copy_index % 4]}" for t in texts]
+
+
+def test_scores_equal_divergence_between_text_and_copy(fitted_pipeline, toy_pool):
+    strategy = ALLSH(augmenter=CountingAugmenter(), random_state=0)
+    strategy(fitted_pipeline, toy_pool, 3)
+    copies = [f"{t} good" for t in toy_pool]
+    expected = kl(
+        fitted_pipeline.predict_proba(toy_pool), fitted_pipeline.predict_proba(copies)
+    )
+    np.testing.assert_allclose(strategy.last_scores_, expected)
+    assert strategy.last_scores_.argmax() == strategy(fitted_pipeline, toy_pool, 1)[0][0]
+
+
+@pytest.mark.parametrize("worst_case, reducer", [(True, np.max), (False, np.mean)])
+def test_k_copies_max_for_wca_mean_otherwise(
+    worst_case, reducer, fitted_pipeline, toy_pool
+):
+    strategy = ALLSH(
+        augmenter=CountingAugmenter(), n_augmentations=3, worst_case=worst_case,
+        divergence="jsd",
+    )
+    strategy(fitted_pipeline, toy_pool, 2, random_state=0)
+    p = fitted_pipeline.predict_proba(toy_pool)
+    per_copy = np.stack([
+        jsd(p, fitted_pipeline.predict_proba([f"{t} {w}" for t in toy_pool]))
+        for w in ("good", "bad", "dull")
+    ])
+    np.testing.assert_allclose(strategy.last_scores_, reducer(per_copy, axis=0))
+
+
+def test_allsh_scores_function_hand_checked():
+    p = np.array([[0.9, 0.1], [0.5, 0.5]])
+    copies = np.array([[[0.9, 0.1], [0.1, 0.9]], [[0.6, 0.4], [0.5, 0.5]]])
+    per_copy = np.stack([kl(p, c) for c in copies])
+    np.testing.assert_allclose(allsh_scores(p, copies), per_copy.mean(axis=0))
+    np.testing.assert_allclose(
+        allsh_scores(p, copies, worst_case=True), per_copy.max(axis=0)
+    )
+
+
+def test_copies_are_cached_across_queries(fitted_pipeline, toy_pool):
+    CountingAugmenter.calls = 0
+    strategy = ALLSH(augmenter=CountingAugmenter(), n_augmentations=2)
+    pool = list(toy_pool)
+    for _ in range(5):  # a shrinking pool, as in an active learning loop
+        indices, _ = strategy(fitted_pipeline, pool, 2, random_state=0)
+        pool = [t for i, t in enumerate(pool) if i not in set(indices.tolist())]
+    assert CountingAugmenter.calls == 2 * len(toy_pool)
+    assert strategy.n_augmented_ == 2 * len(toy_pool)
+    assert len(strategy.cache_) == 2 * len(toy_pool)
+
+
+def test_twenty_queries_augment_each_text_k_times(toy_texts):
+    X, y = toy_texts
+    pool = [f"{a} and {b}" for a in X for b in X[:3]]
+    strategy = ALLSH(n_augmentations=2, random_state=0)
+    learner = ActiveLearner(
+        make_pipeline(TfidfVectorizer(), LogisticRegression()),
+        query_strategy=strategy, X_training=X, y_training=y, random_state=0,
+    )
+    remaining = list(pool)
+    for _ in range(20):
+        indices, chosen = learner.query(remaining, n_instances=2)
+        learner.teach(chosen, [1, 0])
+        remaining = [t for i, t in enumerate(remaining) if i not in set(indices)]
+    assert strategy.n_augmented_ == 2 * len(pool)
+
+
+def test_shared_cache_object_is_used(fitted_pipeline, toy_pool):
+    cache = MemoryAugmentationCache()
+    ALLSH(cache=cache, random_state=0)(fitted_pipeline, toy_pool, 1)
+    assert len(cache) == len(toy_pool)
+    second = ALLSH(cache=cache, random_state=0)
+    second(fitted_pipeline, toy_pool, 1)
+    assert second.n_augmented_ == 0
+
+
+def test_default_augmenter_is_tfidf_seeded(fitted_pipeline, toy_pool):
+    strategy = ALLSH(random_state=3)
+    strategy(fitted_pipeline, toy_pool, 2)
+    assert isinstance(strategy.augmenter_, TfidfAugmenter)
+    assert strategy.augmenter_.p == 0.3
+    assert strategy.augmenter_.seed_ == 3
+
+
+def test_prefitted_augmenter_is_used_as_is(fitted_pipeline, toy_pool, toy_texts):
+    augmenter = TfidfAugmenter(random_state=0).fit(toy_texts[0])
+    strategy = ALLSH(augmenter=augmenter)
+    strategy(fitted_pipeline, toy_pool, 1)
+    assert strategy.augmenter_ is augmenter
+
+
+def test_module_instances(fitted_pipeline, toy_pool):
+    assert allsh.get_params()["worst_case"] is False
+    assert wca.get_params()["worst_case"] is True
+    assert wca.get_params()["n_augmentations"] > 1
+    indices, scores = clone(wca)(fitted_pipeline, toy_pool, 3, random_state=0)
+    assert len(indices) == 3 and np.all(np.diff(scores) <= 0)
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"divergence": "hellinger"}, ValueError, "'divergence'.*'hellinger'"),
+        ({"divergence": "alpha", "alpha": 1}, ValueError, "'alpha'.*Got 1"),
+        ({"divergence": "alpha", "alpha": 0}, ValueError, "'alpha'.*Got 0"),
+        ({"n_augmentations": 0}, ValueError, "'n_augmentations'.*Got 0"),
+        ({"worst_case": "yes"}, TypeError, "'worst_case'.*'yes'"),
+        ({"augmenter": "tfidf"}, TypeError, "'augmenter'.*str"),
+    ],
+)
+def test_bad_parameters_fail_before_augmenting(
+    params, error, message, fitted_pipeline, toy_pool
+):
+    CountingAugmenter.calls = 0
+    strategy = ALLSH(**{"augmenter": CountingAugmenter(), **params})
+    with pytest.raises(error, match=message):
+        strategy(fitted_pipeline, toy_pool, 1)
+    assert CountingAugmenter.calls == 0
+
+
+@pytest.mark.parametrize("divergence", ["kl", "reverse_kl", "jsd", "alpha"])
+def test_every_divergence_runs(divergence, fitted_pipeline, toy_pool):
+    strategy = ALLSH(divergence=divergence, alpha=-0.5, random_state=0)
+    indices, scores = strategy(fitted_pipeline, toy_pool, 4)
+    assert np.all(scores >= 0) and len(set(indices.tolist())) == 4
+
+
+def test_text_pairs_are_augmented_on_both_sides():
+    pairs = [
+        ("the film was good", "the movie was great"),
+        ("a dull plot", "the story was boring"),
+        ("good acting", "bad acting"),
+        ("the cast", "a great cast"),
+    ]
+
+    class PairClassifier:
+        """Probability of class 1 grows with the word overlap of the pair."""
+
+        def predict_proba(self, X):
+            overlap = np.array([
+                len(set(a.split()) & set(b.split())) / len(set(a.split()) | set(b.split()))
+                for a, b in X
+            ])
+            return np.column_stack([1 - overlap, overlap])
+
+    strategy = ALLSH(augmenter=CountingAugmenter(), random_state=0)
+    indices, scores = strategy(PairClassifier(), pairs, 2)
+    copy = strategy.augmenter_.transform(pairs)
+    assert all(a.endswith(" good") and b.endswith(" good") for a, b in copy)
+    assert len(indices) == 2 and np.all(np.isfinite(scores))

@@ -179,7 +179,7 @@ def get_divergence(name, alpha=0.5):
     >>> get_divergence("hellinger")
     Traceback (most recent call last):
     ...
-    ValueError: The 'divergence' parameter must be one of ['alpha', 'jsd', 'kl', 'reverse_kl'] or a callable f(p, q). Got 'hellinger' instead.
+    ValueError: The 'divergence' parameter must be one of ... Got 'hellinger' instead.
     """
     if callable(name):
         return name

@@ -33,7 +33,9 @@ def test_scores_equal_divergence_between_text_and_copy(fitted_pipeline, toy_pool
         fitted_pipeline.predict_proba(toy_pool), fitted_pipeline.predict_proba(copies)
     )
     np.testing.assert_allclose(strategy.last_scores_, expected)
-    assert strategy.last_scores_.argmax() == strategy(fitted_pipeline, toy_pool, 1)[0][0]
+    assert (
+        strategy.last_scores_.argmax() == strategy(fitted_pipeline, toy_pool, 1)[0][0]
+    )
 
 
 @pytest.mark.parametrize("worst_case, reducer", [(True, np.max), (False, np.mean)])
@@ -41,15 +43,19 @@ def test_k_copies_max_for_wca_mean_otherwise(
     worst_case, reducer, fitted_pipeline, toy_pool
 ):
     strategy = ALLSH(
-        augmenter=CountingAugmenter(), n_augmentations=3, worst_case=worst_case,
+        augmenter=CountingAugmenter(),
+        n_augmentations=3,
+        worst_case=worst_case,
         divergence="jsd",
     )
     strategy(fitted_pipeline, toy_pool, 2, random_state=0)
     p = fitted_pipeline.predict_proba(toy_pool)
-    per_copy = np.stack([
-        jsd(p, fitted_pipeline.predict_proba([f"{t} {w}" for t in toy_pool]))
-        for w in ("good", "bad", "dull")
-    ])
+    per_copy = np.stack(
+        [
+            jsd(p, fitted_pipeline.predict_proba([f"{t} {w}" for t in toy_pool]))
+            for w in ("good", "bad", "dull")
+        ]
+    )
     np.testing.assert_allclose(strategy.last_scores_, reducer(per_copy, axis=0))
 
 
@@ -81,7 +87,10 @@ def test_twenty_queries_augment_each_text_k_times(toy_texts):
     strategy = ALLSH(n_augmentations=2, random_state=0)
     learner = ActiveLearner(
         make_pipeline(TfidfVectorizer(), LogisticRegression()),
-        query_strategy=strategy, X_training=X, y_training=y, random_state=0,
+        query_strategy=strategy,
+        X_training=X,
+        y_training=y,
+        random_state=0,
     )
     remaining = list(pool)
     for _ in range(20):
@@ -163,10 +172,13 @@ def test_text_pairs_are_augmented_on_both_sides():
         """Probability of class 1 grows with the word overlap of the pair."""
 
         def predict_proba(self, X):
-            overlap = np.array([
-                len(set(a.split()) & set(b.split())) / len(set(a.split()) | set(b.split()))
-                for a, b in X
-            ])
+            overlap = np.array(
+                [
+                    len(set(a.split()) & set(b.split()))
+                    / len(set(a.split()) | set(b.split()))
+                    for a, b in X
+                ]
+            )
             return np.column_stack([1 - overlap, overlap])
 
     strategy = ALLSH(augmenter=CountingAugmenter(), random_state=0)

@@ -42,22 +42,26 @@ EXPECTED_FAILED_CHECKS = {}
 def _instances():
     instances = []
     for cls in AUGMENTERS:
-        params = {"random_state": 0} if "random_state" in inspect.signature(cls).parameters else {}
+        params = (
+            {"random_state": 0}
+            if "random_state" in inspect.signature(cls).parameters
+            else {}
+        )
         instances.append(cls(**params))
     return instances
 
 
 @parametrize_with_checks(
     _instances(),
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
 )
 def test_sklearn_compatible_augmenter(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize(
-    "cls", AUGMENTERS + STRATEGIES, ids=lambda cls: cls.__name__
-)
+@pytest.mark.parametrize("cls", AUGMENTERS + STRATEGIES, ids=lambda cls: cls.__name__)
 def test_clone_and_params_round_trip(cls):
     estimator = cls()
     params = estimator.get_params()

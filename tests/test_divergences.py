@@ -29,8 +29,14 @@ def distribution_pairs(draw, n_classes=None):
     )
 
 
-ALL = [kl, reverse_kl, jsd, lambda p, q: alpha_divergence(p, q, -0.5),
-       lambda p, q: alpha_divergence(p, q, 0.5), lambda p, q: alpha_divergence(p, q, 2.0)]
+ALL = [
+    kl,
+    reverse_kl,
+    jsd,
+    lambda p, q: alpha_divergence(p, q, -0.5),
+    lambda p, q: alpha_divergence(p, q, 0.5),
+    lambda p, q: alpha_divergence(p, q, 2.0),
+]
 
 
 @pytest.mark.parametrize("divergence", ALL)

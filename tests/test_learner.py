@@ -16,8 +16,11 @@ def _pipeline():
 
 def _run_loop(X, y, pool, pool_labels, strategy, n_queries=3, seed=0):
     learner = ActiveLearner(
-        _pipeline(), query_strategy=strategy, X_training=X[:2] + X[-2:],
-        y_training=np.r_[y[:2], y[-2:]], random_state=seed,
+        _pipeline(),
+        query_strategy=strategy,
+        X_training=X[:2] + X[-2:],
+        y_training=np.r_[y[:2], y[-2:]],
+        random_state=seed,
     )
     remaining = list(range(len(pool)))
     chosen = []
@@ -64,8 +67,9 @@ def test_query_returns_items_of_the_pool_type(toy_texts, toy_pool):
 def test_labels_are_kept_when_training_fails(toy_texts):
     X, y = toy_texts
     learner = ActiveLearner(_pipeline(), X_training=X, y_training=y).fit()
-    learner.set_params(estimator=make_pipeline(TfidfVectorizer(min_df=100),
-                                               LogisticRegression()))
+    learner.set_params(
+        estimator=make_pipeline(TfidfVectorizer(min_df=100), LogisticRegression())
+    )
     with pytest.raises(ValueError):
         learner.teach(["a new text"], [1])
     assert learner.X_training_[-1] == "a new text"
@@ -114,8 +118,10 @@ class RecordingClassifier(LogisticRegression):
         self.seen_unlabeled_ = int(np.sum(np.asarray(y) == -1))
         mask = np.asarray(y) != -1
         self.vectorizer_ = TfidfVectorizer().fit(X)
-        return super().fit(self.vectorizer_.transform(np.asarray(X, dtype=object)[mask]),
-                           np.asarray(y)[mask])
+        return super().fit(
+            self.vectorizer_.transform(np.asarray(X, dtype=object)[mask]),
+            np.asarray(y)[mask],
+        )
 
     def predict_proba(self, X):
         return super().predict_proba(self.vectorizer_.transform(X))
@@ -127,8 +133,9 @@ def test_remaining_pool_is_fed_as_unlabeled(toy_texts, toy_pool):
     indices, chosen = learner.query(toy_pool, 2)
     learner.teach(chosen, [1, 0])
     assert learner.estimator_.seen_unlabeled_ == len(toy_pool) - 2
-    off = ActiveLearner(RecordingClassifier(), X_training=X, y_training=y,
-                        feed_unlabeled=False)
+    off = ActiveLearner(
+        RecordingClassifier(), X_training=X, y_training=y, feed_unlabeled=False
+    )
     off.query(toy_pool, 2)
     off.teach(chosen, [1, 0])
     assert off.estimator_.seen_unlabeled_ == 0
@@ -139,10 +146,13 @@ def test_strategies_work_inside_modal(toy_texts, toy_pool):
     X, y = toy_texts
     for strategy in (entropy_sampling, ALLSH(random_state=0)):
         learner = modal.ActiveLearner(
-            estimator=_pipeline(), query_strategy=strategy,
-            X_training=np.array(X, dtype=object), y_training=y,
+            estimator=_pipeline(),
+            query_strategy=strategy,
+            X_training=np.array(X, dtype=object),
+            y_training=y,
         )
-        indices, selected = learner.query(np.array(toy_pool, dtype=object),
-                                          n_instances=2)
+        indices, selected = learner.query(
+            np.array(toy_pool, dtype=object), n_instances=2
+        )
         assert len(indices) == 2 and len(set(indices.tolist())) == 2
         assert list(selected) == [toy_pool[i] for i in indices]

@@ -70,7 +70,10 @@ def test_call_signature(cls):
     signature = inspect.signature(cls.__call__)
     params = list(signature.parameters.values())
     assert [p.name for p in params[:4]] == [
-        "self", "classifier", "X_pool", "n_instances"
+        "self",
+        "classifier",
+        "X_pool",
+        "n_instances",
     ]
     assert params[3].default == 1
     assert signature.parameters["random_state"].kind is inspect.Parameter.KEYWORD_ONLY

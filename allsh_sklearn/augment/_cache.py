@@ -89,7 +89,9 @@ def augment_with_cache(augmenter, X, n_copies, cache):
             fresh = augmenter.augment(
                 [items[i] for i in missing], n_copies=1, copy_offset=copy_index
             )[0]
-            cache.set_many({keys[i]: value for i, value in zip(missing, fresh)})
+            cache.set_many(
+                {keys[i]: value for i, value in zip(missing, fresh, strict=True)}
+            )
             for i, value in zip(missing, fresh, strict=True):
                 values[i] = value
             n_computed += len(missing)

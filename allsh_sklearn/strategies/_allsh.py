@@ -178,9 +178,8 @@ class ALLSH(BaseQueryStrategy):
             check_is_fitted(augmenter)
         except NotFittedError:
             augmenter = clone(augmenter)
-            if (
-                getattr(augmenter, "random_state", 0) is None
-                and isinstance(random_state, numbers.Integral)
+            if getattr(augmenter, "random_state", 0) is None and isinstance(
+                random_state, numbers.Integral
             ):
                 augmenter.set_params(random_state=random_state)
             augmenter.fit(X)

@@ -61,7 +61,7 @@ def check_texts(X, name="X", allow_empty_strings=False):
     >>> check_texts([], name="X_pool")
     Traceback (most recent call last):
     ...
-    ValueError: The 'X_pool' parameter must be a non-empty sequence of texts. Got an empty sequence instead.
+    ValueError: The 'X_pool' parameter must be a non-empty sequence of texts. ...
     """
     if isinstance(X, str | bytes):
         raise TypeError(

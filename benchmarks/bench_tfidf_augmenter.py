@@ -1,0 +1,115 @@
+"""Time TfidfAugmenter on a whole training pool (SST-2 train by default).
+
+Usage, from the repository root::
+
+    python benchmarks/bench_tfidf_augmenter.py
+    python benchmarks/bench_tfidf_augmenter.py --data-home /path/to/data --n-copies 4
+
+The data directory holds ``<dataset>/<split>.jsonl.gz`` files of
+``{"text", "label"}`` (or ``{"text", "text_pair", "label"}``) rows. It
+defaults to ``$ALLSH_SKLEARN_DATA``, or else ``../shared/data`` relative to
+the repository root.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from allsh_sklearn.augment import TfidfAugmenter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_HOME = os.environ.get(
+    "ALLSH_SKLEARN_DATA", str(REPO_ROOT.parent / "shared" / "data")
+)
+
+
+def load_texts(data_home, dataset, split):
+    """Return the texts (or text pairs) of ``<data_home>/<dataset>/<split>``."""
+    path = Path(data_home) / dataset / f"{split}.jsonl.gz"
+    if not path.exists():
+        raise SystemExit(f"No data file at {path}; pass --data-home.")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    return [
+        (row["text"], row["text_pair"]) if "text_pair" in row else row["text"]
+        for row in rows
+    ]
+
+
+def best_time(function, repeat):
+    """Return the result of ``function()`` and its best wall time over runs."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return result, min(times)
+
+
+def changed_fraction(originals, copies):
+    """Fraction of whitespace tokens that differ between texts and copies."""
+    changed = total = 0
+    for original, copy in zip(originals, copies, strict=True):
+        if isinstance(original, tuple):
+            pairs = zip(original, copy, strict=True)
+        else:
+            pairs = [(original, copy)]
+        for before, after in pairs:
+            before, after = before.split(), after.split()
+            changed += sum(u != v for u, v in zip(before, after, strict=True))
+            total += len(before)
+    return changed / total
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
+    parser.add_argument("--dataset", default="sst2")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--p", type=float, default=0.3)
+    parser.add_argument("--n-copies", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    parser.add_argument("--random-state", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    texts = load_texts(args.data_home, args.dataset, args.split)
+    n = len(texts)
+    n_tokens = sum(
+        len(part.split())
+        for item in texts
+        for part in (item if isinstance(item, tuple) else (item,))
+    )
+    print(f"{args.dataset}/{args.split}: {n} texts, {n_tokens} tokens")
+
+    augmenter = TfidfAugmenter(p=args.p, random_state=args.random_state)
+    _, fit_time = best_time(lambda: augmenter.fit(texts), args.repeat)
+    print(
+        f"fit:        {fit_time:7.3f} s  {n / fit_time:12,.0f} texts/s  "
+        f"(vocabulary {len(augmenter.vocabulary_)} words)"
+    )
+
+    copies, transform_time = best_time(lambda: augmenter.transform(texts), args.repeat)
+    print(
+        f"transform:  {transform_time:7.3f} s  {n / transform_time:12,.0f} texts/s  "
+        f"(changed tokens {changed_fraction(texts, copies):.3f}, p = {args.p})"
+    )
+
+    k = args.n_copies
+    many, augment_time = best_time(
+        lambda: augmenter.augment(texts, n_copies=k), args.repeat
+    )
+    assert many[0] == copies
+    fractions = [changed_fraction(texts, copy) for copy in many]
+    print(
+        f"augment K={k}: {augment_time:7.3f} s  {n * k / augment_time:12,.0f} "
+        f"copies/s  (changed tokens {np.mean(fractions):.3f} per copy)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -112,9 +112,7 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
                 "instead."
             )
         items = list(check_texts(X, name="X"))
-        return [
-            self._augment_items(items, copy_offset + k) for k in range(n_copies)
-        ]
+        return [self._augment_items(items, copy_offset + k) for k in range(n_copies)]
 
     def fingerprint(self):
         """Return a string that identifies this augmenter's output.
@@ -124,8 +122,11 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         params = {
-            key: (value if isinstance(value, int | float | str | bool | None)
-                  else repr(value))
+            key: (
+                value
+                if isinstance(value, int | float | str | bool | None)
+                else repr(value)
+            )
             for key, value in sorted(self.get_params(deep=False).items())
         }
         payload = json.dumps(

@@ -1,0 +1,201 @@
+"""Tests of SQLiteAugmentationCache: round trips, persistence, crash safety."""
+
+import os
+import pickle
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from allsh_sklearn.augment._cache import MemoryAugmentationCache, augment_with_cache
+from allsh_sklearn.augment._persistent_cache import SQLiteAugmentationCache
+
+# A writer process: batch b holds keys ("fp-<tag>", b % 3, "<tag> text b-i");
+# every value is a known function of its key, so a reader can tell a complete
+# entry from a torn one. It prints each batch number once committed.
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from allsh_sklearn.augment._persistent_cache import SQLiteAugmentationCache
+
+    path, tag, n_batches, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
+        int(sys.argv[4])
+    cache = SQLiteAugmentationCache(path, timeout=120)
+    for b in range(n_batches):
+        batch = {}
+        for i in range(size):
+            item = f"{tag} text {b}-{i} " + "x" * (i % 50)
+            key = (f"fp-{tag}", b % 3, item if i % 2 else (item, "pair " + item))
+            batch[key] = (
+                "value of " + item[::-1] if i % 2
+                else ("value of " + item[::-1], "pair value " + item.upper())
+            )
+        cache.set_many(batch)
+        print(b, flush=True)
+    """
+)
+
+
+def expected_value(item):
+    if isinstance(item, tuple):
+        text = item[0]
+        return ("value of " + text[::-1], "pair value " + text.upper())
+    return "value of " + item[::-1]
+
+
+def start_writer(path, tag, n_batches, size):
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), tag, str(n_batches), str(size)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def read_all(path):
+    """Every row of the cache file, decoded back to (key, value)."""
+    import json
+
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute(
+            "SELECT fingerprint, copy_index, item, value FROM augmentations"
+        ).fetchall()
+        check = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        connection.close()
+    decoded = []
+    for fingerprint, copy_index, item, value in rows:
+        if item.startswith("["):
+            item = tuple(json.loads(item))
+        value = json.loads(value)
+        decoded.append(
+            ((fingerprint, copy_index, item),
+             tuple(value) if isinstance(value, list) else value)
+        )
+    return check, decoded
+
+
+def test_round_trip_of_texts_pairs_and_unicode(tmp_path):
+    cache = SQLiteAugmentationCache(tmp_path / "cache.sqlite")
+    entries = {
+        ("f", 0, "a film"): "a movie",
+        ("f", 1, "a film"): "one film",
+        ("g", 0, "a film"): "a picture",
+        ("f", 0, ("premise", "hypothesis")): ("premise'", "hypothesis'"),
+        ("f", 0, "café ☕ \"quoted\" \n newline"): "naïve 😀",
+    }
+    cache.set_many(entries)
+    keys = list(entries) + [("f", 2, "a film"), ("h", 0, "missing")]
+    assert cache.get_many(keys) == list(entries.values()) + [None, None]
+    assert len(cache) == len(entries)
+    # Duplicated keys and numpy integers as copy indices.
+    import numpy as np
+
+    assert cache.get_many([("f", np.int64(0), "a film")] * 3) == ["a movie"] * 3
+    cache.set_many({("f", 0, "a film"): "overwritten"})
+    assert cache.get_many([("f", 0, "a film")]) == ["overwritten"]
+    cache.clear("g")
+    assert cache.get_many([("g", 0, "a film")]) == [None]
+    cache.close()
+
+
+def test_same_interface_as_memory_cache(tmp_path):
+    memory, sqlite = MemoryAugmentationCache(), SQLiteAugmentationCache(
+        tmp_path / "c.sqlite"
+    )
+    entries = {("f", k, f"text {i}"): f"copy {k} of {i}" for k in range(2)
+               for i in range(700)}
+    for cache in (memory, sqlite):
+        cache.set_many(entries)
+    keys = list(entries) + [("f", 5, "text 1")]
+    assert sqlite.get_many(keys) == memory.get_many(keys)  # > one SQL chunk
+
+
+def test_entries_persist_across_instances_and_pickling(tmp_path):
+    path = tmp_path / "sub" / "folder" / "cache.sqlite"
+    with SQLiteAugmentationCache(path) as cache:
+        cache.set_many({("f", 0, "a film"): "a movie"})
+    reopened = SQLiteAugmentationCache(path)
+    assert reopened.get_many([("f", 0, "a film")]) == ["a movie"]
+    restored = pickle.loads(pickle.dumps(reopened))
+    assert restored.get_many([("f", 0, "a film")]) == ["a movie"]
+    journal = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert journal == "wal"
+
+
+def test_augment_with_cache_uses_it(tmp_path):
+    from allsh_sklearn.augment._backtranslation import BackTranslationAugmenter
+
+    calls = []
+
+    def forward(texts):
+        calls.append(len(texts))
+        return [t + " again" for t in texts]
+
+    texts = ["a moving film about grief", ("a premise text", "a hypothesis text")]
+    augmenter = BackTranslationAugmenter(
+        backend=(forward, lambda t: t), min_chars=None, max_length_diff=None,
+        random_state=0,
+    ).fit(texts)
+    cache = SQLiteAugmentationCache(tmp_path / "c.sqlite")
+    first, computed = augment_with_cache(augmenter, texts, 1, cache)
+    second, recomputed = augment_with_cache(augmenter, texts, 1, cache)
+    assert first == second and computed == 2 and recomputed == 0
+    assert second[0][1] == ("a premise text again", "a hypothesis text again")
+
+
+def test_killed_writer_leaves_only_complete_batches_and_others_can_write(tmp_path):
+    path = tmp_path / "crash.sqlite"
+    size = 200
+    writer = start_writer(path, "killed", 10_000, size)
+    committed = -1
+    deadline = time.monotonic() + 120
+    # Let it commit a few batches, then kill it while it keeps writing.
+    while committed < 4 and time.monotonic() < deadline:
+        line = writer.stdout.readline()
+        if not line:
+            break
+        committed = int(line)
+    assert committed >= 4, writer.stderr.read()
+    time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=30)
+    assert writer.returncode == -signal.SIGKILL
+
+    # The file opens, passes SQLite's integrity check and holds whole
+    # batches only, each entry equal to the function of its key.
+    cache = SQLiteAugmentationCache(path)
+    check, rows = read_all(path)
+    assert check == "ok"
+    assert len(rows) >= (committed + 1) * size
+    assert len(rows) % size == 0
+    for key, value in rows:
+        assert value == expected_value(key[2])
+    some_key = rows[0][0]
+    assert cache.get_many([some_key]) == [expected_value(some_key[2])]
+
+    # Two writers at once, while this process reads: both finish, all lands.
+    writers = [start_writer(path, tag, 15, size) for tag in ("first", "second")]
+    while any(w.poll() is None for w in writers):
+        cache.get_many([some_key])
+        time.sleep(0.01)
+    for w in writers:
+        assert w.returncode == 0, w.stderr.read()
+    check, rows = read_all(path)
+    assert check == "ok"
+    by_tag = {}
+    for key, value in rows:
+        assert value == expected_value(key[2])
+        by_tag[key[0]] = by_tag.get(key[0], 0) + 1
+    assert by_tag["fp-first"] == by_tag["fp-second"] == 15 * size
+
+
+@pytest.mark.parametrize("bad_value", [object()])
+def test_unserialisable_value_is_rejected_without_partial_write(tmp_path, bad_value):
+    cache = SQLiteAugmentationCache(tmp_path / "c.sqlite")
+    with pytest.raises(TypeError):
+        cache.set_many({("f", 0, "good"): "fine", ("f", 0, "bad"): bad_value})
+    assert len(cache) == 0

@@ -13,7 +13,11 @@ from .augment import TfidfAugmenter
 from .learner import ActiveLearner
 from .strategies import (
     ALLSH,
+    BADGE,
+    CAL,
     allsh,
+    badge,
+    cal,
     entropy_sampling,
     margin_sampling,
     random_sampling,
@@ -42,11 +46,15 @@ def __getattr__(name):
 __all__ = [
     "ALLSH",
     "ActiveLearner",
+    "BADGE",
+    "CAL",
     "ConsistencyLoss",
     "PromptSelector",
     "TfidfAugmenter",
     "__version__",
     "allsh",
+    "badge",
+    "cal",
     "datasets",
     "divergences",
     "entropy_sampling",

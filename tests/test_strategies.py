@@ -139,8 +139,10 @@ def test_bad_pools_and_sizes(cls, learner, toy_pool):
 )
 def test_unfitted_classifier_is_reported(cls, toy_pool):
     unfitted = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    # CAL also needs the labeled set; give it one so the classifier is checked.
+    extra = {"X_labeled": ["a good film"]} if cls.__name__ == "CAL" else {}
     with pytest.raises(NotFittedError, match="'classifier'.*not fitted"):
-        _make(cls)(unfitted, toy_pool, 1)
+        _make(cls)(unfitted, toy_pool, 1, **extra)
 
 
 class _BrokenProba:

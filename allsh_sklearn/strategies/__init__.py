@@ -6,7 +6,9 @@ instances, so that ``ActiveLearner(query_strategy=allsh)`` reads as in modAL.
 """
 
 from ._allsh import ALLSH, allsh_scores
+from ._badge import BADGE, badge_gradient_norms, badge_kmeans_plusplus
 from ._base import BaseQueryStrategy
+from ._cal import CAL, cal_scores
 from ._uncertainty import (
     EntropySampling,
     MarginSampling,
@@ -23,9 +25,13 @@ margin_sampling = MarginSampling()
 uncertainty_sampling = UncertaintySampling()
 allsh = ALLSH()
 wca = ALLSH(n_augmentations=4, worst_case=True)
+cal = CAL()
+badge = BADGE()
 
 __all__ = [
     "ALLSH",
+    "BADGE",
+    "CAL",
     "BaseQueryStrategy",
     "EntropySampling",
     "MarginSampling",
@@ -33,6 +39,11 @@ __all__ = [
     "UncertaintySampling",
     "allsh",
     "allsh_scores",
+    "badge",
+    "badge_gradient_norms",
+    "badge_kmeans_plusplus",
+    "cal",
+    "cal_scores",
     "classifier_entropy",
     "classifier_least_confidence",
     "classifier_margin",

@@ -17,7 +17,10 @@ The ``(n, C d)`` matrix of gradient embeddings is never built. Since
 
 so each new centre costs one pass over the ``(n, C)`` and ``(n, d)``
 factors: time ``O(b n (C + d))`` for a batch of ``b``, memory
-``O(n (C + d))``. Sparse embeddings (TF-IDF) stay sparse.
+``O(n (C + d))``. Sparse embeddings (TF-IDF) stay sparse. Dense float32
+embeddings stay float32 for the dot products ``h_i . h_j``, except for the
+items close to the new centre, recomputed in float64 so that cancellation
+does not turn their small distances into noise; everything else is float64.
 """
 
 import numpy as np
@@ -34,6 +37,13 @@ __all__ = ["BADGE", "badge_gradient_norms", "badge_kmeans_plusplus"]
 # noise of the factorised formula (exact duplicates give exactly 0 when the
 # gradient embeddings are materialised): they are set to 0.
 _RTOL = 1e-10
+# Float32 embeddings stay float32 for the dot products h_i . h_j (half the
+# memory traffic), whose relative error (about 1e-7, at most d * 6e-8) would
+# swamp the distances of close items after cancellation. The items whose
+# float32 squared distance is below this fraction of ||g_i||^2 + ||g_j||^2 are
+# recomputed in float64 (exact products of float32 values): a few items
+# usually, the whole pool when every embedding is nearly the same.
+_REFINE_FLOAT32 = 1e-3
 
 
 def _factors(proba, embeddings):
@@ -44,9 +54,12 @@ def _factors(proba, embeddings):
     q[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] += 1.0
     q_sq = np.einsum("ij,ij->i", q, q)
     if sp.issparse(embeddings):
-        h_sq = np.asarray(embeddings.multiply(embeddings).sum(axis=1)).ravel()
+        embeddings = embeddings.astype(np.float64)
+        h_sq = np.asarray(
+            embeddings.multiply(embeddings).sum(axis=1, dtype=np.float64)
+        ).ravel()
     else:
-        h_sq = np.einsum("ij,ij->i", embeddings, embeddings)
+        h_sq = np.einsum("ij,ij->i", embeddings, embeddings, dtype=np.float64)
     return q, embeddings, q_sq * h_sq
 
 
@@ -58,9 +71,14 @@ def _dots_with_row(matrix, row):
 
 def _squared_distances_to(centre, q, h, g_sq):
     """``||g_i - g_centre||^2`` for every ``i``, from the factors."""
-    cross = (q @ q[centre]) * _dots_with_row(h, centre)
+    q_dots = q @ q[centre]
     scale = g_sq + g_sq[centre]
-    d2 = scale - 2.0 * cross
+    d2 = scale - 2.0 * q_dots * _dots_with_row(h, centre)
+    if h.dtype != np.float64:
+        near = np.flatnonzero(d2 <= _REFINE_FLOAT32 * scale)
+        if near.size:
+            h_dots = h[near].astype(np.float64) @ h[centre].astype(np.float64)
+            d2[near] = scale[near] - 2.0 * q_dots[near] * h_dots
     d2[d2 <= _RTOL * scale] = 0.0
     return d2
 

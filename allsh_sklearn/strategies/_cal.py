@@ -19,7 +19,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from ..divergences import EPS
-from ..utils._validation import check_texts
+from ..utils._validation import check_probabilities, check_texts
 from ._base import BaseQueryStrategy
 from ._embeddings import check_embeddings, get_proba_and_embeddings
 
@@ -82,6 +82,17 @@ def cal_scores(
     ...            n_neighbors=1).round(3).tolist()
     [0.0, 1.758]
     """
+    if (
+        isinstance(n_neighbors, bool)
+        or not isinstance(n_neighbors, numbers.Integral)
+        or n_neighbors < 1
+    ):
+        raise ValueError(
+            f"The 'n_neighbors' parameter must be an int >= 1. Got {n_neighbors!r} "
+            "instead."
+        )
+    proba_pool = check_probabilities(proba_pool, name="proba_pool")
+    proba_labeled = check_probabilities(proba_labeled, name="proba_labeled")
     embeddings_pool = check_embeddings(
         embeddings_pool, len(proba_pool), name="embeddings_pool"
     )
@@ -111,7 +122,11 @@ def cal_scores(
 
     # Row i of `average` holds 1/k at the columns of the k neighbours of item i.
     average = sp.csr_matrix(
-        (np.full(n_pool * k, 1.0 / k), neighbours.ravel(), np.arange(0, n_pool * k + 1, k)),
+        (
+            np.full(n_pool * k, 1.0 / k),
+            neighbours.ravel(),
+            np.arange(0, n_pool * k + 1, k),
+        ),
         shape=(n_pool, n_labeled),
     )
     neg_entropy = (proba_labeled * np.log(proba_labeled)).sum(axis=1)

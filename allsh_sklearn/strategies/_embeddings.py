@@ -106,20 +106,25 @@ def check_embeddings(embeddings, n_samples, name="embedding"):
 
     Returns
     -------
-    embeddings : ndarray or CSR matrix of shape (n_samples, n_features), float64
+    embeddings : ndarray or CSR matrix of shape (n_samples, n_features)
+        float32 if given as float32 (as models return them, and half the
+        memory traffic), float64 otherwise.
 
     Examples
     --------
     >>> check_embeddings([[1, 0], [0, 1]], 2).dtype
     dtype('float64')
     """
+    if hasattr(embeddings, "detach"):  # a torch tensor
+        embeddings = embeddings.detach().cpu().numpy()
+    dtype = (
+        np.float32 if getattr(embeddings, "dtype", None) == np.float32 else np.float64
+    )
     if sp.issparse(embeddings):
-        embeddings = sp.csr_matrix(embeddings, dtype=np.float64)
+        embeddings = sp.csr_matrix(embeddings, dtype=dtype)
         values = embeddings.data
     else:
-        if hasattr(embeddings, "detach"):  # a torch tensor
-            embeddings = embeddings.detach().cpu().numpy()
-        embeddings = np.asarray(embeddings, dtype=np.float64)
+        embeddings = np.asarray(embeddings, dtype=dtype)
         values = embeddings
     if embeddings.ndim != 2:
         raise ValueError(
@@ -163,7 +168,8 @@ def get_proba_and_embeddings(classifier, X, embedding=None, *, kind=None, timer=
     Returns
     -------
     proba : ndarray of shape (n_samples, n_classes), dtype=float64
-    embeddings : ndarray or CSR matrix of shape (n_samples, n_features), float64
+    embeddings : ndarray or CSR matrix of shape (n_samples, n_features)
+        float32 if the source returned float32, float64 otherwise.
 
     Raises
     ------

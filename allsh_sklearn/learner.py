@@ -48,7 +48,8 @@ class ActiveLearner(BaseEstimator):
     Attributes
     ----------
     estimator_ : object
-        The fitted clone of ``estimator``.
+        The fitted clone of ``estimator``, made by ``fit`` and refitted on
+        all labeled data at every ``teach``.
     X_training_ : list
         Every labeled text so far, in the order it was taught.
     y_training_ : ndarray
@@ -131,6 +132,7 @@ class ActiveLearner(BaseEstimator):
         self.query_history_ = []
         self._rng = check_random_state(self.random_state)
         self._last_pool = None
+        self.__dict__.pop("estimator_", None)
         self._train(X_unlabeled)
         return self
 
@@ -175,7 +177,12 @@ class ActiveLearner(BaseEstimator):
         return bool(self.feed_unlabeled)
 
     def _train(self, X_unlabeled):
-        estimator = clone(self.estimator)
+        # One clone per run, refitted at every teach: what the estimator keeps
+        # between fits on purpose (an augmentation cache, a fitted augmenter)
+        # lives as long as the run.
+        estimator = self.__dict__.get("estimator_")
+        if estimator is None:
+            estimator = clone(self.estimator)
         X, y = self.X_training_, self.y_training_
         if self._uses_unlabeled():
             if X_unlabeled is None and self._last_pool is not None:

@@ -192,7 +192,11 @@ class ActiveLearner(BaseEstimator):
                 ]
             if X_unlabeled:
                 X = list(X) + list(X_unlabeled)
-                y = np.concatenate([y, np.full(len(X_unlabeled), -1, dtype=y.dtype)])
+                # The number -1 marks unlabeled texts; string labels need an
+                # object array to hold it as a number.
+                dtype = y.dtype if np.issubdtype(y.dtype, np.number) else object
+                unlabeled = np.full(len(X_unlabeled), -1, dtype=dtype)
+                y = np.concatenate([y.astype(dtype), unlabeled])
         estimator.fit(X, y)
         self.estimator_ = estimator
 

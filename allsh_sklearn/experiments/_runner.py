@@ -1,0 +1,835 @@
+"""The experiment runner: the paper's tables, resumable run by run.
+
+A *run* is one active learning loop: a task (pool and evaluation sets), a
+classifier, a strategy spec and a seed, with a pool size, an initial size, a
+batch size and budgets. :class:`ExperimentRunner` runs the runs a setting
+asks for and writes, in its output folder:
+
+- ``iterations.jsonl``: one line per finished AL iteration of every run
+  (``run_id``, iteration, labeled count, the acquired indices, the
+  accuracy on every evaluation set, a summary of the selected items'
+  scores, their class counts, and the seconds spent in training,
+  inference, selection and augmentation);
+- ``runs.jsonl``: one line per finished run (its configuration, learning
+  curve, accuracy at each budget, mean query times, class balance of the
+  acquired labels);
+- ``requests.jsonl``: which setting asked for which run (runs are shared
+  between settings: Table 7's KL row is Table 2's ALLSH run);
+- ``tables/*.md``, ``plots/*.png``: written by
+  :func:`~allsh_sklearn.experiments.write_report`.
+
+Every line is appended whole and fsynced; every other file is replaced
+atomically. Killing the runner loses at most the iteration in progress:
+started again with the same arguments, it skips finished runs, rebuilds an
+unfinished run's labeled set from its saved acquired indices, retrains and
+continues; since every random choice is derived from the run's identity
+and the iteration number, the results are those of an uninterrupted run.
+
+Seeds: the pool and test subsamples use ``random_state=0`` (fixed); the
+initial labeled set of seed ``s`` is drawn from ``derive_seed(task, pool,
+"initial", s)``, the same for every strategy (paired comparisons); queries
+use ``derive_seed(run, "query", iteration)``; the augmenter seed is fixed
+per pool, so every strategy, seed and task on a pool shares the same
+augmented copies (``"sst2->imdb"`` uses the pool, initial sets and copies of
+``"sst2"``).
+
+For tests, the environment variable ``ALLSH_EXPERIMENT_KILL_AFTER=N`` makes
+the process SIGKILL itself right after its N-th iteration line is written.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..datasets import load_dataset
+from ._classifiers import CLASSIFIERS, make_classifier
+from ._settings import (
+    SETTINGS,
+    TASKS,
+    augmentation_plan,
+    build_strategy,
+    canonical_strategy,
+    parse_strategy,
+    uses_consistency,
+)
+from ._simulation import (
+    acquisition_schedule,
+    active_learning_loop,
+    derive_seed,
+    initial_labeled_indices,
+    resolve_size,
+)
+from ._storage import JsonlLog, RunLock
+
+__all__ = [
+    "ExperimentRunner",
+    "RunConfig",
+    "budget_label",
+    "load_task_data",
+    "run_experiment",
+]
+
+KILL_ENV = "ALLSH_EXPERIMENT_KILL_AFTER"
+
+
+def budget_label(budget):
+    """The column label of a budget: ``"1%"`` for 0.01, ``"600"`` for 600.
+
+    Examples
+    --------
+    >>> budget_label(0.004), budget_label(0.1), budget_label(600)
+    ('0.4%', '10%', '600')
+    """
+    if isinstance(budget, float):
+        return f"{round(budget * 100, 6):g}%"
+    return str(int(budget))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines the result of one run.
+
+    Parameters
+    ----------
+    task : str
+    classifier : str
+    strategy : str
+        A canonical strategy spec.
+    seed : int
+    pool_size : int or None
+    test_size : int or None
+    initial_size : int or float
+    batch_size : int
+    budgets : tuple
+        Fractions (float) or counts (int), sorted.
+    n_queries : int or None
+        When set, the run makes this many queries and ignores ``budgets``.
+    minilm_train_steps : int or None
+        Training steps of the fine-tuned classifier (``"minilm"`` only).
+    """
+
+    task: str
+    classifier: str
+    strategy: str
+    seed: int
+    pool_size: int | None
+    test_size: int | None
+    initial_size: float | int
+    batch_size: int
+    budgets: tuple
+    n_queries: int | None = None
+    minilm_train_steps: int | None = None
+
+    def as_dict(self):
+        """The configuration as a JSON-ready dict."""
+        data = asdict(self)
+        data["budgets"] = list(self.budgets)
+        return data
+
+    @property
+    def digest(self):
+        """A short hash of the configuration."""
+        payload = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
+
+    @property
+    def run_id(self):
+        """A readable unique name of the run."""
+        return (
+            f"{self.task}|{self.classifier}|{self.strategy}|seed={self.seed}|"
+            f"{self.digest}"
+        )
+
+    @property
+    def pool_key(self):
+        """What the initial labeled set depends on (not the strategy)."""
+        pool = TASKS[self.task].pool if self.task in TASKS else self.task
+        return f"{pool}|pool={self.pool_size}|initial={self.initial_size}"
+
+
+def _subsample(n, size, seed):
+    if size is None or size >= n:
+        return np.arange(n)
+    return np.sort(np.random.RandomState(seed).permutation(n)[:size])
+
+
+def _take(X, indices):
+    return [X[i] for i in indices]
+
+
+def load_task_data(task, data_home=None, pool_size=None, test_size=None):
+    """Load a task's pool and evaluation sets (see :mod:`._settings` for splits).
+
+    Parameters
+    ----------
+    task : str or Task
+    data_home : str, path or None, default=None
+    pool_size : int or None, default=None
+        Subsample the pool to this many texts (``random_state=0``).
+    test_size : int or None, default=None
+        Subsample each evaluation set to this many texts (``random_state=1``).
+
+    Returns
+    -------
+    data : dict
+        ``X_pool``, ``y_pool``, ``evaluation`` (``{label: (X, y)}``),
+        ``classes`` and ``sizes``.
+    """
+    if isinstance(task, str):
+        if task not in TASKS:
+            raise ValueError(f"Unknown task {task!r}. Known tasks: {list(TASKS)}.")
+        task = TASKS[task]
+    X, y = load_dataset(
+        task.dataset, task.pool_split, data_home=data_home, return_X_y=True
+    )
+    X = list(X)
+    held_out = None
+    if task.held_out:
+        positions = np.arange(len(y))
+        pool_positions, held_out = train_test_split(
+            positions, test_size=task.held_out, stratify=y, random_state=0
+        )
+        held_out = np.sort(held_out)
+        pool_positions = np.sort(pool_positions)
+        X_held, y_held = _take(X, held_out), y[held_out]
+        X, y = _take(X, pool_positions), y[pool_positions]
+    if task.class_rates:
+        rng = np.random.RandomState(0)
+        draws = rng.rand(len(y))
+        keep = np.ones(len(y), dtype=bool)
+        for label, rate in task.class_rates:
+            keep &= ~((y == label) & (draws >= rate))
+        kept = np.flatnonzero(keep)
+        X, y = _take(X, kept), y[kept]
+    chosen = _subsample(len(y), pool_size, 0)
+    X_pool, y_pool = _take(X, chosen), y[chosen]
+    evaluation = {}
+    for label, dataset, split in task.evaluation:
+        if (
+            held_out is not None
+            and dataset == task.dataset
+            and split == task.pool_split
+        ):
+            X_eval, y_eval = X_held, y_held
+        else:
+            X_eval, y_eval = load_dataset(
+                dataset, split, data_home=data_home, return_X_y=True
+            )
+            X_eval = list(X_eval)
+        chosen = _subsample(len(y_eval), test_size, 1)
+        evaluation[label] = (_take(X_eval, chosen), np.asarray(y_eval)[chosen])
+    classes = np.unique(y_pool)
+    sizes = {
+        "pool": len(y_pool),
+        **{label: len(v[1]) for label, v in evaluation.items()},
+    }
+    return {
+        "task": task,
+        "X_pool": X_pool,
+        "y_pool": y_pool,
+        "evaluation": evaluation,
+        "classes": classes,
+        "sizes": sizes,
+    }
+
+
+def _mean_words(texts):
+    if not texts:
+        return 0.0
+    words = [
+        len(item.split())
+        if isinstance(item, str)
+        else sum(len(t.split()) for t in item)
+        for item in texts
+    ]
+    return float(np.mean(words))
+
+
+class ExperimentRunner:
+    """Run the paper's settings resumably and write their results.
+
+    Parameters
+    ----------
+    output_dir : str or path-like, default="results"
+        Where the JSON lines, tables and plots go.
+    data_home : str, path or None, default=None
+        The datasets (see :func:`allsh_sklearn.datasets.get_data_home`).
+    cache_dir : str, path or None, default=None
+        Embedding and back-translation caches; None is
+        :func:`~allsh_sklearn.experiments.default_cache_dir`.
+    progress : bool, default=False
+        tqdm bars over runs and while encoding texts.
+    verbose : int, default=1
+        0 silent, 1 one line per run, 2 one line per iteration.
+    blas_threads : int or None, default=1
+        Threads of BLAS/OpenMP (threadpoolctl) while running; one thread is
+        many times faster for the small logistic regressions of active
+        learning on a busy machine. None leaves the libraries' default.
+
+    Examples
+    --------
+    >>> from allsh_sklearn.experiments import ExperimentRunner
+    >>> runner = ExperimentRunner("results", data_home="../shared/data")
+    >>> runner.run("in-domain", tasks=["sst2"], strategies=["random", "allsh"],
+    ...            budgets=[0.01], seeds=[0, 1])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        output_dir="results",
+        *,
+        data_home=None,
+        cache_dir=None,
+        progress=False,
+        verbose=1,
+        blas_threads=1,
+    ):
+        self.output_dir = Path(output_dir)
+        self.data_home = data_home
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self.verbose = verbose
+        self.blas_threads = blas_threads
+        self._data = {}
+        self._shared = {}
+        self._current_task = None
+        self._augmentation_cache = None
+        self._iterations_written = 0
+
+    # Files ------------------------------------------------------------------
+
+    @property
+    def iterations_log(self):
+        """The ``iterations.jsonl`` log."""
+        return JsonlLog(self.output_dir / "iterations.jsonl")
+
+    @property
+    def runs_log(self):
+        """The ``runs.jsonl`` log."""
+        return JsonlLog(self.output_dir / "runs.jsonl")
+
+    @property
+    def requests_log(self):
+        """The ``requests.jsonl`` log."""
+        return JsonlLog(self.output_dir / "requests.jsonl")
+
+    def _cache_dir(self):
+        if self.cache_dir is not None:
+            return Path(self.cache_dir).expanduser()
+        from ._encoders import default_cache_dir
+
+        return default_cache_dir()
+
+    def _log(self, level, message):
+        if self.verbose >= level:
+            print(message, flush=True)
+
+    # Planning ---------------------------------------------------------------
+
+    def plan(
+        self,
+        setting="in-domain",
+        *,
+        tasks=None,
+        strategies=None,
+        budgets=None,
+        seeds=(0, 1, 2, 3, 4),
+        classifier="tfidf-lr",
+        pool_size=None,
+        test_size=None,
+        initial_size=0.001,
+        batch_size=None,
+        n_queries=None,
+        minilm_train_steps=100,
+    ):
+        """List the runs a setting asks for (nothing is run).
+
+        Parameters are those of :meth:`run`.
+
+        Returns
+        -------
+        configs : list of RunConfig
+        """
+        if setting not in SETTINGS:
+            raise ValueError(
+                f"Unknown setting {setting!r}. Known settings: {list(SETTINGS)}."
+            )
+        spec = SETTINGS[setting]
+        if classifier not in CLASSIFIERS:
+            raise ValueError(
+                f"The 'classifier' parameter must be one of {list(CLASSIFIERS)}. "
+                f"Got {classifier!r} instead."
+            )
+        tasks = list(spec.tasks if tasks is None else tasks)
+        for task in tasks:
+            if task not in TASKS:
+                raise ValueError(f"Unknown task {task!r}. Known tasks: {list(TASKS)}.")
+        explicit = strategies is not None
+        strategies = [
+            canonical_strategy(s)
+            for s in (spec.strategies if strategies is None else strategies)
+        ]
+        if classifier != "minilm":
+            dropped = [s for s in strategies if uses_consistency(s)]
+            if dropped and explicit:
+                raise ValueError(
+                    f"{dropped} train the classifier with the consistency loss "
+                    "(ALLSH + CL), which needs classifier='minilm'. Got "
+                    f"classifier={classifier!r}."
+                )
+            if dropped:
+                self._log(
+                    1,
+                    f"note: {', '.join(dropped)} skipped: ALLSH + CL needs "
+                    "--classifier minilm.",
+                )
+            strategies = [s for s in strategies if not uses_consistency(s)]
+        budgets = tuple(spec.budgets if budgets is None else budgets)
+        n_queries = spec.n_queries if n_queries is None else n_queries
+        if not budgets and n_queries is None:
+            raise ValueError(
+                "Give budgets or n_queries: the run needs a stopping point."
+            )
+        for budget in budgets:
+            resolve_size(budget, 10**9, "budgets", owner="ExperimentRunner")
+        budgets = tuple(sorted(budgets, key=lambda b: (isinstance(b, int), b)))
+        batch_size = batch_size or spec.batch_size or 50
+        configs = []
+        for task in tasks:
+            for strategy in strategies:
+                for seed in seeds:
+                    configs.append(
+                        RunConfig(
+                            task=task,
+                            classifier=classifier,
+                            strategy=strategy,
+                            seed=int(seed),
+                            pool_size=pool_size,
+                            test_size=test_size,
+                            initial_size=initial_size,
+                            batch_size=int(batch_size),
+                            budgets=() if n_queries is not None else budgets,
+                            n_queries=n_queries,
+                            minilm_train_steps=(
+                                minilm_train_steps if classifier == "minilm" else None
+                            ),
+                        )
+                    )
+        return configs
+
+    # Running ----------------------------------------------------------------
+
+    def run(self, setting="in-domain", **kwargs):
+        """Run (or resume) every run of a setting; return their records.
+
+        Parameters
+        ----------
+        setting : str, default="in-domain"
+            A name of :data:`~allsh_sklearn.experiments.SETTINGS`.
+        tasks : list of str or None, default=None
+            Override the setting's tasks (datasets).
+        strategies : list of str or None, default=None
+            Override its strategy specs.
+        budgets : list of float or int or None, default=None
+            Override its budgets (fractions of the pool, or counts).
+        seeds : sequence of int, default=(0, 1, 2, 3, 4)
+        classifier : {"tfidf-lr", "minilm-frozen", "minilm"}, default="tfidf-lr"
+        pool_size : int or None, default=None
+            Subsample the pool (fixed seed); None keeps it whole.
+        test_size : int or None, default=None
+            Subsample each evaluation set (fixed seed).
+        initial_size : int or float, default=0.001
+            The initial random labeled set (count or fraction of the pool).
+        batch_size : int or None, default=None
+            Items per query; None is the setting's (50, or 100 for Table 13).
+        n_queries : int or None, default=None
+            Stop after this many queries (the setting's for Table 13).
+        minilm_train_steps : int, default=100
+            Training steps per fit of the fine-tuned classifier.
+
+        Returns
+        -------
+        records : list of dict
+            The run records (as in ``runs.jsonl``) of this setting's runs
+            that are finished (runs locked by another process are missing).
+        """
+        configs = self.plan(setting, **kwargs)
+        if self.blas_threads is None:
+            return self._run(setting, configs)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.blas_threads):
+            return self._run(setting, configs)
+
+    def _run(self, setting, configs):
+        done = {record["run_id"]: record for record in self.runs_log.read()}
+        requested = {(r["setting"], r["run_id"]) for r in self.requests_log.read()}
+        for config in configs:
+            if (setting, config.run_id) not in requested:
+                self.requests_log.append(
+                    {
+                        "setting": setting,
+                        "run_id": config.run_id,
+                        "config": config.as_dict(),
+                    }
+                )
+        todo = [config for config in configs if config.run_id not in done]
+        self._log(
+            1,
+            f"{setting}: {len(configs)} runs, {len(configs) - len(todo)} already "
+            f"done, {len(todo)} to do -> {self.output_dir}",
+        )
+        iterator = todo
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(todo, desc=setting, unit="run")
+        warmed = set()
+        for number, config in enumerate(iterator, start=1):
+            self._forget_other_tasks(config)
+            data = self._task_data(config)
+            if config.classifier == "minilm-frozen":
+                key = (config.task, config.pool_size, config.test_size)
+                if key not in warmed:
+                    self.warm_embeddings(
+                        config, [c.strategy for c in todo if c.task == config.task]
+                    )
+                    warmed.add(key)
+            started = time.perf_counter()
+            record = self._run_one(config, data)
+            if record is None:
+                self._log(
+                    1,
+                    f"[{number}/{len(todo)}] {config.run_id}: locked by another "
+                    "process, skipped",
+                )
+                continue
+            done[config.run_id] = record
+            at = ", ".join(
+                f"{label} {scores[self._metric(setting)]:.4f}"
+                for label, scores in record["at_budget"].items()
+            )
+            self._log(
+                1,
+                f"[{number}/{len(todo)}] {config.task} {config.classifier} "
+                f"{config.strategy} seed={config.seed}: {at or 'done'} "
+                f"({record['n_queries']} queries, "
+                f"{time.perf_counter() - started:.1f}s)",
+            )
+        return [done[c.run_id] for c in configs if c.run_id in done]
+
+    @staticmethod
+    def _metric(setting):
+        return SETTINGS[setting].metric if setting in SETTINGS else "test"
+
+    def _task_data(self, config):
+        key = (config.task, config.pool_size, config.test_size)
+        if key not in self._data:
+            self._data[key] = load_task_data(
+                config.task, self.data_home, config.pool_size, config.test_size
+            )
+        return self._data[key]
+
+    def _forget_other_tasks(self, config):
+        """Free the data, features and copies of the previous task."""
+        key = (config.task, config.pool_size, config.test_size)
+        if self._current_task not in (None, key):
+            self._data.clear()
+            self._shared.clear()
+            self._augmentation_cache = None
+        self._current_task = key
+
+    def _shared_augmentation_cache(self):
+        if self._augmentation_cache is None:
+            from ..augment import MemoryAugmentationCache
+
+            self._augmentation_cache = MemoryAugmentationCache()
+        return self._augmentation_cache
+
+    def _augmenter_seed(self, config):
+        # Fixed per pool: every strategy, seed and task on this pool shares
+        # the same copies (and their cached embeddings).
+        return derive_seed(TASKS[config.task].pool, config.pool_size, "augmenter")
+
+    def warm_embeddings(self, config, strategies=()):
+        """Encode the pool, evaluation sets and augmented copies once (cached).
+
+        Parameters
+        ----------
+        config : RunConfig
+            A ``minilm-frozen`` run of the task.
+        strategies : sequence of str, default=()
+            The specs whose augmented copies will be needed.
+
+        Returns
+        -------
+        n_encoded : int
+            Texts that went through the model (the others were cached).
+        """
+        from ..augment import augment_with_cache
+        from ._encoders import SentenceEncoder
+
+        data = self._task_data(config)
+        encoder = SentenceEncoder(
+            max_length=data["task"].max_length,
+            cache_dir=self._cache_dir(),
+            progress_bar=self.progress,
+        ).fit()
+        started = time.perf_counter()
+        encoder.transform(data["X_pool"])
+        for X_eval, _ in data["evaluation"].values():
+            encoder.transform(X_eval)
+        plans = {}
+        for spec in strategies:
+            plan = augmentation_plan(spec)
+            if plan is not None:
+                plans[plan[0]] = max(plans.get(plan[0], 0), plan[1])
+        for key, n_copies in plans.items():
+            options = json.loads(key)
+            spec = f"allsh:augmenter={options['augmenter']}"
+            if options["augmenter"] == "tfidf":
+                spec += f",p={options['p']}"
+            strategy = build_strategy(
+                spec,
+                seed=self._augmenter_seed(config),
+                augmentation_cache=self._shared_augmentation_cache(),
+                cache_dir=self._cache_dir(),
+            )
+            strategy.fit(data["X_pool"])
+            copies, _ = augment_with_cache(
+                strategy.augmenter_, data["X_pool"], n_copies, strategy.cache_
+            )
+            for copy in copies:
+                encoder.transform(copy)
+        self._log(
+            1,
+            f"embeddings of {config.task}: {encoder.n_encoded_} texts encoded "
+            f"({time.perf_counter() - started:.0f}s), the rest cached in "
+            f"{self._cache_dir()}",
+        )
+        return encoder.n_encoded_
+
+    def _completed_iterations(self, run_id):
+        records = {}
+        for line in self.iterations_log.read():
+            if line.get("run_id") == run_id:
+                records.setdefault(line["iteration"], line)
+        completed = []
+        while len(completed) in records:
+            record = dict(records[len(completed)])
+            record.pop("run_id")
+            completed.append(record)
+        return completed
+
+    def _on_iteration(self, run_id, record):
+        self.iterations_log.append({"run_id": run_id, **record})
+        self._iterations_written += 1
+        limit = os.environ.get(KILL_ENV)
+        if limit and self._iterations_written >= int(limit):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _run_one(self, config, data):
+        lock = RunLock(self.output_dir / ".locks" / f"{config.digest}.lock")
+        with lock:
+            if not lock.acquired:
+                return None
+            for record in self.runs_log.read():  # finished meanwhile elsewhere?
+                if record["run_id"] == config.run_id:
+                    return record
+            return self._compute(config, data)
+
+    def _compute(self, config, data):
+        X_pool, y_pool = data["X_pool"], data["y_pool"]
+        n_pool = len(y_pool)
+        classes = data["classes"]
+        task = data["task"]
+        estimator, embedding = make_classifier(
+            config.classifier,
+            X_pool,
+            classes=classes,
+            random_state=derive_seed(config.run_id, "classifier"),
+            cache_dir=self._cache_dir(),
+            max_length=task.max_length,
+            consistency=uses_consistency(config.strategy),
+            minilm_train_steps=config.minilm_train_steps or 100,
+            shared=self._shared.setdefault(
+                (config.task, config.pool_size, config.classifier), {}
+            ),
+        )
+        strategy = build_strategy(
+            config.strategy,
+            embedding=embedding,
+            seed=self._augmenter_seed(config),
+            augmentation_cache=self._shared_augmentation_cache(),
+            cache_dir=self._cache_dir(),
+        )
+        n_initial = max(
+            resolve_size(
+                config.initial_size, n_pool, "initial_size", "ExperimentRunner"
+            ),
+            len(classes),
+        )
+        if config.n_queries is not None:
+            checkpoints = [n_initial + config.n_queries * config.batch_size]
+        else:
+            checkpoints = [
+                resolve_size(b, n_pool, "budgets", "ExperimentRunner")
+                for b in config.budgets
+            ]
+        if min(checkpoints) < n_initial:
+            raise ValueError(
+                f"{config.run_id}: a budget ({min(checkpoints)} labels) is smaller "
+                f"than the initial labeled set ({n_initial}). Raise the budget or "
+                "lower the initial size."
+            )
+        if max(checkpoints) > n_pool:
+            raise ValueError(
+                f"{config.run_id}: the budget ({max(checkpoints)}) exceeds the pool "
+                f"({n_pool})."
+            )
+        schedule = acquisition_schedule(n_initial, checkpoints, config.batch_size)
+        initial = initial_labeled_indices(
+            y_pool,
+            n_initial,
+            random_state=derive_seed(config.pool_key, "initial", config.seed),
+        )
+        evaluation = data["evaluation"]
+
+        def evaluate(model):
+            return {label: model.score(X, y) for label, (X, y) in evaluation.items()}
+
+        completed = self._completed_iterations(config.run_id)
+        if completed:
+            self._log(
+                1,
+                f"{config.run_id}: resuming after iteration {len(completed) - 1} "
+                f"({completed[-1]['n_labeled']} labeled)",
+            )
+        _, records = active_learning_loop(
+            estimator,
+            strategy,
+            X_pool,
+            y_pool,
+            initial_indices=initial,
+            schedule=schedule,
+            seed=derive_seed(config.run_id, "run"),
+            evaluate=evaluate,
+            completed=completed,
+            on_iteration=lambda record: self._on_iteration(config.run_id, record),
+            verbose=self.verbose >= 2,
+        )
+        record = self._summarise(config, data, records, checkpoints)
+        self.runs_log.append(record)
+        return record
+
+    @staticmethod
+    def _summarise(config, data, records, checkpoints):
+        by_size = {r["n_labeled"]: r["scores"] for r in records}
+        if config.n_queries is not None:
+            at_budget = {}
+        else:
+            at_budget = {
+                budget_label(b): by_size[c]
+                for b, c in zip(config.budgets, checkpoints, strict=True)
+            }
+        queries = records[1:]
+        query_time = {
+            key: float(np.mean([r["time"].get(key, 0.0) for r in queries]))
+            if queries
+            else 0.0
+            for key in ("training", "inference", "selection", "augmentation", "query")
+        }
+        acquired = [i for r in queries for i in r["acquired"]]
+        y_pool = data["y_pool"]
+        classes = data["classes"]
+        return {
+            "run_id": config.run_id,
+            "config": config.as_dict(),
+            "sizes": data["sizes"],
+            "checkpoints": dict(
+                zip(
+                    [budget_label(b) for b in config.budgets], checkpoints, strict=False
+                )
+            ),
+            "curve": [[r["n_labeled"], r["scores"]] for r in records],
+            "at_budget": at_budget,
+            "final": records[-1]["scores"],
+            "n_queries": len(queries),
+            "query_time": query_time,
+            "first_query_time": dict(queries[0]["time"]) if queries else {},
+            "classes": [c.item() for c in classes],
+            "pool_class_counts": [int(np.sum(y_pool == c)) for c in classes],
+            "acquired_class_counts": [
+                int(np.sum(y_pool[acquired] == c)) for c in classes
+            ],
+            "acquired_mean_words": _mean_words([data["X_pool"][i] for i in acquired]),
+            "pool_mean_words": _mean_words(data["X_pool"]),
+        }
+
+
+def run_experiment(
+    setting="in-domain",
+    *,
+    output_dir="results",
+    data_home=None,
+    cache_dir=None,
+    progress=False,
+    verbose=1,
+    blas_threads=1,
+    report=True,
+    **kwargs,
+):
+    """Run a setting (resumably) and write its tables and plots.
+
+    Parameters
+    ----------
+    setting : str, default="in-domain"
+        A name of :data:`~allsh_sklearn.experiments.SETTINGS`.
+    output_dir : str or path-like, default="results"
+    data_home : str, path or None, default=None
+    cache_dir : str, path or None, default=None
+    progress : bool, default=False
+    verbose : int, default=1
+    blas_threads : int or None, default=1
+    report : bool, default=True
+        Write the Markdown tables and PNG plots afterwards.
+    **kwargs
+        The options of :meth:`ExperimentRunner.run` (``tasks``,
+        ``strategies``, ``budgets``, ``seeds``, ``classifier``,
+        ``pool_size``, ``test_size``, ``initial_size``, ``batch_size``,
+        ``n_queries``, ``minilm_train_steps``).
+
+    Returns
+    -------
+    records : list of dict
+        The finished runs of this call.
+    """
+    runner = ExperimentRunner(
+        output_dir,
+        data_home=data_home,
+        cache_dir=cache_dir,
+        progress=progress,
+        verbose=verbose,
+        blas_threads=blas_threads,
+    )
+    records = runner.run(setting, **kwargs)
+    if report:
+        from ._reporting import write_report
+
+        paths = write_report(output_dir, settings=[setting])
+        if verbose:
+            for path in paths:
+                print(f"wrote {path}", flush=True)
+    return records
+
+
+def _check_strategies(specs):  # pragma: no cover - used by the CLI
+    for spec in specs:
+        parse_strategy(spec)

@@ -1,0 +1,396 @@
+"""Tests of the experiment runner: storage, resume after SIGKILL, CLI, reports."""
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from allsh_sklearn.experiments import (
+    SETTINGS,
+    ExperimentRunner,
+    build_strategy,
+    canonical_strategy,
+    load_runs,
+    parse_strategy,
+    strategy_label,
+    write_report,
+)
+from allsh_sklearn.experiments.__main__ import build_parser, main
+from allsh_sklearn.experiments._runner import KILL_ENV, budget_label
+from allsh_sklearn.experiments._storage import JsonlLog, atomic_write_text
+
+POSITIVE = "good great fine nice superb lovely charming".split()
+NEGATIVE = "bad awful poor dull boring weak tedious".split()
+FILLER = "the a film movie plot cast story it was is of and".split()
+
+# A tiny run: 400 texts, 10 initial labels, 10 per query, 50 labels.
+RUN_ARGS = [
+    "--setting",
+    "in-domain",
+    "--tasks",
+    "sst2",
+    "--strategies",
+    "random",
+    "allsh",
+    "--seeds",
+    "0",
+    "1",
+    "--budgets",
+    "50",
+    "--initial-size",
+    "10",
+    "--batch-size",
+    "10",
+    "--classifier",
+    "tfidf-lr",
+    "-q",
+]
+
+
+def _texts(n, seed):
+    rng = np.random.RandomState(seed)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        words = list(rng.choice(FILLER, rng.randint(3, 8)))
+        words += list(rng.choice(POSITIVE if label else NEGATIVE, rng.randint(1, 3)))
+        if rng.rand() < 0.25:
+            words += list(rng.choice(NEGATIVE if label else POSITIVE, 1))
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": label})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def data_home(tmp_path_factory):
+    """A synthetic 'sst2' in the data format: train 400, test 100."""
+    home = tmp_path_factory.mktemp("data")
+    folder = home / "sst2"
+    folder.mkdir()
+    splits = {"train": _texts(400, 0), "test": _texts(100, 1)}
+    for split, rows in splits.items():
+        with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+    meta = {
+        "name": "sst2",
+        "label_names": ["negative", "positive"],
+        "splits": {k: len(v) for k, v in splits.items()},
+        "source": "synthetic",
+        "license": "CC0",
+        "notes": "test data",
+    }
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return home
+
+
+def _cli(output, data_home, extra_env=None):
+    env = dict(os.environ, ALLSH_SKLEARN_DATA=str(data_home))
+    env.pop(KILL_ENV, None)
+    env.update(extra_env or {})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "allsh_sklearn.experiments",
+            *RUN_ARGS,
+            "--output",
+            str(output),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _without_times(records):
+    cleaned = []
+    for record in records:
+        record = {
+            k: v
+            for k, v in record.items()
+            if k not in ("time", "query_time", "first_query_time")
+        }
+        cleaned.append(record)
+    return sorted(cleaned, key=lambda r: (r["run_id"], r.get("iteration", -1)))
+
+
+def test_killed_runner_resumes_to_identical_results(tmp_path, data_home):
+    reference = tmp_path / "uninterrupted"
+    result = _cli(reference, data_home)
+    assert result.returncode == 0, result.stderr
+
+    resumed = tmp_path / "killed"
+    killed = _cli(resumed, data_home, {KILL_ENV: "7"})
+    assert killed.returncode == -signal.SIGKILL
+    iterations = JsonlLog(resumed / "iterations.jsonl").read()
+    assert len(iterations) == 7  # run 1 complete (5 lines), run 2 started
+    assert len(JsonlLog(resumed / "runs.jsonl").read()) == 1
+    # simulate a kill in the middle of a write as well: a torn last line
+    with open(resumed / "iterations.jsonl", "ab") as f:
+        f.write(b'{"run_id": "sst2|tfidf')
+    again = _cli(resumed, data_home)
+    assert again.returncode == 0, again.stderr
+
+    for name in ("runs.jsonl", "iterations.jsonl"):
+        expected = _without_times(JsonlLog(reference / name).read())
+        got = _without_times(JsonlLog(resumed / name).read())
+        assert got == expected, name
+    runs = JsonlLog(resumed / "runs.jsonl").read()
+    assert len(runs) == 4
+    assert all(run["curve"][-1][0] == 50 for run in runs)
+    assert (resumed / "tables" / "in-domain__tfidf-lr-init10-batch10.md").exists()
+    assert (resumed / "plots" / "in-domain__tfidf-lr-init10-batch10__sst2.png").exists()
+
+    # a third start has nothing left to do
+    runner = ExperimentRunner(resumed, data_home=data_home, verbose=0)
+    before = (resumed / "iterations.jsonl").read_bytes()
+    runner.run(
+        "in-domain",
+        tasks=["sst2"],
+        strategies=["random", "allsh"],
+        seeds=[0, 1],
+        budgets=[50],
+        initial_size=10,
+        batch_size=10,
+    )
+    assert (resumed / "iterations.jsonl").read_bytes() == before
+
+
+def test_runner_api_tables_and_query_time(tmp_path, data_home):
+    runner = ExperimentRunner(tmp_path, data_home=data_home, verbose=0)
+    # the setting's own budget: 1% of 400 = 4 labels, from 2, in one query
+    records = runner.run(
+        "divergence", tasks=["sst2"], seeds=[0], initial_size=2, batch_size=2
+    )
+    assert len(records) == 4
+    assert {r["config"]["strategy"] for r in records} == {
+        canonical_strategy(s) for s in SETTINGS["divergence"].strategies
+    }
+    assert all(list(r["at_budget"]) == ["1%"] for r in records)
+    # several checkpoints, as fractions and counts
+    (record,) = runner.run(
+        "in-domain",
+        tasks=["sst2"],
+        strategies=["entropy"],
+        seeds=[0],
+        budgets=[40, 0.05],
+        initial_size=10,
+        batch_size=15,
+    )
+    assert record["checkpoints"] == {"5%": 20, "40": 40}
+    assert [point[0] for point in record["curve"]] == [10, 20, 35, 40]
+    assert sum(record["acquired_class_counts"]) == 30
+    with pytest.raises(ValueError, match="smaller than the initial"):
+        runner.run(
+            "in-domain",
+            tasks=["sst2"],
+            strategies=["entropy"],
+            seeds=[0],
+            budgets=[5],
+            initial_size=10,
+        )
+    runner.run(
+        "query-time",
+        tasks=["sst2"],
+        strategies=["entropy", "allsh"],
+        seeds=[0],
+        initial_size=10,
+        batch_size=20,
+        n_queries=2,
+    )
+    paths = write_report(tmp_path)
+    names = sorted(p.name for p in paths)
+    assert "query-time__tfidf-lr-init10-batch20.md" in names
+    table = (tmp_path / "tables" / "divergence__tfidf-lr-init2-batch2.md").read_text()
+    for label in ("KL", "JSD", "α = -0.5", "α = 0.5"):
+        assert f"| {label} |" in table
+    assert "| 1% (ours) | 1% (paper) |" in table
+    assert "86.37" in table  # the paper's KL on SST-2, next to ours
+    timing = (
+        tmp_path / "tables" / "query-time__tfidf-lr-init10-batch20.md"
+    ).read_text()
+    assert "Ratio to entropy" in timing and "| Ours |" in timing and "2.4x" in timing
+    assert len(load_runs(tmp_path, "query-time")) == 2
+
+
+def test_settings_cover_the_papers_tables():
+    tables = {setting.table for setting in SETTINGS.values()}
+    assert tables == {f"Table {n}" for n in (2, 3, 5, 6, 7, 8, 13)} | {"Analysis"}
+    for setting in SETTINGS.values():
+        for spec in setting.strategies:
+            parse_strategy(spec)
+        for task, rows in setting.paper.items():
+            assert task in setting.tasks
+            for values in rows.values():
+                assert len(values) == len(setting.budgets)
+
+
+def test_strategy_specs():
+    assert canonical_strategy("allsh:divergence=alpha,alpha=-0.5") == (
+        "allsh:alpha=-0.5,divergence=alpha"
+    )
+    assert strategy_label("allsh:p=0.1") == "Ours (p=0.1)"
+    assert strategy_label("allsh", SETTINGS["divergence"]) == "KL"
+    wca = build_strategy("allsh-wca:p=0.5", seed=3)
+    assert (wca.n_augmentations, wca.worst_case, wca.augmenter.p) == (4, True, 0.5)
+    assert type(build_strategy("allsh:balanced=true")).__name__ == "ClassBalancedALLSH"
+    assert build_strategy("allsh:balanced=uniform").proportion == "uniform"
+    assert build_strategy("allsh-balanced").proportion == "pool"
+    with pytest.raises(ValueError, match="'balanced' option"):
+        build_strategy("allsh:balanced=half")
+    assert build_strategy("cal:k=5", embedding="tfidf").n_neighbors == 5
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        parse_strategy("alsh")
+    with pytest.raises(ValueError, match="has no option 'p'"):
+        parse_strategy("entropy:p=0.3")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_strategy("allsh:p")
+
+
+def test_plan_checks_arguments(tmp_path):
+    runner = ExperimentRunner(tmp_path, verbose=0)
+    with pytest.raises(ValueError, match="needs classifier='minilm'"):
+        runner.plan("in-domain", strategies=["allsh-cl"], classifier="tfidf-lr")
+    with pytest.raises(ValueError, match="Unknown setting"):
+        runner.plan("table-2")
+    with pytest.raises(ValueError, match="'classifier' parameter"):
+        runner.plan("in-domain", classifier="bert")
+    # allsh-cl is dropped (with a note) from a setting's defaults without minilm
+    configs = runner.plan("in-domain", tasks=["sst2"], seeds=[0])
+    assert {c.strategy for c in configs} == {
+        "random",
+        "entropy",
+        "badge",
+        "cal",
+        "allsh",
+        "allsh-wca",
+    }
+    assert len({c.run_id for c in configs}) == len(configs)
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for action in build_parser()._actions:
+        for option in action.option_strings:
+            assert option in text
+        if action.option_strings and action.dest != "help":
+            assert action.help
+    for name in SETTINGS:
+        assert name in text
+    assert "default" in text
+
+
+def test_cli_errors_and_dry_run(tmp_path, data_home, capsys, monkeypatch):
+    monkeypatch.setenv("ALLSH_SKLEARN_DATA", str(data_home))
+    status = main([*RUN_ARGS, "--output", str(tmp_path), "--dry-run"])
+    assert status == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all(
+        line.startswith("todo  sst2|tfidf-lr|") for line in lines
+    )
+    status = main(["--strategies", "allsh-cl", "--output", str(tmp_path), "-q"])
+    assert status == 2
+    assert "needs classifier='minilm'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--budgets", "one%"])
+
+
+def test_jsonl_log_and_atomic_write(tmp_path):
+    log = JsonlLog(tmp_path / "log.jsonl")
+    assert log.read() == []
+    log.append({"a": 1})
+    log.append({"a": 2})
+    with open(log.path, "ab") as f:
+        f.write(b'{"a": 3, "b"')  # killed mid-write
+    assert log.read() == [{"a": 1}, {"a": 2}]
+    log.append({"a": 4})
+    assert log.read() == [{"a": 1}, {"a": 2}, {"a": 4}]
+    assert log.path.read_bytes().endswith(b'{"a":4}\n')
+    target = tmp_path / "table.md"
+    atomic_write_text(target, "old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_budget_labels():
+    assert [budget_label(b) for b in (0.01, 0.05, 0.15, 0.004, 50)] == [
+        "1%",
+        "5%",
+        "15%",
+        "0.4%",
+        "50",
+    ]
+
+
+def test_sentence_encoder_caches_and_pools(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from _tiny_models import build_tiny_bert
+    from sklearn.base import clone
+
+    from allsh_sklearn.experiments import SentenceEncoder
+
+    model = build_tiny_bert(tmp_path / "bert")
+    texts = [
+        "a good film",
+        "a truly wonderful great movie and story",
+        "bad",
+        "a bad film",
+    ]
+    encoder = SentenceEncoder(
+        model=str(model), cache_dir=tmp_path / "cache", batch_size=2
+    )
+    embeddings = encoder.fit(texts).transform(texts)
+    assert embeddings.shape == (4, 32) and encoder.embedding_dim_ == 32
+    assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    assert encoder.n_encoded_ == 4
+    # one at a time (no padding) gives the same vectors as length-sorted batches
+    alone = np.vstack([encoder.transform([text]) for text in texts])
+    assert np.allclose(alone, embeddings, atol=1e-5)
+    # a clone (as active learning makes at every iteration) reads the disk cache
+    other = clone(encoder).fit()
+    assert np.array_equal(other.transform(texts[::-1]), embeddings[::-1])
+    assert other.n_encoded_ == 0
+    pairs = [(texts[0], texts[3]), (texts[1], texts[2])]
+    features = other.transform(pairs)
+    assert features.shape == (2, 128) and other.n_encoded_ == 0
+    u, v = embeddings[0], embeddings[3]
+    assert np.allclose(features[0], np.concatenate([u, v, np.abs(u - v), u * v]))
+    cls = SentenceEncoder(model=str(model), pooling="cls", normalize=False).fit()
+    assert not np.allclose(cls.transform(texts[:1]), embeddings[:1])
+    with pytest.raises(ValueError, match="'pooling' parameter"):
+        SentenceEncoder(pooling="max").fit()
+    with pytest.raises(ValueError, match="config.json"):
+        SentenceEncoder(model=str(tmp_path)).fit()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ActiveLearningSimulation",
+        "ClassBalancedALLSH",
+        "SentenceEncoder",
+        "PairTfidfVectorizer",
+        "ExperimentRunner",
+    ],
+)
+def test_docstrings_document_every_parameter(name):
+    import inspect
+
+    import allsh_sklearn.experiments as experiments
+
+    cls = getattr(experiments, name)
+    doc = inspect.getdoc(cls)
+    for parameter in inspect.signature(cls).parameters:
+        assert f"{parameter} :" in doc, f"{name} does not document {parameter!r}"

@@ -181,18 +181,24 @@ def get_divergence(name, alpha=0.5):
     ...
     ValueError: The 'divergence' parameter must be one of ... Got 'hellinger' instead.
     """
+    return _lookup(name, alpha, DIVERGENCES)
+
+
+def _lookup(name, alpha, registry):
+    """Resolve ``name`` in ``registry`` (numpy or torch divergences)."""
     if callable(name):
         return name
-    if not isinstance(name, str) or name not in DIVERGENCES:
+    if not isinstance(name, str) or name not in registry:
         raise ValueError(
             "The 'divergence' parameter must be one of "
-            f"{sorted(DIVERGENCES)} or a callable f(p, q). Got {name!r} instead."
+            f"{sorted(registry)} or a callable f(p, q). Got {name!r} instead."
         )
     if name == "alpha":
         alpha = _check_alpha(alpha)
+        alpha_function = registry["alpha"]
 
         def divergence(p, q):
-            return alpha_divergence(p, q, alpha=alpha)
+            return alpha_function(p, q, alpha=alpha)
 
         return divergence
-    return DIVERGENCES[name]
+    return registry[name]

@@ -14,7 +14,7 @@ zero below ``EPS``.
 
 import torch
 
-from ..divergences import EPS, _check_alpha
+from ..divergences import EPS, _check_alpha, _lookup
 
 __all__ = [
     "alpha_divergence",
@@ -172,19 +172,4 @@ def get_divergence(name, alpha=0.5):
     >>> get_divergence("jsd") is jsd
     True
     """
-    if callable(name):
-        return name
-    if not isinstance(name, str) or name not in _TORCH_DIVERGENCES:
-        raise ValueError(
-            "The 'divergence' parameter must be one of "
-            f"{sorted(_TORCH_DIVERGENCES)} or a callable f(p, q). Got {name!r} "
-            "instead."
-        )
-    if name == "alpha":
-        alpha = _check_alpha(alpha)
-
-        def divergence(p, q):
-            return alpha_divergence(p, q, alpha=alpha)
-
-        return divergence
-    return _TORCH_DIVERGENCES[name]
+    return _lookup(name, alpha, _TORCH_DIVERGENCES)

@@ -205,10 +205,10 @@ def main(argv=None):
     for seed in args.seeds:
         for strategy in args.strategies:
             rows.extend(run(strategy, X_pool, y_pool, X_test, y_test, args, seed))
+            if args.output:  # after every run: an interrupted benchmark keeps them
+                with open(args.output, "w", encoding="utf-8") as handle:
+                    json.dump({"args": vars(args), "rows": rows}, handle, indent=1)
     summarise(rows)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            json.dump({"args": vars(args), "rows": rows}, handle, indent=1)
 
 
 if __name__ == "__main__":

@@ -246,6 +246,12 @@ def test_strategy_specs():
     with pytest.raises(ValueError, match="'balanced' option"):
         build_strategy("allsh:balanced=half")
     assert build_strategy("cal:k=5", embedding="tfidf").n_neighbors == 5
+    synonyms = build_strategy("allsh:augmenter=synonym", seed=4).augmenter
+    assert (type(synonyms).__name__, synonyms.source) == ("SynonymAugmenter", "wordnet")
+    with pytest.raises(ValueError, match="'augmenter' option"):
+        build_strategy("allsh:augmenter=eda")
+    with pytest.raises(ValueError, match="Option 'p' is for the TF-IDF"):
+        build_strategy("allsh:augmenter=synonym,p=0.2")
     with pytest.raises(ValueError, match="Unknown strategy"):
         parse_strategy("alsh")
     with pytest.raises(ValueError, match="has no option 'p'"):

@@ -21,7 +21,7 @@ strategies (--strategies), as NAME or NAME:key=value,key=value:
   allsh-balanced (prototype: class-balanced top-b).
   allsh options: divergence=kl|jsd|alpha|reverse_kl, alpha=FLOAT, K=INT,
   worst_case=true|false, p=FLOAT (TF-IDF magnitude),
-  augmenter=tfidf|backtranslation (Apertium),
+  augmenter=tfidf|backtranslation (Apertium)|synonym (WordNet),
   balanced=true|pool|uniform (class-balanced top-b).
   Example: --strategies random entropy "allsh:divergence=alpha,alpha=-0.5"
 

@@ -122,7 +122,9 @@ def accuracy_table(runs, setting_name):
     tasks = [t for t in setting.tasks if any(r["config"]["task"] == t for r in runs)]
     tasks += sorted({r["config"]["task"] for r in runs}.difference(tasks))
     for task in tasks:
-        task_runs = [r for r in runs if r["config"]["task"] == task]
+        # One run per strategy and seed, the longest: every cell of a row then
+        # comes from the same runs.
+        task_runs = _longest([r for r in runs if r["config"]["task"] == task])
         strategies = _ordered_strategies(task_runs, setting)
         budgets = []
         for run in task_runs:
@@ -201,9 +203,25 @@ def accuracy_table(runs, setting_name):
     return "\n".join(lines)
 
 
+def _longest(runs):
+    """One run per (strategy, seed): the one that labeled the most examples.
+
+    Runs of the same strategy and seed with different budget lists share
+    their schedule up to the smaller budget, so the longest one holds the
+    others.
+    """
+    best = {}
+    for run in runs:
+        key = (run["config"]["strategy"], run["config"]["seed"])
+        if key not in best or run["curve"][-1][0] > best[key]["curve"][-1][0]:
+            best[key] = run
+    return list(best.values())
+
+
 def _balance_note(runs, strategies, setting):
     """One line per strategy: class shares of the acquired labels, text length."""
     parts = []
+    runs = _longest(runs)
     for strategy in strategies:
         chosen = [r for r in runs if r["config"]["strategy"] == strategy]
         counts = np.sum([r["acquired_class_counts"] for r in chosen], axis=0)
@@ -216,7 +234,8 @@ def _balance_note(runs, strategies, setting):
     pool_counts = np.asarray(pool["pool_class_counts"], dtype=float)
     pool_shares = "/".join(f"{c / pool_counts.sum():.2f}" for c in pool_counts)
     return (
-        f"Acquired labels (class shares {pool['classes']}, mean words per text): "
+        f"Labels acquired by queries up to the largest budget (class shares "
+        f"{pool['classes']}, mean words per text): "
         f"pool {pool_shares}, {pool['pool_mean_words']:.1f} words; "
         + "; ".join(parts)
         + "."
@@ -312,7 +331,7 @@ def query_time_table(runs, setting_name="query-time"):
 def _curves(runs, metric):
     """Per strategy: sizes and the (n_seeds, n_points) accuracy matrix."""
     by_strategy = defaultdict(dict)
-    for run in runs:
+    for run in _longest(runs):
         sizes = [point[0] for point in run["curve"]]
         values = [point[1][metric] for point in run["curve"]]
         by_strategy[run["config"]["strategy"]].setdefault(

@@ -26,9 +26,12 @@ continues; since every random choice is derived from the run's identity
 and the iteration number, the results are those of an uninterrupted run.
 
 Seeds: the pool and test subsamples use ``random_state=0`` (fixed); the
-initial labeled set of seed ``s`` is drawn from ``derive_seed(task, pool,
+initial labeled set of seed ``s`` is drawn from ``derive_seed(pool,
 "initial", s)``, the same for every strategy (paired comparisons); queries
-use ``derive_seed(run, "query", iteration)``; the augmenter seed is fixed
+use ``derive_seed(run_id, "query", iteration)``, where the run id hashes the
+whole configuration, budgets included (so random sampling to 1% and to
+1%, 5%, 10% draw different streams; deterministic strategies give the same
+values at a shared budget); the augmenter seed is fixed
 per pool, so every strategy, seed and task on a pool shares the same
 augmented copies (``"sst2->imdb"`` uses the pool, initial sets and copies of
 ``"sst2"``).

@@ -339,14 +339,21 @@ SETTINGS = {
         "augmentation",
         "Table 6",
         "ALLSH with back-translation (Apertium eng-spa-eng here, WMT19 en-de "
-        "in the paper), TF-IDF, and TF-IDF + WCA; 1% budget.",
+        "in the paper), TF-IDF, and TF-IDF + WCA; 1% budget. WordNet synonym "
+        "replacement is an extra row, not in the paper.",
         ("sst2", "imdb", "ag_news"),
         (0.01,),
-        ("allsh:augmenter=backtranslation", "allsh", "allsh-wca"),
+        (
+            "allsh:augmenter=backtranslation",
+            "allsh",
+            "allsh-wca",
+            "allsh:augmenter=synonym",
+        ),
         labels={
             "allsh:augmenter=backtranslation": "Backtranslation",
             "allsh": "TF-IDF",
             "allsh-wca": "+ WCA",
+            "allsh:augmenter=synonym": "Synonyms (WordNet)",
         },
         paper=_TABLE6,
     ),
@@ -574,7 +581,8 @@ def build_strategy(
         See :func:`parse_strategy`. ``allsh`` options: ``divergence``
         (kl, jsd, alpha, reverse_kl), ``alpha`` (its order), ``K`` (copies),
         ``worst_case``, ``p`` (TF-IDF augmentation magnitude, default 0.3),
-        ``augmenter`` (``tfidf`` or ``backtranslation``), ``balanced``
+        ``augmenter`` (``tfidf``, ``backtranslation`` (Apertium) or
+        ``synonym`` (WordNet, p=0.1)), ``balanced``
         (class-balanced top-b, the prototype of
         :class:`~allsh_sklearn.experiments.ClassBalancedALLSH`: ``true`` or
         ``pool`` for shares proportional to the predicted classes of the
@@ -626,10 +634,16 @@ def build_strategy(
             raise ValueError(f"Option 'p' is for the TF-IDF augmenter (in {spec!r}).")
         folder = None if cache_dir is None else f"{cache_dir}/backtranslation"
         augmenter = _backtranslation_augmenter(seed, folder)
+    elif augmenter_name == "synonym":
+        if "p" in options:
+            raise ValueError(f"Option 'p' is for the TF-IDF augmenter (in {spec!r}).")
+        from ..augment import SynonymAugmenter
+
+        augmenter = SynonymAugmenter(source="wordnet", random_state=seed)
     else:
         raise ValueError(
-            f"The 'augmenter' option of {spec!r} must be 'tfidf' or "
-            f"'backtranslation'. Got {augmenter_name!r} instead."
+            f"The 'augmenter' option of {spec!r} must be 'tfidf', "
+            f"'backtranslation' or 'synonym'. Got {augmenter_name!r} instead."
         )
     wca = name == "allsh-wca"
     params = {

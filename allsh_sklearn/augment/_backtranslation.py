@@ -9,13 +9,17 @@ they are reused across active learning iterations, runs and processes.
 
 import hashlib
 import json
-import numbers
 import os
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import _describe, check_texts
+from ..utils._validation import (
+    _describe,
+    check_bool,
+    check_int,
+    check_real,
+    check_texts,
+)
 from ._base import BaseAugmenter, stable_seed
 from ._cache import MemoryAugmentationCache, item_key
 from ._persistent_cache import SQLiteAugmentationCache
@@ -217,53 +221,33 @@ class BackTranslationAugmenter(BaseAugmenter):
                     "name or directory, an Apertium direction or a callable. Got "
                     f"{_describe(value)} instead."
                 )
-        if not isinstance(self.sampling, bool | np.bool_):
-            raise TypeError(
-                f"The 'sampling' parameter of {name} must be a bool. Got "
-                f"{_describe(self.sampling)} instead."
-            )
-        if (
-            isinstance(self.temperature, bool)
-            or not isinstance(self.temperature, numbers.Real)
-            or not self.temperature > 0
-        ):
-            raise ValueError(
-                f"The 'temperature' parameter of {name} must be a float > 0. Got "
-                f"{_describe(self.temperature)} instead."
-            )
-        self._check_int("top_k", 1, allow_none=True)
-        self._check_int("num_beams", 1)
-        self._check_int("max_length", 1)
-        self._check_int("min_chars", 0, allow_none=True)
-        self._check_int("batch_size", 1, allow_none=True)
-        if self.max_length_diff is not None and (
-            isinstance(self.max_length_diff, bool)
-            or not isinstance(self.max_length_diff, numbers.Real)
-            or not self.max_length_diff >= 0
-        ):
-            raise ValueError(
-                f"The 'max_length_diff' parameter of {name} must be a float >= 0 "
-                f"or None. Got {_describe(self.max_length_diff)} instead."
-            )
+        check_bool(self.sampling, "sampling", owner=name)
+        check_real(
+            self.temperature,
+            "temperature",
+            "a float > 0",
+            lambda temperature: temperature > 0,
+            owner=name,
+        )
+        check_int(self.top_k, "top_k", 1, owner=name, allow_none=True)
+        check_int(self.num_beams, "num_beams", 1, owner=name)
+        check_int(self.max_length, "max_length", 1, owner=name)
+        check_int(self.min_chars, "min_chars", 0, owner=name, allow_none=True)
+        check_int(self.batch_size, "batch_size", 1, owner=name, allow_none=True)
+        check_real(
+            self.max_length_diff,
+            "max_length_diff",
+            "a float >= 0 or None",
+            lambda difference: difference >= 0,
+            owner=name,
+            allow_none=True,
+        )
         if self.cache_dir is not None and not isinstance(
             self.cache_dir, str | os.PathLike
         ):
             raise TypeError(
                 f"The 'cache_dir' parameter of {name} must be a folder path or "
                 f"None. Got {_describe(self.cache_dir)} instead."
-            )
-
-    def _check_int(self, param, minimum, allow_none=False):
-        value = getattr(self, param)
-        if value is None and allow_none:
-            return
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (
-            value < minimum
-        ):
-            allowed = f"an int >= {minimum}" + (" or None" if allow_none else "")
-            raise ValueError(
-                f"The '{param}' parameter of {type(self).__name__} must be "
-                f"{allowed}. Got {_describe(value)} instead."
             )
 
     # Fitting ------------------------------------------------------------------
@@ -360,16 +344,8 @@ class BackTranslationAugmenter(BaseAugmenter):
             ``copies[k][i]`` is copy ``copy_offset + k`` of ``X[i]``.
         """
         check_is_fitted(self)
-        for param, value, minimum in (
-            ("n_copies", n_copies, 1), ("copy_offset", copy_offset, 0)
-        ):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (
-                value < minimum
-            ):
-                raise ValueError(
-                    f"The '{param}' parameter must be an int >= {minimum}. Got "
-                    f"{value!r} instead."
-                )
+        check_int(n_copies, "n_copies", 1)
+        check_int(copy_offset, "copy_offset", 0)
         items = list(check_texts(X, name="X"))
         fingerprint = self.fingerprint()
         deterministic = self._is_deterministic()

@@ -13,14 +13,13 @@ frequency order.
 
 import functools
 import importlib.util
-import numbers
 import os
 import re
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from ..utils._validation import _describe
+from ..utils._validation import _describe, check_int, check_real
 from ._base import BaseAugmenter, stable_seed
 
 __all__ = ["SynonymAugmenter"]
@@ -242,26 +241,10 @@ class SynonymAugmenter(BaseAugmenter):
                 f"The 'source' parameter of {name} must be 'wordnet' or 'glove'. "
                 f"Got {_describe(self.source)} instead."
             )
-        if (
-            isinstance(self.p, bool)
-            or not isinstance(self.p, numbers.Real)
-            or not 0 <= self.p <= 1
-        ):
-            raise ValueError(
-                f"The 'p' parameter of {name} must be a float in [0, 1]. Got "
-                f"{_describe(self.p)} instead."
-            )
-        for param, minimum in (
-            ("min_replacements", 0), ("n_neighbors", 1), ("vocabulary_size", 2)
-        ):
-            value = getattr(self, param)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (
-                value < minimum
-            ):
-                raise ValueError(
-                    f"The '{param}' parameter of {name} must be an int >= "
-                    f"{minimum}. Got {_describe(value)} instead."
-                )
+        check_real(self.p, "p", "a float in [0, 1]", lambda p: 0 <= p <= 1, owner=name)
+        check_int(self.min_replacements, "min_replacements", 0, owner=name)
+        check_int(self.n_neighbors, "n_neighbors", 1, owner=name)
+        check_int(self.vocabulary_size, "vocabulary_size", 2, owner=name)
         if self.stop_words is not None and self.stop_words != "english" and (
             isinstance(self.stop_words, str)
             or not all(isinstance(word, str) for word in self.stop_words)

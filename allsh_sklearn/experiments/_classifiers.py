@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import _is_pair, check_texts
+from ..utils._validation import _is_pair, check_one_of, check_texts
 
 __all__ = ["CLASSIFIERS", "FrozenRowCache", "PairTfidfVectorizer", "make_classifier"]
 
@@ -225,11 +225,7 @@ class PairTfidfVectorizer(TransformerMixin, BaseEstimator):
 
 
 def _check_name(name):
-    if name not in CLASSIFIERS:
-        raise ValueError(
-            f"The 'classifier' parameter must be one of {list(CLASSIFIERS)}. Got "
-            f"{name!r} instead."
-        )
+    check_one_of(name, "classifier", CLASSIFIERS)
 
 
 def make_classifier(

@@ -23,7 +23,6 @@ torch and transformers are imported when a text must actually be encoded.
 
 import hashlib
 import json
-import numbers
 import os
 import sqlite3
 import threading
@@ -33,7 +32,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import _is_pair, check_texts
+from ..utils._validation import _is_pair, check_int, check_one_of, check_texts
 
 __all__ = ["EmbeddingStore", "SentenceEncoder", "default_cache_dir"]
 
@@ -256,22 +255,10 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         self.progress_bar = progress_bar
 
     def _validate_params(self):
-        if self.pooling not in _POOLINGS:
-            raise ValueError(
-                f"The 'pooling' parameter of SentenceEncoder must be one of "
-                f"{list(_POOLINGS)}. Got {self.pooling!r} instead."
-            )
-        for name, minimum in (("max_length", 2), ("batch_size", 1)):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or value < minimum
-            ):
-                raise ValueError(
-                    f"The '{name}' parameter of SentenceEncoder must be an int >= "
-                    f"{minimum}. Got {value!r} instead."
-                )
+        owner = "SentenceEncoder"
+        check_one_of(self.pooling, "pooling", _POOLINGS, owner=owner)
+        check_int(self.max_length, "max_length", 2, owner=owner)
+        check_int(self.batch_size, "batch_size", 1, owner=owner)
         if self.model is not None and not isinstance(self.model, str | os.PathLike):
             raise TypeError(
                 "The 'model' parameter of SentenceEncoder must be a model "

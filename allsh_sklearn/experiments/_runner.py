@@ -52,7 +52,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ..datasets import load_dataset
-from ._classifiers import CLASSIFIERS, make_classifier
+from ._classifiers import _check_name, make_classifier
 from ._settings import (
     SETTINGS,
     TASKS,
@@ -365,11 +365,7 @@ class ExperimentRunner:
                 f"Unknown setting {setting!r}. Known settings: {list(SETTINGS)}."
             )
         spec = SETTINGS[setting]
-        if classifier not in CLASSIFIERS:
-            raise ValueError(
-                f"The 'classifier' parameter must be one of {list(CLASSIFIERS)}. "
-                f"Got {classifier!r} instead."
-            )
+        _check_name(classifier)
         tasks = list(spec.tasks if tasks is None else tasks)
         for task in tasks:
             if task not in TASKS:

@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..augment import stable_seed as _stable_seed
 from ..learner import ActiveLearner
-from ..utils._validation import check_texts, take
+from ..utils._validation import check_int, check_real, check_texts, take
 
 __all__ = [
     "ActiveLearningSimulation",
@@ -494,25 +494,16 @@ class ActiveLearningSimulation(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
                 "random_state=...) or None (ALLSH). Got "
                 f"{type(self.query_strategy).__name__} instead."
             )
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, numbers.Integral)
-            or self.batch_size < 1
-        ):
-            raise ValueError(
-                "The 'batch_size' parameter of ActiveLearningSimulation must be "
-                f"an int >= 1. Got {self.batch_size!r} instead."
-            )
-        if self.validation_fraction is not None and (
-            isinstance(self.validation_fraction, bool)
-            or not isinstance(self.validation_fraction, numbers.Real)
-            or not 0.0 < self.validation_fraction < 1.0
-        ):
-            raise ValueError(
-                "The 'validation_fraction' parameter of ActiveLearningSimulation "
-                "must be None or a float in (0, 1). Got "
-                f"{self.validation_fraction!r} instead."
-            )
+        owner = "ActiveLearningSimulation"
+        check_int(self.batch_size, "batch_size", 1, owner=owner)
+        check_real(
+            self.validation_fraction,
+            "validation_fraction",
+            "None or a float in (0, 1)",
+            lambda fraction: 0.0 < fraction < 1.0,
+            owner=owner,
+            allow_none=True,
+        )
         if self.feed_unlabeled not in ("auto", True, False):
             raise ValueError(
                 "The 'feed_unlabeled' parameter of ActiveLearningSimulation must "

@@ -14,6 +14,7 @@ import numbers
 import torch
 from torch.nn import functional as F
 
+from ..utils._validation import check_real
 from ._torch_divergences import get_divergence
 
 __all__ = ["ConsistencyLoss"]
@@ -141,16 +142,13 @@ class ConsistencyLoss(torch.nn.Module):
                 "The 'alpha' parameter of ConsistencyLoss must be a finite real "
                 f"number >= 0. Got {self.alpha!r} instead."
             )
-        ratio = self.unlabeled_ratio
-        if (
-            isinstance(ratio, bool)
-            or not isinstance(ratio, numbers.Real)
-            or not 0 < ratio < float("inf")
-        ):
-            raise ValueError(
-                "The 'unlabeled_ratio' parameter of ConsistencyLoss must be a "
-                f"finite real number > 0. Got {ratio!r} instead."
-            )
+        check_real(
+            self.unlabeled_ratio,
+            "unlabeled_ratio",
+            "a finite real number > 0",
+            lambda ratio: 0 < ratio < float("inf"),
+            owner="ConsistencyLoss",
+        )
         if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
             raise TypeError(
                 "The 'augmenter' parameter of ConsistencyLoss must have the "

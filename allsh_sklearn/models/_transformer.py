@@ -1,5 +1,6 @@
 """A skorch-wrapped Hugging Face sequence classifier that takes raw texts."""
 
+import functools
 import math
 import numbers
 import warnings
@@ -15,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted as sklearn_check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.utils import to_device, to_tensor
 
+from ..utils._validation import check_int, check_one_of
 from ._consistency import ConsistencyLoss
 from ._data import (
     EvaluationBatches,
@@ -49,21 +51,6 @@ class _PendingModule(torch.nn.Module):
         raise NotFittedError(
             "This TransformerClassifier is not fitted yet: call 'fit' with "
             "labeled texts first."
-        )
-
-
-def _check_int(value, name, minimum=1, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"The '{name}' parameter of TransformerClassifier must be an int >= "
-            f"{minimum}{' or None' if allow_none else ''}. Got {value!r} instead."
-        )
-    if value < minimum:
-        raise ValueError(
-            f"The '{name}' parameter of TransformerClassifier must be an int >= "
-            f"{minimum}{' or None' if allow_none else ''}. Got {value!r} instead."
         )
 
 
@@ -271,12 +258,15 @@ class TransformerClassifier(NeuralNetClassifier):
                 "the module is loaded from the 'model' parameter. Got "
                 f"{self.module!r} instead; pass the model directory as 'model'."
             )
-        _check_int(self.max_length, "max_length", minimum=2)
-        _check_int(self.batch_size, "batch_size")
-        _check_int(self.inference_batch_size, "inference_batch_size")
-        _check_int(self.chunk_size, "chunk_size")
-        _check_int(self.train_steps, "train_steps", allow_none=True)
-        _check_int(self.max_epochs, "max_epochs", minimum=0)
+        check = functools.partial(
+            check_int, owner="TransformerClassifier", type_error=True
+        )
+        check(self.max_length, "max_length", 2)
+        check(self.batch_size, "batch_size", 1)
+        check(self.inference_batch_size, "inference_batch_size", 1)
+        check(self.chunk_size, "chunk_size", 1)
+        check(self.train_steps, "train_steps", 1, allow_none=True)
+        check(self.max_epochs, "max_epochs", 0)
 
     def _seed(self):
         if self.random_state is None:
@@ -606,11 +596,8 @@ class TransformerClassifier(NeuralNetClassifier):
 
     def _run_inference(self, X, *, proba, kind, where):
         self.check_is_fitted()
-        if kind is not None and kind not in EMBEDDING_KINDS:
-            raise ValueError(
-                f"The 'kind' parameter must be one of {list(EMBEDDING_KINDS)}. Got "
-                f"{kind!r} instead."
-            )
+        if kind is not None:
+            check_one_of(kind, "kind", EMBEDDING_KINDS)
         if isinstance(X, torch.utils.data.Dataset):
             X = unwrap(X)[0]
         items, input_kind = check_items(X, name="X")

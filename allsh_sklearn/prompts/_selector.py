@@ -10,7 +10,7 @@ reads the model's next-token probabilities of the label words after the
 prompt.
 """
 
-import numbers
+import functools
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..divergences import get_divergence
 from ..utils._selection import select_top
-from ..utils._validation import _describe, check_texts
+from ..utils._validation import check_bool, check_int, check_one_of, check_texts
 from ._calibration import (
     CONTENT_FREE_INPUTS,
     apply_contextual_calibration,
@@ -379,24 +379,16 @@ class PromptSelector(ClassifierMixin, BaseEstimator):
         return values.max(axis=0) if self.worst_case else values.mean(axis=0)
 
     def _validate_params(self):
-        _check_int(self.n_shots, "n_shots", minimum=0)
-        if not isinstance(self.strategy, str) or self.strategy not in STRATEGIES:
-            raise ValueError(
-                f"The 'strategy' parameter of PromptSelector must be one of "
-                f"{list(STRATEGIES)}. Got {_describe(self.strategy)} instead."
-            )
+        owner = "PromptSelector"
+        check = functools.partial(check_int, owner=owner, type_error=True)
+        check(self.n_shots, "n_shots", 0)
+        check_one_of(self.strategy, "strategy", STRATEGIES, owner=owner)
         get_template(self.template)
         for name in ("calibrate", "worst_case", "verbose"):
-            value = getattr(self, name)
-            if not isinstance(value, bool | np.bool_):
-                raise TypeError(
-                    f"The '{name}' parameter of PromptSelector must be a bool. "
-                    f"Got {_describe(value)} instead."
-                )
-        if self.n_candidates is not None:
-            _check_int(self.n_candidates, "n_candidates", minimum=1, allow_none=True)
-        _check_int(self.n_augmentations, "n_augmentations", minimum=1)
-        _check_int(self.batch_size, "batch_size", minimum=1)
+            check_bool(getattr(self, name), name, owner=owner)
+        check(self.n_candidates, "n_candidates", 1, allow_none=True)
+        check(self.n_augmentations, "n_augmentations", 1)
+        check(self.batch_size, "batch_size", 1)
         if self.strategy == "allsh":
             get_divergence(self.divergence, alpha=self.alpha)
             if self.augmenter is not None and not (
@@ -415,20 +407,6 @@ class PromptSelector(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.requires_fit = True
         return tags
-
-
-def _check_int(value, name, minimum, allow_none=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
-        raise TypeError(
-            f"The '{name}' parameter of PromptSelector must be {expected}. Got "
-            f"{_describe(value)} instead."
-        )
-    if value < minimum:
-        raise ValueError(
-            f"The '{name}' parameter of PromptSelector must be an int >= "
-            f"{minimum}. Got {value} instead."
-        )
 
 
 def _has_pairs(X):

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
 from ..augment._tfidf import TfidfAugmenter
 from ..divergences import get_divergence
+from ..utils._validation import check_bool, check_int
 from ._base import BaseQueryStrategy
 
 
@@ -148,20 +149,8 @@ class ALLSH(BaseQueryStrategy):
 
     def _validate_params(self):
         get_divergence(self.divergence, alpha=self.alpha)
-        if (
-            isinstance(self.n_augmentations, bool)
-            or not isinstance(self.n_augmentations, numbers.Integral)
-            or self.n_augmentations < 1
-        ):
-            raise ValueError(
-                "The 'n_augmentations' parameter of ALLSH must be an int >= 1. "
-                f"Got {self.n_augmentations!r} instead."
-            )
-        if not isinstance(self.worst_case, bool | np.bool_):
-            raise TypeError(
-                "The 'worst_case' parameter of ALLSH must be a bool. Got "
-                f"{self.worst_case!r} instead."
-            )
+        check_int(self.n_augmentations, "n_augmentations", 1, owner="ALLSH")
+        check_bool(self.worst_case, "worst_case", owner="ALLSH")
         if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
             raise TypeError(
                 "The 'augmenter' parameter of ALLSH must be an augmenter with "

@@ -29,7 +29,11 @@ from sklearn.utils import check_random_state
 
 from ..utils._validation import check_n_instances, check_probabilities
 from ._base import BaseQueryStrategy
-from ._embeddings import check_embeddings, get_proba_and_embeddings
+from ._embeddings import (
+    check_embedding_params,
+    check_embeddings,
+    get_proba_and_embeddings,
+)
 
 __all__ = ["BADGE", "badge_gradient_norms", "badge_kmeans_plusplus"]
 
@@ -253,21 +257,7 @@ class BADGE(BaseQueryStrategy):
         self.random_state = random_state
 
     def _validate_params(self):
-        if not (
-            self.embedding is None
-            or isinstance(self.embedding, str)
-            or callable(self.embedding)
-        ):
-            raise TypeError(
-                "The 'embedding' parameter of BADGE must be a callable, the name "
-                f"of a pipeline step, or None. Got {type(self.embedding).__name__} "
-                "instead."
-            )
-        if self.embedding_kind is not None and not isinstance(self.embedding_kind, str):
-            raise TypeError(
-                "The 'embedding_kind' parameter of BADGE must be a str or None. "
-                f"Got {self.embedding_kind!r} instead."
-            )
+        check_embedding_params(self.embedding, self.embedding_kind, "BADGE")
 
     def _select(self, classifier, X_pool, n_instances, *, timer, random_state):
         proba, embeddings = get_proba_and_embeddings(

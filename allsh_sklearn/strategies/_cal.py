@@ -10,7 +10,6 @@ the model's predicted probabilities (temperature 1) on both sides, top-b by
 score.
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -19,9 +18,13 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from ..divergences import EPS
-from ..utils._validation import check_probabilities, check_texts
+from ..utils._validation import check_int, check_probabilities, check_texts
 from ._base import BaseQueryStrategy
-from ._embeddings import check_embeddings, get_proba_and_embeddings
+from ._embeddings import (
+    check_embedding_params,
+    check_embeddings,
+    get_proba_and_embeddings,
+)
 
 __all__ = ["CAL", "cal_scores"]
 
@@ -82,15 +85,7 @@ def cal_scores(
     ...            n_neighbors=1).round(3).tolist()
     [0.0, 1.758]
     """
-    if (
-        isinstance(n_neighbors, bool)
-        or not isinstance(n_neighbors, numbers.Integral)
-        or n_neighbors < 1
-    ):
-        raise ValueError(
-            f"The 'n_neighbors' parameter must be an int >= 1. Got {n_neighbors!r} "
-            "instead."
-        )
+    check_int(n_neighbors, "n_neighbors", 1)
     proba_pool = check_probabilities(proba_pool, name="proba_pool")
     proba_labeled = check_probabilities(proba_labeled, name="proba_labeled")
     embeddings_pool = check_embeddings(
@@ -237,30 +232,8 @@ class CAL(BaseQueryStrategy):
             del self._X_labeled
 
     def _validate_params(self):
-        if (
-            isinstance(self.n_neighbors, bool)
-            or not isinstance(self.n_neighbors, numbers.Integral)
-            or self.n_neighbors < 1
-        ):
-            raise ValueError(
-                "The 'n_neighbors' parameter of CAL must be an int >= 1. Got "
-                f"{self.n_neighbors!r} instead."
-            )
-        if not (
-            self.embedding is None
-            or isinstance(self.embedding, str)
-            or callable(self.embedding)
-        ):
-            raise TypeError(
-                "The 'embedding' parameter of CAL must be a callable, the name of "
-                f"a pipeline step, or None. Got {type(self.embedding).__name__} "
-                "instead."
-            )
-        if self.embedding_kind is not None and not isinstance(self.embedding_kind, str):
-            raise TypeError(
-                "The 'embedding_kind' parameter of CAL must be a str or None. Got "
-                f"{self.embedding_kind!r} instead."
-            )
+        check_int(self.n_neighbors, "n_neighbors", 1, owner="CAL")
+        check_embedding_params(self.embedding, self.embedding_kind, "CAL")
 
     @staticmethod
     def _labeled_texts(classifier, X_labeled):

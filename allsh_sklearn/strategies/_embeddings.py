@@ -31,6 +31,35 @@ from ..utils._validation import _check_fitted, check_probabilities
 __all__ = ["check_embeddings", "get_proba_and_embeddings"]
 
 
+def check_embedding_params(embedding, embedding_kind, owner):
+    """Check the ``embedding`` and ``embedding_kind`` parameters of a strategy.
+
+    Parameters
+    ----------
+    embedding : object
+        Should be a callable, the name of a pipeline step, or None.
+    embedding_kind : object
+        Should be a str or None.
+    owner : str
+        The strategy's class name, used in error messages.
+
+    Raises
+    ------
+    TypeError
+        If either parameter has the wrong type.
+    """
+    if not (embedding is None or isinstance(embedding, str) or callable(embedding)):
+        raise TypeError(
+            f"The 'embedding' parameter of {owner} must be a callable, the name "
+            f"of a pipeline step, or None. Got {type(embedding).__name__} instead."
+        )
+    if embedding_kind is not None and not isinstance(embedding_kind, str):
+        raise TypeError(
+            f"The 'embedding_kind' parameter of {owner} must be a str or None. "
+            f"Got {embedding_kind!r} instead."
+        )
+
+
 def _candidates(classifier):
     """The classifier, then the model an active learner wraps (fitted first)."""
     found = [classifier]

@@ -1,4 +1,4 @@
-"""Validation of pools of texts, query sizes and predicted probabilities.
+"""Validation of parameters, pools of texts, query sizes and probabilities.
 
 Every check raises before any expensive work (augmentation, model passes)
 starts, with a message that names the parameter, what was expected and what
@@ -19,6 +19,194 @@ from ..exceptions import InvalidProbabilitiesError, PoolExhaustedError
 def _describe(value, limit=60):
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parameter(name, owner):
+    return f"The '{name}' parameter" + (f" of {owner}" if owner else "")
+
+
+def check_int(value, name, minimum, *, owner=None, allow_none=False, type_error=False):
+    """Check that a parameter is an int ``>= minimum`` (or None, if allowed).
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value. Bools are rejected, numpy integers accepted.
+    name : str
+        The parameter name used in the error message.
+    minimum : int
+        The smallest valid value.
+    owner : str, default=None
+        The class or function the parameter belongs to, named in the message.
+    allow_none : bool, default=False
+        Whether None is valid.
+    type_error : bool, default=False
+        Raise ``TypeError`` (rather than ``ValueError``) for a value that is
+        not an int.
+
+    Returns
+    -------
+    value : object
+        ``value`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is smaller than ``minimum``, or is not an int and
+        ``type_error`` is False.
+    TypeError
+        If ``value`` is not an int and ``type_error`` is True.
+
+    Examples
+    --------
+    >>> check_int(3, "batch_size", 1)
+    3
+    >>> check_int(0, "batch_size", 1, owner="ALLSH")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'batch_size' parameter of ALLSH must be an int >= 1. Got 0 instead.
+    """
+    if value is None and allow_none:
+        return value
+    expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
+    message = (
+        f"{_parameter(name, owner)} must be {expected}. Got {_describe(value)} "
+        "instead."
+    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise (TypeError if type_error else ValueError)(message)
+    if value < minimum:
+        raise ValueError(message)
+    return value
+
+
+def check_real(value, name, expected, is_valid, *, owner=None, allow_none=False):
+    """Check that a parameter is a real number for which ``is_valid`` holds.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value. Bools are rejected.
+    name : str
+        The parameter name used in the error message.
+    expected : str
+        What a valid value is, as the message says it, e.g. ``"a float in
+        [0, 1]"``.
+    is_valid : callable
+        ``is_valid(value) -> bool`` for a real ``value``; False (also for NaN)
+        rejects it.
+    owner : str, default=None
+        The class or function the parameter belongs to, named in the message.
+    allow_none : bool, default=False
+        Whether None is valid.
+
+    Returns
+    -------
+    value : object
+        ``value`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a real number or ``is_valid(value)`` is False.
+
+    Examples
+    --------
+    >>> check_real(0.5, "p", "a float in [0, 1]", lambda p: 0 <= p <= 1)
+    0.5
+    >>> check_real(2.0, "p", "a float in [0, 1]", lambda p: 0 <= p <= 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'p' parameter must be a float in [0, 1]. Got 2.0 instead.
+    """
+    if value is None and allow_none:
+        return value
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not is_valid(value)
+    ):
+        raise ValueError(
+            f"{_parameter(name, owner)} must be {expected}. Got "
+            f"{_describe(value)} instead."
+        )
+    return value
+
+
+def check_one_of(value, name, options, *, owner=None):
+    """Check that a parameter is one of the strings ``options``.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter name used in the error message.
+    options : collection of str
+        The valid values, listed in the message in their order.
+    owner : str, default=None
+        The class or function the parameter belongs to, named in the message.
+
+    Returns
+    -------
+    value : str
+        ``value`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not one of ``options``.
+
+    Examples
+    --------
+    >>> check_one_of("mean", "pooling", ("mean", "cls"))
+    'mean'
+    >>> check_one_of("max", "pooling", ("mean", "cls"))
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'pooling' parameter must be one of ['mean', 'cls']. Got 'max' ...
+    """
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"{_parameter(name, owner)} must be one of {list(options)}. Got "
+            f"{_describe(value)} instead."
+        )
+    return value
+
+
+def check_bool(value, name, *, owner=None):
+    """Check that a parameter is a bool (Python or numpy).
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter name used in the error message.
+    owner : str, default=None
+        The class or function the parameter belongs to, named in the message.
+
+    Returns
+    -------
+    value : bool or numpy.bool_
+        ``value`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a bool.
+
+    Examples
+    --------
+    >>> check_bool(True, "verbose")
+    True
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(
+            f"{_parameter(name, owner)} must be a bool. Got {_describe(value)} "
+            "instead."
+        )
+    return value
 
 
 def _is_pair(item):

@@ -143,11 +143,22 @@ def alpha_divergence(p, q, alpha=0.5):
     """
     alpha = _check_alpha(alpha)
     p, q, squeeze = _prepare(p, q)
+    return _finish(_alpha_rows(p, q, alpha, np.log, np.expm1), squeeze)
+
+
+def _alpha_rows(p, q, alpha, log, expm1):
+    """Alpha-divergence of each row of two prepared (clipped) 2-d arrays.
+
+    Shared by the numpy and the torch alpha-divergence: ``log`` and
+    ``expm1`` are the array library's functions (``np.log``, ``torch.log``),
+    and both libraries' arrays accept ``.sum(axis=1)``. ``alpha`` must be
+    checked already.
+    """
     if alpha < 0.5:
         p, q, alpha = q, p, 1.0 - alpha
-    log_ratio = np.log(p) - np.log(q)
-    total = (p * np.expm1((alpha - 1.0) * log_ratio)).sum(axis=1)
-    return _finish(total / (alpha * (alpha - 1.0)), squeeze)
+    log_ratio = log(p) - log(q)
+    total = (p * expm1((alpha - 1.0) * log_ratio)).sum(axis=1)
+    return total / (alpha * (alpha - 1.0))
 
 
 DIVERGENCES = {

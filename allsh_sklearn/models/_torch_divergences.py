@@ -14,7 +14,7 @@ zero below ``EPS``.
 
 import torch
 
-from ..divergences import EPS, _check_alpha, _lookup
+from ..divergences import EPS, _alpha_rows, _check_alpha, _lookup
 
 __all__ = [
     "alpha_divergence",
@@ -138,11 +138,7 @@ def alpha_divergence(p, q, alpha=0.5):
     """
     alpha = _check_alpha(alpha)
     p, q, squeeze = _prepare(p, q)
-    if alpha < 0.5:
-        p, q, alpha = q, p, 1.0 - alpha
-    log_ratio = torch.log(p) - torch.log(q)
-    total = (p * torch.expm1((alpha - 1.0) * log_ratio)).sum(dim=1)
-    return _finish(total / (alpha * (alpha - 1.0)), squeeze)
+    return _finish(_alpha_rows(p, q, alpha, torch.log, torch.expm1), squeeze)
 
 
 _TORCH_DIVERGENCES = {

@@ -18,6 +18,31 @@ from .strategies import uncertainty_sampling
 from .utils._validation import check_texts, take
 
 
+def _check_labeled(X, y):
+    """Check labeled texts and their labels.
+
+    Parameters
+    ----------
+    X : sequence of str or of (str, str)
+        Labeled texts.
+    y : array-like
+        Their labels, one per text.
+
+    Returns
+    -------
+    y : ndarray
+        The labels as an array.
+    """
+    check_texts(X, name="X")
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same length. Got {len(X)} texts and "
+            f"{len(y)} labels instead."
+        )
+    return y
+
+
 class ActiveLearner(BaseEstimator):
     """Pool-based active learning around any text classifier.
 
@@ -120,13 +145,7 @@ class ActiveLearner(BaseEstimator):
                 "'X_training' and 'y_training'. Got None instead."
             )
         self._check_params()
-        check_texts(X, name="X")
-        y = np.asarray(y)
-        if len(X) != len(y):
-            raise ValueError(
-                f"X and y must have the same length. Got {len(X)} texts and "
-                f"{len(y)} labels instead."
-            )
+        y = _check_labeled(X, y)
         self.X_training_ = list(X)
         self.y_training_ = y.copy()
         self.query_history_ = []
@@ -157,13 +176,7 @@ class ActiveLearner(BaseEstimator):
         -------
         self : ActiveLearner
         """
-        check_texts(X, name="X")
-        y = np.asarray(y)
-        if len(X) != len(y):
-            raise ValueError(
-                f"X and y must have the same length. Got {len(X)} texts and "
-                f"{len(y)} labels instead."
-            )
+        y = _check_labeled(X, y)
         if not hasattr(self, "X_training_"):
             return self.fit(list(X), y, X_unlabeled=X_unlabeled)
         self.X_training_ = self.X_training_ + list(X)

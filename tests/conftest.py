@@ -93,3 +93,27 @@ def toy_pool():
         "the cast",
         "good and bad",
     ]
+
+
+@pytest.fixture
+def svd_classifier(toy_texts):
+    """A small model with the embedding API, fitted on the toy texts."""
+    from _toy_models import SvdClassifier
+
+    return SvdClassifier().fit(*toy_texts)
+
+
+@pytest.fixture
+def modal_learner(toy_texts):
+    """A modAL ActiveLearner of TF-IDF + logistic regression on the toy texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    models = pytest.importorskip("modAL.models")
+    X, y = toy_texts
+    return models.ActiveLearner(
+        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression()),
+        X_training=np.array(X),
+        y_training=y,
+    )

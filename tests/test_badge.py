@@ -5,7 +5,6 @@ import tracemalloc
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -17,39 +16,6 @@ from allsh_sklearn.strategies._badge import (
     badge_gradient_norms,
     badge_kmeans_plusplus,
 )
-
-
-class SvdClassifier(ClassifierMixin, BaseEstimator):
-    """A real small model with the transformer classifier's embedding API.
-
-    TF-IDF then truncated SVD give the "penultimate" vector ``h`` (the input
-    of the logistic-regression head); its tanh is the "pooler" vector.
-    """
-
-    def __init__(self, n_components=6):
-        self.n_components = n_components
-
-    def fit(self, X, y):
-        self.vectorizer_ = TfidfVectorizer().fit(X)
-        self.svd_ = TruncatedSVD(self.n_components, random_state=0)
-        self.svd_.fit(self.vectorizer_.transform(X))
-        self.head_ = LogisticRegression().fit(self._hidden(X), y)
-        self.classes_ = self.head_.classes_
-        self.n_forward_ = 0
-        return self
-
-    def _hidden(self, X):
-        return self.svd_.transform(self.vectorizer_.transform(X))
-
-    def predict_proba(self, X):
-        self.n_forward_ += 1
-        return self.head_.predict_proba(self._hidden(X))
-
-    def predict_proba_and_embed(self, X, kind="pooler"):
-        self.n_forward_ += 1
-        hidden = self._hidden(X)
-        embeddings = np.tanh(hidden) if kind == "pooler" else hidden
-        return self.head_.predict_proba(hidden), embeddings
 
 
 def gradient_matrix(proba, h):
@@ -104,11 +70,6 @@ def random_problem(seed, n_classes, dim, n_samples=60):
     proba = rng.dirichlet(np.ones(n_classes), size=n_samples)
     h = rng.normal(size=(n_samples, dim)) * rng.uniform(0.2, 3.0, size=(n_samples, 1))
     return proba, h
-
-
-@pytest.fixture
-def svd_classifier(toy_texts):
-    return SvdClassifier().fit(*toy_texts)
 
 
 # Reference equivalence -------------------------------------------------------
@@ -194,18 +155,11 @@ def test_sparse_pipeline_step_equals_dense_callable(fitted_pipeline, toy_pool):
     np.testing.assert_allclose(by_step.last_scores_, by_callable.last_scores_)
 
 
-def test_modal_learner_with_a_pipeline_step(toy_texts, toy_pool):
-    models = pytest.importorskip("modAL.models")
-    X, y = toy_texts
-    learner = models.ActiveLearner(
-        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression()),
-        X_training=np.array(X),
-        y_training=y,
-    )
+def test_modal_learner_with_a_pipeline_step(modal_learner, toy_texts, toy_pool):
     indices, _ = BADGE(embedding="tfidfvectorizer")(
-        learner, toy_pool, 4, random_state=0
+        modal_learner, toy_pool, 4, random_state=0
     )
-    pipeline = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(X, y)
+    pipeline = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(*toy_texts)
     expected, _ = BADGE(embedding="tfidfvectorizer")(
         pipeline, toy_pool, 4, random_state=0
     )

@@ -4,8 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from _toy_models import SvdClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -14,42 +14,6 @@ from sklearn.pipeline import make_pipeline
 from allsh_sklearn.exceptions import PoolExhaustedError
 from allsh_sklearn.strategies._cal import CAL, cal_scores
 from allsh_sklearn.strategies._embeddings import get_proba_and_embeddings
-
-
-class SvdClassifier(ClassifierMixin, BaseEstimator):
-    """A real small model with the transformer classifier's embedding API.
-
-    TF-IDF then truncated SVD give the "penultimate" vector ``h``; its tanh is
-    the "pooler" vector; a logistic regression on ``h`` is the head.
-    ``predict_proba_and_embed`` runs the model once and counts the passes.
-    """
-
-    def __init__(self, n_components=6):
-        self.n_components = n_components
-
-    def fit(self, X, y):
-        self.vectorizer_ = TfidfVectorizer().fit(X)
-        self.svd_ = TruncatedSVD(self.n_components, random_state=0)
-        self.svd_.fit(self.vectorizer_.transform(X))
-        self.head_ = LogisticRegression().fit(self._hidden(X), y)
-        self.classes_ = self.head_.classes_
-        self.n_forward_ = 0
-        return self
-
-    def _hidden(self, X):
-        return self.svd_.transform(self.vectorizer_.transform(X))
-
-    def _forward(self, X):
-        self.n_forward_ += 1
-        return self._hidden(X)
-
-    def predict_proba(self, X):
-        return self.head_.predict_proba(self._forward(X))
-
-    def predict_proba_and_embed(self, X, kind="pooler"):
-        hidden = self._forward(X)
-        embeddings = np.tanh(hidden) if kind == "pooler" else hidden
-        return self.head_.predict_proba(hidden), embeddings
 
 
 class Learner:
@@ -90,12 +54,6 @@ def random_problem(seed, n_classes, dim, n_pool=40, n_labeled=25):
         rng.dirichlet(np.ones(n_classes), size=n_labeled),
         rng.normal(size=(n_labeled, dim)),
     )
-
-
-@pytest.fixture
-def svd_classifier(toy_texts):
-    X, y = toy_texts
-    return SvdClassifier().fit(X, y)
 
 
 # Reference equivalence -------------------------------------------------------
@@ -301,16 +259,9 @@ def test_labeled_examples_from_an_active_learner(toy_texts, toy_pool):
     np.testing.assert_allclose(strategy.last_scores_, explicit.last_scores_)
 
 
-def test_labeled_examples_from_a_modal_learner(toy_texts, toy_pool):
-    models = pytest.importorskip("modAL.models")
-    X, y = toy_texts
-    learner = models.ActiveLearner(
-        estimator=make_pipeline(TfidfVectorizer(), LogisticRegression()),
-        X_training=np.array(X),
-        y_training=y,
-    )
+def test_labeled_examples_from_a_modal_learner(modal_learner, toy_pool):
     strategy = CAL(n_neighbors=3, embedding="tfidfvectorizer")
-    indices, scores = strategy(learner, toy_pool, 3, random_state=0)
+    indices, scores = strategy(modal_learner, toy_pool, 3, random_state=0)
     assert len(set(indices.tolist())) == 3
     assert np.isfinite(scores).all()
 

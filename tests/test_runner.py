@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from _toy_models import synthetic_texts
 
 from allsh_sklearn.experiments import (
     SETTINGS,
@@ -23,10 +24,6 @@ from allsh_sklearn.experiments import (
 from allsh_sklearn.experiments.__main__ import build_parser, main
 from allsh_sklearn.experiments._runner import KILL_ENV, budget_label
 from allsh_sklearn.experiments._storage import JsonlLog, atomic_write_text
-
-POSITIVE = "good great fine nice superb lovely charming".split()
-NEGATIVE = "bad awful poor dull boring weak tedious".split()
-FILLER = "the a film movie plot cast story it was is of and".split()
 
 # A tiny run: 400 texts, 10 initial labels, 10 per query, 50 labels.
 RUN_ARGS = [
@@ -53,17 +50,10 @@ RUN_ARGS = [
 
 
 def _texts(n, seed):
-    rng = np.random.RandomState(seed)
-    rows = []
-    for i in range(n):
-        label = i % 2
-        words = list(rng.choice(FILLER, rng.randint(3, 8)))
-        words += list(rng.choice(POSITIVE if label else NEGATIVE, rng.randint(1, 3)))
-        if rng.rand() < 0.25:
-            words += list(rng.choice(NEGATIVE if label else POSITIVE, 1))
-        rng.shuffle(words)
-        rows.append({"text": " ".join(words), "label": label})
-    return rows
+    X, y = synthetic_texts(n, seed=seed, noise=0.25)
+    return [
+        {"text": text, "label": int(label)} for text, label in zip(X, y, strict=True)
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _toy_models import synthetic_texts
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -20,27 +21,6 @@ from allsh_sklearn.experiments import (
 )
 from allsh_sklearn.experiments._classifiers import FrozenRowCache
 from allsh_sklearn.strategies import ALLSH, EntropySampling, RandomSampling
-
-POSITIVE = "good great fine nice superb lovely charming".split()
-NEGATIVE = "bad awful poor dull boring weak tedious".split()
-FILLER = "the a film movie plot cast story it was is of and".split()
-
-
-def synthetic_texts(n=240, n_classes=2, seed=0):
-    """Short texts: filler words, one or two class words, some label noise."""
-    rng = np.random.RandomState(seed)
-    lexicons = [NEGATIVE, POSITIVE, "goal match team score win cup league".split()]
-    X, y = [], []
-    for i in range(n):
-        label = i % n_classes
-        words = list(rng.choice(FILLER, rng.randint(3, 8)))
-        words += list(rng.choice(lexicons[label], rng.randint(1, 3)))
-        if rng.rand() < 0.2:
-            words += list(rng.choice(lexicons[(label + 1) % n_classes], 1))
-        rng.shuffle(words)
-        X.append(" ".join(words))
-        y.append(label)
-    return X, np.array(y)
 
 
 def pipeline():

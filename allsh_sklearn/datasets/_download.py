@@ -137,6 +137,28 @@ def _decode_line(line):
         return line.decode("latin-1")
 
 
+def _numbered_lines(source):
+    """Yield ``(line number, stripped line)`` for each non-blank line of a file.
+
+    Parameters
+    ----------
+    source : path or bytes
+        What :func:`_read_bytes` reads; lines that are not UTF-8 are decoded
+        as latin-1.
+
+    Yields
+    ------
+    number : int
+        The 1-based line number in the file.
+    line : str
+        The line without leading and trailing white space.
+    """
+    for number, raw in enumerate(_read_bytes(source).split(b"\n"), start=1):
+        line = _decode_line(raw).strip()
+        if line:
+            yield number, line
+
+
 def _label_id(value, label_names, where):
     value = value.strip()
     if value in label_names:
@@ -280,10 +302,7 @@ def _parse_trec_labels(source):
     """
     label_names = LABEL_NAMES["trec"]
     rows = []
-    for number, raw in enumerate(_read_bytes(source).split(b"\n"), start=1):
-        line = _decode_line(raw).strip()
-        if not line:
-            continue
+    for number, line in _numbered_lines(source):
         label, _, question = line.partition(" ")
         coarse = label.split(":", 1)[0]
         if coarse not in label_names or not question.strip():
@@ -298,10 +317,7 @@ def _parse_trec_labels(source):
 def _parse_stsa_binary(source):
     """Parse a ``stsa.binary.*`` file: lines ``<0|1> <sentence>``."""
     rows = []
-    for number, raw in enumerate(_read_bytes(source).split(b"\n"), start=1):
-        line = _decode_line(raw).strip()
-        if not line:
-            continue
+    for number, line in _numbered_lines(source):
         label, _, sentence = line.partition(" ")
         if label not in ("0", "1"):
             raise ValueError(

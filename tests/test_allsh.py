@@ -9,6 +9,7 @@ from allsh_sklearn import ActiveLearner
 from allsh_sklearn.augment import BaseAugmenter, MemoryAugmentationCache, TfidfAugmenter
 from allsh_sklearn.divergences import jsd, kl
 from allsh_sklearn.strategies import ALLSH, allsh, allsh_scores, wca
+from allsh_sklearn.utils import select_top_balanced
 
 
 class CountingAugmenter(BaseAugmenter):
@@ -141,6 +142,7 @@ def test_module_instances(fitted_pipeline, toy_pool):
         ({"n_augmentations": 0}, ValueError, "'n_augmentations'.*Got 0"),
         ({"worst_case": "yes"}, TypeError, "'worst_case'.*'yes'"),
         ({"augmenter": "tfidf"}, TypeError, "'augmenter'.*str"),
+        ({"balance": "equal"}, ValueError, "'balance'.*'equal'"),
     ],
 )
 def test_bad_parameters_fail_before_augmenting(
@@ -186,3 +188,36 @@ def test_text_pairs_are_augmented_on_both_sides():
     copy = strategy.augmenter_.transform(pairs)
     assert all(a.endswith(" good") and b.endswith(" good") for a, b in copy)
     assert len(indices) == 2 and np.all(np.isfinite(scores))
+
+
+def test_select_top_balanced_quotas():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.05])
+    groups = np.array([0, 0, 0, 0, 1, 1, 1])
+    # pool shares 4/7 and 3/7 of 4 -> 2 and 2
+    chosen = select_top_balanced(scores, groups, 4, random_state=0)
+    assert sorted(chosen.tolist()) == [0, 1, 4, 5]
+    assert scores[chosen].tolist() == sorted(scores[chosen], reverse=True)
+    # a group smaller than its quota gives the rest to the global ranking
+    chosen = select_top_balanced(
+        scores, np.array([0] * 6 + [1]), 4, proportion="uniform"
+    )
+    assert sorted(chosen.tolist()) == [0, 1, 2, 6]
+    with pytest.raises(ValueError, match="'proportion'"):
+        select_top_balanced(scores, groups, 2, proportion="equal")
+
+
+def test_balance_keeps_scores_and_splits_the_batch(fitted_pipeline, toy_pool):
+    plain = ALLSH(random_state=0)
+    plain_indices, plain_scores = plain(fitted_pipeline, toy_pool, 4)
+    balanced = ALLSH(random_state=0, balance="uniform")
+    indices, scores = balanced(fitted_pipeline, toy_pool, 4)
+    np.testing.assert_allclose(balanced.last_scores_, plain.last_scores_)
+    predicted = fitted_pipeline.predict_proba(toy_pool).argmax(axis=1)
+    np.testing.assert_array_equal(balanced.last_predicted_, predicted)
+    expected = select_top_balanced(
+        balanced.last_scores_, predicted, 4, proportion="uniform", random_state=0
+    )
+    np.testing.assert_array_equal(indices, expected)
+    # the default is the paper's global top-b
+    assert ALLSH().balance is None and not hasattr(plain, "last_predicted_")
+

@@ -230,9 +230,10 @@ def test_strategy_specs():
     assert strategy_label("allsh", SETTINGS["divergence"]) == "KL"
     wca = build_strategy("allsh-wca:p=0.5", seed=3)
     assert (wca.n_augmentations, wca.worst_case, wca.augmenter.p) == (4, True, 0.5)
-    assert type(build_strategy("allsh:balanced=true")).__name__ == "ClassBalancedALLSH"
-    assert build_strategy("allsh:balanced=uniform").proportion == "uniform"
-    assert build_strategy("allsh-balanced").proportion == "pool"
+    assert build_strategy("allsh:balanced=true").balance == "pool"
+    assert build_strategy("allsh:balanced=uniform").balance == "uniform"
+    assert build_strategy("allsh-balanced").balance == "pool"
+    assert build_strategy("allsh").balance is None
     with pytest.raises(ValueError, match="'balanced' option"):
         build_strategy("allsh:balanced=half")
     assert build_strategy("cal:k=5", embedding="tfidf").n_neighbors == 5
@@ -375,7 +376,6 @@ def test_sentence_encoder_caches_and_pools(tmp_path):
     "name",
     [
         "ActiveLearningSimulation",
-        "ClassBalancedALLSH",
         "SentenceEncoder",
         "PairTfidfVectorizer",
         "ExperimentRunner",

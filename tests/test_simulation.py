@@ -11,13 +11,11 @@ from sklearn.pipeline import make_pipeline
 
 from allsh_sklearn.experiments import (
     ActiveLearningSimulation,
-    ClassBalancedALLSH,
     PairTfidfVectorizer,
     acquisition_schedule,
     active_learning_loop,
     initial_labeled_indices,
     resolve_size,
-    select_top_balanced,
 )
 from allsh_sklearn.experiments._classifiers import FrozenRowCache
 from allsh_sklearn.strategies import ALLSH, EntropySampling, RandomSampling
@@ -240,25 +238,9 @@ def test_helpers():
     )
 
 
-def test_select_top_balanced_quotas():
-    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.05])
-    groups = np.array([0, 0, 0, 0, 1, 1, 1])
-    # pool shares 4/7 and 3/7 of 4 -> 2 and 2
-    chosen = select_top_balanced(scores, groups, 4, random_state=0)
-    assert sorted(chosen.tolist()) == [0, 1, 4, 5]
-    assert scores[chosen].tolist() == sorted(scores[chosen], reverse=True)
-    # a group smaller than its quota gives the rest to the global ranking
-    chosen = select_top_balanced(
-        scores, np.array([0] * 6 + [1]), 4, proportion="uniform"
-    )
-    assert sorted(chosen.tolist()) == [0, 1, 2, 6]
-    with pytest.raises(ValueError, match="'proportion'"):
-        select_top_balanced(scores, groups, 2, proportion="equal")
-
-
 def test_class_balanced_allsh_balances_batches(data):
     X, y = data
-    sim = simulation(ClassBalancedALLSH(proportion="uniform"), budget=36).fit(X, y)
+    sim = simulation(ALLSH(balance="uniform"), budget=36).fit(X, y)
     strategy = sim.query_strategy_
     assert strategy.last_predicted_.shape == (len(X) - 28,)
     batch = sim.acquired_indices_[-8:]

@@ -30,7 +30,6 @@ from ._simulation import (
     initial_labeled_indices,
     resolve_size,
 )
-from ._variants import ClassBalancedALLSH, select_top_balanced
 
 __all__ = [
     "CLASSIFIERS",
@@ -38,7 +37,6 @@ __all__ = [
     "STRATEGIES",
     "TASKS",
     "ActiveLearningSimulation",
-    "ClassBalancedALLSH",
     "EmbeddingStore",
     "ExperimentRunner",
     "PairTfidfVectorizer",
@@ -61,7 +59,6 @@ __all__ = [
     "query_time_table",
     "resolve_size",
     "run_experiment",
-    "select_top_balanced",
     "strategy_label",
     "write_report",
 ]

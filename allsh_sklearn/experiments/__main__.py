@@ -18,7 +18,7 @@ strategies (--strategies), as NAME or NAME:key=value,key=value:
   random, entropy, margin, least-confidence, badge, cal[:k=10],
   allsh (ALLSH, TF-IDF p=0.3, K=1, KL), allsh-wca (K=4, worst case),
   allsh-cl (ALLSH + consistency loss; needs --classifier minilm),
-  allsh-balanced (prototype: class-balanced top-b).
+  allsh-balanced (ALLSH with balance='pool': class-balanced top-b).
   allsh options: divergence=kl|jsd|alpha|reverse_kl, alpha=FLOAT, K=INT,
   worst_case=true|false, p=FLOAT (TF-IDF magnitude),
   augmenter=tfidf|backtranslation (Apertium)|synonym (WordNet),

@@ -583,8 +583,7 @@ def build_strategy(
         ``worst_case``, ``p`` (TF-IDF augmentation magnitude, default 0.3),
         ``augmenter`` (``tfidf``, ``backtranslation`` (Apertium) or
         ``synonym`` (WordNet, p=0.1)), ``balanced``
-        (class-balanced top-b, the prototype of
-        :class:`~allsh_sklearn.experiments.ClassBalancedALLSH`: ``true`` or
+        (class-balanced top-b, ALLSH's ``balance`` parameter: ``true`` or
         ``pool`` for shares proportional to the predicted classes of the
         pool, ``uniform`` for equal shares).
         ``allsh-wca`` is ``K=4, worst_case=True``; ``allsh-cl`` is ALLSH
@@ -664,10 +663,7 @@ def build_strategy(
             f"'uniform'. Got {balanced!r} instead."
         )
     if balanced:
-        from ._variants import ClassBalancedALLSH
-
-        proportion = "uniform" if balanced == "uniform" else "pool"
-        return ClassBalancedALLSH(**params, proportion=proportion)
+        params["balance"] = "uniform" if balanced == "uniform" else "pool"
     return strategies.ALLSH(**params)
 
 

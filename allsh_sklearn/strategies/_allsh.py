@@ -17,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
 from ..augment._tfidf import TfidfAugmenter
 from ..divergences import get_divergence
-from ..utils._validation import check_bool, check_int
+from ..utils._selection import select_top_balanced
+from ..utils._validation import check_bool, check_int, check_one_of
 from ._base import BaseQueryStrategy
 
 
@@ -81,6 +82,16 @@ class ALLSH(BaseQueryStrategy):
         text is augmented ``K`` times over a whole active learning loop.
     random_state : int, RandomState instance or None, default=None
         Seeds the augmenter (when it is created here) and tie-breaking.
+    balance : {None, "pool", "uniform"}, default=None
+        How the batch is taken from the scores. None: the global top-b, the
+        paper's method. ``"pool"`` or ``"uniform"``: class-balanced top-b
+        (not in the paper), the batch split between the classes the model
+        predicts on the pool, in proportion to their predicted share or
+        equally, each share filled by the highest scores of that predicted
+        class (``allsh_sklearn.utils.select_top_balanced``). It keeps
+        batches from drifting to one class when the divergence is larger on
+        one side of the boundary; the results page of the documentation
+        measures it against the plain method.
 
     Attributes
     ----------
@@ -95,6 +106,9 @@ class ALLSH(BaseQueryStrategy):
     last_query_time_ : dict
         Seconds spent in ``"augmentation"``, ``"inference"`` and
         ``"selection"`` at the last query.
+    last_predicted_ : ndarray of shape (n_pool,)
+        With ``balance`` set: the predicted class index of each pool item at
+        the last query.
 
     Examples
     --------
@@ -120,6 +134,7 @@ class ALLSH(BaseQueryStrategy):
         worst_case=False,
         cache=None,
         random_state=None,
+        balance=None,
     ):
         self.augmenter = augmenter
         self.divergence = divergence
@@ -128,6 +143,7 @@ class ALLSH(BaseQueryStrategy):
         self.worst_case = worst_case
         self.cache = cache
         self.random_state = random_state
+        self.balance = balance
 
     def fit(self, X, y=None):
         """Fit the augmenter on a corpus (optional: the first query does it).
@@ -151,6 +167,8 @@ class ALLSH(BaseQueryStrategy):
         get_divergence(self.divergence, alpha=self.alpha)
         check_int(self.n_augmentations, "n_augmentations", 1, owner="ALLSH")
         check_bool(self.worst_case, "worst_case", owner="ALLSH")
+        if self.balance is not None:
+            check_one_of(self.balance, "balance", ("pool", "uniform"), owner="ALLSH")
         if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
             raise TypeError(
                 "The 'augmenter' parameter of ALLSH must be an augmenter with "
@@ -176,7 +194,33 @@ class ALLSH(BaseQueryStrategy):
         self.cache_ = MemoryAugmentationCache() if self.cache is None else self.cache
         self.n_augmented_ = 0
 
+    def _select(self, classifier, X_pool, n_instances, *, timer, random_state):
+        if self.balance is None:
+            return super()._select(
+                classifier, X_pool, n_instances, timer=timer, random_state=random_state
+            )
+        scores, proba = self._score_and_proba(
+            classifier, X_pool, timer=timer, random_state=random_state
+        )
+        predicted = proba.argmax(axis=1)
+        with timer.phase("selection"):
+            indices = select_top_balanced(
+                scores,
+                predicted,
+                n_instances,
+                proportion=self.balance,
+                random_state=random_state,
+            )
+        self.last_predicted_ = predicted
+        return indices, scores
+
     def _score(self, classifier, X_pool, *, timer, random_state):
+        return self._score_and_proba(
+            classifier, X_pool, timer=timer, random_state=random_state
+        )[0]
+
+    def _score_and_proba(self, classifier, X_pool, *, timer, random_state):
+        """Return the pool's scores and its predicted probabilities."""
         # Checked here, before augmenting, so an unfitted model fails fast.
         proba = self._predict_proba(classifier, X_pool, timer)
         with timer.phase("augmentation"):
@@ -190,10 +234,11 @@ class ALLSH(BaseQueryStrategy):
         augmented = self._predict_proba(classifier, flat_copies, timer)
         augmented = augmented.reshape(self.n_augmentations, len(X_pool), -1)
         with timer.phase("selection"):
-            return allsh_scores(
+            scores = allsh_scores(
                 proba,
                 augmented,
                 divergence=self.divergence,
                 alpha=self.alpha,
                 worst_case=self.worst_case,
             )
+        return scores, proba

@@ -1,6 +1,6 @@
 """Shared helpers: input validation, top-k selection and query timing."""
 
-from ._selection import select_top
+from ._selection import select_top, select_top_balanced
 from ._timing import QueryTimer
 from ._validation import (
     check_n_instances,
@@ -17,5 +17,6 @@ __all__ = [
     "check_texts",
     "predict_proba_checked",
     "select_top",
+    "select_top_balanced",
     "take",
 ]

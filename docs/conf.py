@@ -13,6 +13,7 @@ shown but never run (they are long experiments).
 import importlib
 import inspect
 import pkgutil
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,6 +26,11 @@ from sphinx.errors import PycodeError  # noqa: E402
 from sphinx.pycode import ModuleAnalyzer  # noqa: E402
 
 import allsh_sklearn  # noqa: E402
+
+# autosummary writes one page per public name into generated/ but never
+# removes the page of a name that left an ``__all__``; start from scratch so
+# that a renamed or removed name cannot break a later build.
+shutil.rmtree(DOCS / "generated", ignore_errors=True)
 
 # -- Project -------------------------------------------------------------------
 

@@ -219,9 +219,11 @@ def _longest(runs):
 
 
 def _balance_note(runs, strategies, setting):
-    """One line per strategy: class shares of the acquired labels, text length."""
+    """One line per strategy: class shares of the acquired labels, text length.
+
+    ``runs`` holds one run per (strategy, seed), as :func:`_longest` leaves it.
+    """
     parts = []
-    runs = _longest(runs)
     for strategy in strategies:
         chosen = [r for r in runs if r["config"]["strategy"] == strategy]
         counts = np.sum([r["acquired_class_counts"] for r in chosen], axis=0)

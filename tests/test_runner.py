@@ -390,3 +390,27 @@ def test_docstrings_document_every_parameter(name):
     doc = inspect.getdoc(cls)
     for parameter in inspect.signature(cls).parameters:
         assert f"{parameter} :" in doc, f"{name} does not document {parameter!r}"
+
+
+def test_balanced_classifiers_reweigh_an_imbalanced_labeled_set():
+    from allsh_sklearn.experiments import CLASSIFIERS, make_classifier
+    from allsh_sklearn.experiments._classifiers import base_classifier
+
+    assert {"tfidf-lr-balanced", "minilm-frozen-balanced"} <= set(CLASSIFIERS)
+    assert base_classifier("minilm-frozen-balanced") == "minilm-frozen"
+    X, y = synthetic_texts(n=400, seed=3)
+    X, y = np.asarray(X), np.asarray(y)
+    # A labeled set with 3 negatives against 40 positives.
+    labeled = np.r_[np.flatnonzero(y == 0)[:3], np.flatnonzero(y == 1)[:40]]
+    test = np.setdiff1d(np.arange(len(y)), labeled)
+    negative_proba = {}
+    for name in ("tfidf-lr", "tfidf-lr-balanced"):
+        estimator, embedding = make_classifier(name, list(X), classes=[0, 1])
+        assert embedding == "tfidf"
+        expected = "balanced" if name.endswith("balanced") else None
+        assert estimator.named_steps["lr"].class_weight == expected
+        estimator.fit(list(X[labeled]), y[labeled])
+        negative_proba[name] = estimator.predict_proba(list(X[test]))[:, 0].mean()
+    # Class weighting moves the decision boundary towards the majority class:
+    # here the minority class's mean probability more than doubles.
+    assert negative_proba["tfidf-lr-balanced"] > 1.5 * negative_proba["tfidf-lr"]

@@ -89,8 +89,14 @@ def build_parser():
         )
         for name, s in SETTINGS.items()
     )
+    width = max(len(name) for name in CLASSIFIERS)
     classifiers = "\n".join(
-        f"  {name:<14} {text}" for name, text in CLASSIFIERS.items()
+        textwrap.fill(
+            f"  {name:<{width}} {text}",
+            width=79,
+            subsequent_indent=" " * (width + 3),
+        )
+        for name, text in CLASSIFIERS.items()
     )
     parser = argparse.ArgumentParser(
         prog="allsh-experiment",

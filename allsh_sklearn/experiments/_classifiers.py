@@ -12,6 +12,12 @@
 - ``"minilm-frozen"``: the frozen all-MiniLM-L6-v2 sentence embeddings
   (:class:`~allsh_sklearn.experiments.SentenceEncoder`: mean pooling,
   normalised, cached on disk) and logistic regression.
+- ``"tfidf-lr-balanced"``, ``"minilm-frozen-balanced"``: the same with
+  ``LogisticRegression(class_weight="balanced")``, which weighs each labeled
+  example inversely to its class's share of the labels. Without it, a
+  logistic regression trained on a few dozen labels drawn from an imbalanced
+  pool predicts the majority class everywhere, whichever strategy chose the
+  labels (Table 5); with it the strategies can be compared there.
 - ``"minilm"``: all-MiniLM-L6-v2 fine-tuned end to end
   (:class:`~allsh_sklearn.models.TransformerClassifier`), with the
   consistency loss of eq. 5 for ALLSH + CL.
@@ -41,11 +47,46 @@ CLASSIFIERS = {
     "regression",
     "minilm": "all-MiniLM-L6-v2 fine-tuned (TransformerClassifier); + CL uses "
     "the consistency loss",
+    "tfidf-lr-balanced": "tfidf-lr with class-weighted logistic regression "
+    "(class_weight='balanced', for imbalanced pools)",
+    "minilm-frozen-balanced": "minilm-frozen with class-weighted logistic "
+    "regression (class_weight='balanced', for imbalanced pools)",
 }
+
+#: Suffix of the class-weighted variants of the logistic-regression classifiers.
+BALANCED_SUFFIX = "-balanced"
 
 #: Inverse regularisation of the logistic regressions. Chosen on SST-2's dev
 #: split (never the test split) with 600 random labels; see docs/results.md.
 LR_C = {"tfidf-lr": 100.0, "minilm-frozen": 1.0}
+
+
+def base_classifier(name):
+    """The classifier a name builds on, without its ``-balanced`` suffix.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`CLASSIFIERS`.
+
+    Returns
+    -------
+    base : str
+        ``"tfidf-lr"``, ``"minilm-frozen"`` or ``"minilm"``.
+
+    Examples
+    --------
+    >>> base_classifier("tfidf-lr-balanced"), base_classifier("minilm")
+    ('tfidf-lr', 'minilm')
+    """
+    return name.removesuffix(BALANCED_SUFFIX)
+
+
+def _logistic_regression(name):
+    class_weight = "balanced" if name.endswith(BALANCED_SUFFIX) else None
+    return LogisticRegression(
+        C=LR_C[base_classifier(name)], class_weight=class_weight, max_iter=2000
+    )
 
 
 class FrozenRowCache(TransformerMixin, BaseEstimator):
@@ -244,7 +285,8 @@ def make_classifier(
 
     Parameters
     ----------
-    name : {"tfidf-lr", "minilm-frozen", "minilm"}
+    name : {"tfidf-lr", "minilm-frozen", "minilm", "tfidf-lr-balanced", \
+            "minilm-frozen-balanced"}
         See :data:`CLASSIFIERS`.
     X_pool : sequence of str or of (str, str)
         The whole unlabeled pool (the TF-IDF vocabulary is learned from it).
@@ -280,18 +322,18 @@ def make_classifier(
             f"which needs classifier='minilm'. Got classifier={name!r}: drop "
             "'allsh-cl' from the strategies or use --classifier minilm."
         )
-    if name == "tfidf-lr":
+    if base_classifier(name) == "tfidf-lr":
         shared = {} if shared is None else shared
         if "tfidf" not in shared:
             shared["tfidf"] = FrozenRowCache(PairTfidfVectorizer().fit(X_pool))
         estimator = Pipeline(
             [
                 ("tfidf", shared["tfidf"]),
-                ("lr", LogisticRegression(C=LR_C[name], max_iter=2000)),
+                ("lr", _logistic_regression(name)),
             ]
         )
         return estimator, "tfidf"
-    if name == "minilm-frozen":
+    if base_classifier(name) == "minilm-frozen":
         from ._encoders import SentenceEncoder
 
         estimator = Pipeline(
@@ -300,7 +342,7 @@ def make_classifier(
                     "encoder",
                     SentenceEncoder(max_length=max_length, cache_dir=cache_dir),
                 ),
-                ("lr", LogisticRegression(C=LR_C[name], max_iter=2000)),
+                ("lr", _logistic_regression(name)),
             ]
         )
         return estimator, "encoder"

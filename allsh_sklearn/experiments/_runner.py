@@ -52,7 +52,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ..datasets import load_dataset
-from ._classifiers import _check_name, make_classifier
+from ._classifiers import _check_name, base_classifier, make_classifier
 from ._settings import (
     SETTINGS,
     TASKS,
@@ -439,7 +439,9 @@ class ExperimentRunner:
         budgets : list of float or int or None, default=None
             Override its budgets (fractions of the pool, or counts).
         seeds : sequence of int, default=(0, 1, 2, 3, 4)
-        classifier : {"tfidf-lr", "minilm-frozen", "minilm"}, default="tfidf-lr"
+        classifier : str, default="tfidf-lr"
+            A name of :data:`CLASSIFIERS` (``"tfidf-lr"``, ``"minilm-frozen"``,
+            ``"minilm"`` or a class-weighted ``"...-balanced"`` variant).
         pool_size : int or None, default=None
             Subsample the pool (fixed seed); None keeps it whole.
         test_size : int or None, default=None
@@ -494,7 +496,7 @@ class ExperimentRunner:
         for number, config in enumerate(iterator, start=1):
             self._forget_other_tasks(config)
             data = self._task_data(config)
-            if config.classifier == "minilm-frozen":
+            if base_classifier(config.classifier) == "minilm-frozen":
                 key = (config.task, config.pool_size, config.test_size)
                 if key not in warmed:
                     self.warm_embeddings(

@@ -357,6 +357,35 @@ def format_cell(values, n_seeds):
     return text
 
 
+def collapse_line(records, name, strategies):
+    """How often each strategy's most frequent prediction is given, as a sentence.
+
+    A model that answers one label for almost every input scores near that
+    label's share whatever the demonstrations: this line shows it from the
+    predicted class counts of the finished results (all shots, all seeds).
+    """
+    shares = {}
+    for record in records:
+        counts = record.get("predicted_class_counts")
+        if record["dataset"] == name and counts and sum(counts):
+            shares.setdefault(record["strategy"], []).append(
+                max(counts) / sum(counts)
+            )
+    parts = [
+        f"{LABELS[strategy]} {100 * np.mean(shares[strategy]):.0f}%"
+        for strategy in strategies
+        if strategy in shares
+    ]
+    if not parts:
+        return []
+    return [
+        "Share of the evaluation texts given the single most frequent predicted "
+        "label, mean over the finished results (all shots and seeds): "
+        f"{', '.join(parts)}.",
+        "",
+    ]
+
+
 def write_table(records, args, path, timing=None):
     by_cell = {}
     for record in records:
@@ -426,6 +455,7 @@ def write_table(records, args, path, timing=None):
                     row.append(f"{mean} ± {std}")
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+        lines += collapse_line(records, name, args.strategies)
     status = {"complete": [], "partial": [], "missing": []}
     for name in args.datasets:
         for shots in shots_list:

@@ -593,3 +593,24 @@ def test_smollm2_label_words_are_single_tokens():
         assert len(set(ids)) == len(template.label_words)
     with pytest.raises(LabelWordError, match="'Abbreviation'"):
         scorer.label_token_ids(["Abbreviation", "Number"])
+
+
+def test_table4_script_reports_how_often_one_label_is_predicted():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "prompt_selection_table4.py"
+    spec = importlib.util.spec_from_file_location("prompt_selection_table4", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    records = [
+        {"dataset": "trec", "strategy": "random", "predicted_class_counts": [9, 1]},
+        {"dataset": "trec", "strategy": "random", "predicted_class_counts": [2, 8]},
+        {"dataset": "trec", "strategy": "allsh", "predicted_class_counts": [5, 5]},
+        {"dataset": "sst2", "strategy": "allsh", "predicted_class_counts": [10, 0]},
+    ]
+    line = script.collapse_line(records, "trec", ["random", "calibrated", "allsh"])[0]
+    # random: mean of 90% and 80%; allsh: 50%; calibrated has no result.
+    assert "Random 85%" in line and "ALLSH (ours) 50%" in line
+    assert "Calibrated" not in line
+    assert script.collapse_line(records, "rte", ["random"]) == []

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,6 +61,48 @@ def _texts(n, seed):
 def data_home(tmp_path_factory):
     """A synthetic 'sst2' in the data format: train 400, test 100."""
     home = tmp_path_factory.mktemp("data")
+    _write_data_home(home)
+    return home
+
+
+#: Results of a fixed-seed run written by the runner before the loop was
+#: refactored into :mod:`allsh_sklearn.loop` (timings removed). Regenerate
+#: only for an intended change of results: ``python tests/test_runner.py``.
+GOLDEN = Path(__file__).parent / "golden" / "runner_tfidf_lr.jsonl"
+_TIME_KEYS = ("time", "query_time", "first_query_time")
+
+
+def _golden_run(output, data_home):
+    """The run behind :data:`GOLDEN`: 3 strategies x 2 seeds on synthetic SST-2."""
+    ExperimentRunner(output, data_home=data_home, verbose=0).run(
+        "in-domain",
+        tasks=["sst2"],
+        strategies=["random", "entropy", "badge"],
+        seeds=[0, 1],
+        budgets=[50],
+        initial_size=10,
+        batch_size=10,
+        classifier="tfidf-lr",
+    )
+
+
+def _result_lines(output):
+    """Every record the runner wrote, in file order, timings removed."""
+    lines = []
+    for name in ("requests.jsonl", "iterations.jsonl", "runs.jsonl"):
+        for record in JsonlLog(Path(output) / name).read():
+            kept = {k: v for k, v in record.items() if k not in _TIME_KEYS}
+            lines.append(
+                json.dumps(
+                    {"file": name, "record": kept},
+                    sort_keys=True,
+                    separators=(",", ":"),
+                )
+            )
+    return lines
+
+
+def _write_data_home(home):
     folder = home / "sst2"
     folder.mkdir()
     splits = {"train": _texts(400, 0), "test": _texts(100, 1)}
@@ -76,7 +119,15 @@ def data_home(tmp_path_factory):
         "notes": "test data",
     }
     (folder / "meta.json").write_text(json.dumps(meta))
-    return home
+
+
+def test_runner_writes_the_golden_results(tmp_path, data_home):
+    _golden_run(tmp_path, data_home)
+    expected = GOLDEN.read_text(encoding="utf-8").splitlines()
+    got = _result_lines(tmp_path)
+    assert len(got) == len(expected) == 3 * 2 * (1 + 5 + 1)
+    for number, (line, reference) in enumerate(zip(got, expected, strict=True)):
+        assert line == reference, f"line {number + 1} of {GOLDEN.name} differs"
 
 
 def _cli(output, data_home, extra_env=None):
@@ -415,3 +466,16 @@ def test_balanced_classifiers_reweigh_an_imbalanced_labeled_set():
     # here the minority class's mean probability rises by more than half
     # (2.4 times measured).
     assert negative_proba["tfidf-lr-balanced"] > 1.5 * negative_proba["tfidf-lr"]
+
+
+if __name__ == "__main__":  # regenerate GOLDEN (see its comment)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder) / "data"
+        home.mkdir()
+        _write_data_home(home)
+        _golden_run(Path(folder) / "out", home)
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text("\n".join(_result_lines(Path(folder) / "out")) + "\n")
+    print(f"wrote {GOLDEN}")

@@ -323,6 +323,57 @@ def test_unknown_dataset_message(tiny_home):
         assert repr(known) in message
 
 
+def _outside_dataset(tmp_path):
+    """A valid dataset folder outside the data home (the escape target)."""
+    return _write_dataset(
+        tmp_path / "outside",
+        "x",
+        {"train": [{"text": "secret", "label": 0}]},
+        ["a"],
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "toy/../../outside/x",  # relative escape through a dataset folder
+        "../outside/x",
+        "toy/../toy",  # stays inside, but is not a plain name either
+        "toy/",
+        "./toy",
+        ".",
+        "..",
+        "",
+        "toy\\..\\..\\outside\\x",
+        "to\x00y",
+    ],
+)
+def test_names_with_path_parts_are_rejected(tiny_home, tmp_path, name):
+    _outside_dataset(tmp_path)
+    with pytest.raises(ValueError) as info:
+        load_dataset(name, data_home=tiny_home)
+    message = str(info.value)
+    assert "The 'name' parameter of load_dataset" in message
+    assert "plain dataset name" in message
+    assert f"Got {name!r} instead" in message
+    # The allowed names: the data home's datasets and the known ones.
+    assert "['toy', 'toy_pairs']" in message
+    assert "'sst2'" in message
+
+
+def test_absolute_name_does_not_read_outside_the_data_home(tiny_home, tmp_path):
+    outside = _outside_dataset(tmp_path)
+    assert load_dataset("toy", data_home=tiny_home).data  # the home works
+    with pytest.raises(ValueError, match="plain dataset name") as info:
+        load_dataset(str(outside), data_home=tiny_home)
+    assert repr(str(outside)) in str(info.value)
+
+
+def test_bad_name_is_reported_before_the_data_home_is_needed(tmp_path):
+    with pytest.raises(ValueError, match="plain dataset name"):
+        load_dataset("sst2/../x", data_home=tmp_path / "missing")
+
+
 def test_known_but_absent_dataset_suggests_fetch(tiny_home):
     with pytest.raises(DatasetNotFoundError, match=r"fetch_dataset\('imdb'\)"):
         load_dataset("imdb", data_home=tiny_home)

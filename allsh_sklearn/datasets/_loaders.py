@@ -262,6 +262,32 @@ def list_datasets(data_home=None, *, as_frame=True):
     return pd.DataFrame(rows, columns=columns)
 
 
+def _check_plain_name(name, data_home):
+    """Reject names that are not one folder name (path escapes, separators).
+
+    A name is joined to the data home to find the dataset's folder, so a name
+    such as ``"sst2/../../x"`` or an absolute path would read outside it.
+    """
+    plain = (
+        name not in ("", ".", "..")
+        and not any(char in name for char in ("/", "\\", "\x00"))
+        and (os.altsep is None or os.altsep not in name)
+        and os.sep not in name
+        and not os.path.isabs(name)
+    )
+    if plain:
+        return
+    home = get_data_home(data_home)
+    available = _available_names(home) if home.is_dir() else []
+    in_home = f"the datasets of {str(home)!r}: {available}, or " if available else ""
+    raise ValueError(
+        "The 'name' parameter of load_dataset must be a plain dataset name (a "
+        "folder of the data home, without path separators or '..'): "
+        f"{in_home}one of the known datasets {list(KNOWN_DATASETS)}. "
+        f"Got {name!r} instead."
+    )
+
+
 def _resolve_dataset(name, home):
     folder = home / name
     if not name.startswith((".", "_")) and (folder / "meta.json").is_file():
@@ -422,6 +448,8 @@ def load_dataset(
         Dataset name, a folder of the data home, e.g. ``"sst2"``, ``"imdb"``,
         ``"ag_news"``, ``"trec"``, ``"rte"``, ``"qnli"``, ``"qqp"``,
         ``"twitter_ppdb"`` or ``"sst2_sentence"``. See :func:`list_datasets`.
+        A plain folder name: paths (``"sst2/../x"``, absolute paths) are
+        rejected, so nothing outside the data home is read.
     split : str, default="train"
         The split, e.g. ``"train"``, ``"dev"`` or ``"test"``.
     data_home : str or path-like, default=None
@@ -469,7 +497,9 @@ def load_dataset(
     SplitNotFoundError
         If ``split`` has no file for this dataset.
     ValueError
-        If ``n_samples`` is out of range, or a file is malformed.
+        If ``name`` is not a plain dataset name (it holds a path separator,
+        is ``"."``, ``".."`` or an absolute path), if ``n_samples`` is out of
+        range, or if a file is malformed.
 
     See Also
     --------
@@ -499,6 +529,7 @@ def load_dataset(
             "The 'split' parameter of load_dataset must be a str such as 'train'. "
             f"Got {type(split).__name__} instead."
         )
+    _check_plain_name(name, data_home)
     home = _check_data_home(data_home)
     folder = _resolve_dataset(name, home)
     meta = _read_meta(folder)

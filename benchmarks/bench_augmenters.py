@@ -30,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from allsh_sklearn.augment import TfidfAugmenter
-from allsh_sklearn.augment._backtranslation import BackTranslationAugmenter
-from allsh_sklearn.augment._persistent_cache import SQLiteAugmentationCache
-from allsh_sklearn.augment._synonym import SynonymAugmenter
+from allsh_sklearn.augment import (
+    BackTranslationAugmenter,
+    SQLiteAugmentationCache,
+    SynonymAugmenter,
+    TfidfAugmenter,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_HOME = os.environ.get(

@@ -49,11 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
-from allsh_sklearn.strategies._badge import (
-    _draw,
-    badge_kmeans_plusplus,
-)
-from allsh_sklearn.strategies._cal import cal_scores
+from allsh_sklearn.strategies import badge_kmeans_plusplus, cal_scores
+from allsh_sklearn.strategies._badge import _draw  # the reference's sampling step
 from allsh_sklearn.utils import select_top
 
 # MiniLM forward on this machine: about 60 sentences/s (REFERENCE.md).

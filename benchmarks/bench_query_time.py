@@ -32,13 +32,13 @@ import time
 from pathlib import Path
 
 from allsh_sklearn.datasets import load_dataset
-from allsh_sklearn.strategies import ALLSH, EntropySampling, RandomSampling
-
-try:
-    from allsh_sklearn.strategies import BADGE, CAL
-except ImportError:  # not exported yet
-    from allsh_sklearn.strategies._badge import BADGE
-    from allsh_sklearn.strategies._cal import CAL
+from allsh_sklearn.strategies import (
+    ALLSH,
+    BADGE,
+    CAL,
+    EntropySampling,
+    RandomSampling,
+)
 
 # Table 13 of the paper, seconds per iteration, AVG column.
 PAPER_SECONDS = {

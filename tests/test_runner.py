@@ -387,7 +387,7 @@ def test_sentence_encoder_caches_and_pools(tmp_path):
     from _tiny_models import build_tiny_bert
     from sklearn.base import clone
 
-    from allsh_sklearn.experiments import SentenceEncoder
+    from allsh_sklearn.models import SentenceEncoder
 
     model = build_tiny_bert(tmp_path / "bert")
     texts = [
@@ -436,16 +436,17 @@ def test_docstrings_document_every_parameter(name):
     import inspect
 
     import allsh_sklearn.experiments as experiments
+    import allsh_sklearn.models as models
 
-    cls = getattr(experiments, name)
+    cls = getattr(models if hasattr(models, name) else experiments, name)
     doc = inspect.getdoc(cls)
     for parameter in inspect.signature(cls).parameters:
         assert f"{parameter} :" in doc, f"{name} does not document {parameter!r}"
 
 
 def test_balanced_classifiers_reweigh_an_imbalanced_labeled_set():
-    from allsh_sklearn.experiments import CLASSIFIERS, make_classifier
-    from allsh_sklearn.experiments._classifiers import base_classifier
+    from allsh_sklearn.models import CLASSIFIERS, make_tier
+    from allsh_sklearn.models._tiers import base_classifier
 
     assert {"tfidf-lr-balanced", "minilm-frozen-balanced"} <= set(CLASSIFIERS)
     assert base_classifier("minilm-frozen-balanced") == "minilm-frozen"
@@ -456,8 +457,9 @@ def test_balanced_classifiers_reweigh_an_imbalanced_labeled_set():
     test = np.setdiff1d(np.arange(len(y)), labeled)
     negative_proba = {}
     for name in ("tfidf-lr", "tfidf-lr-balanced"):
-        estimator, embedding = make_classifier(name, list(X), classes=[0, 1])
-        assert embedding == "tfidf"
+        tier = make_tier(name).prepare(list(X))
+        estimator = tier.build(classes=[0, 1])
+        assert tier.embedding == "tfidf"
         expected = "balanced" if name.endswith("balanced") else None
         assert estimator.named_steps["lr"].class_weight == expected
         estimator.fit(list(X[labeled]), y[labeled])

@@ -11,13 +11,12 @@ from sklearn.pipeline import make_pipeline
 
 from allsh_sklearn.experiments import (
     ActiveLearningSimulation,
-    PairTfidfVectorizer,
     acquisition_schedule,
     active_learning_loop,
     initial_labeled_indices,
     resolve_size,
 )
-from allsh_sklearn.experiments._classifiers import FrozenRowCache
+from allsh_sklearn.models import FrozenRowCache, PairTfidfVectorizer
 from allsh_sklearn.strategies import ALLSH, EntropySampling, RandomSampling
 
 

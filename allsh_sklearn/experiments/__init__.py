@@ -3,12 +3,17 @@
 :class:`ActiveLearningSimulation` is a scikit-learn estimator whose ``fit``
 runs a whole active learning loop (so ``GridSearchCV`` can compare query
 strategies); :func:`run_experiment` (also the ``allsh-experiment`` command)
-rebuilds the tables of the ALLSH paper, resumably; :class:`SentenceEncoder`
-is the frozen MiniLM encoder used as a pipeline step.
+rebuilds the tables of the ALLSH paper, resumably.
+
+The classifier tiers, :class:`~allsh_sklearn.models.SentenceEncoder` and
+the embedding store moved to :mod:`allsh_sklearn.models`, the cache folder
+to :func:`allsh_sklearn.utils.get_cache_home`; their old names here still
+work for one release, with a ``DeprecationWarning``.
 """
 
-from ._classifiers import CLASSIFIERS, PairTfidfVectorizer, make_classifier
-from ._encoders import EmbeddingStore, SentenceEncoder, default_cache_dir
+import importlib
+import warnings
+
 from ._reporting import accuracy_table, load_runs, query_time_table, write_report
 from ._runner import ExperimentRunner, RunConfig, load_task_data, run_experiment
 from ._settings import (
@@ -31,17 +36,37 @@ from ._simulation import (
     resolve_size,
 )
 
+#: Names that moved out of this package: old name -> (module, new name).
+_MOVED = {
+    "CLASSIFIERS": ("allsh_sklearn.models", "CLASSIFIERS"),
+    "PairTfidfVectorizer": ("allsh_sklearn.models", "PairTfidfVectorizer"),
+    "make_classifier": ("allsh_sklearn.models._tiers", "make_classifier"),
+    "EmbeddingStore": ("allsh_sklearn.models", "EmbeddingStore"),
+    "SentenceEncoder": ("allsh_sklearn.models", "SentenceEncoder"),
+    "default_cache_dir": ("allsh_sklearn.utils", "get_cache_home"),
+}
+
+
+def __getattr__(name):
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, new = _MOVED[name]
+    warnings.warn(
+        f"allsh_sklearn.experiments.{name} moved to {module}.{new}; the old name "
+        "will be removed in the next release.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), new)
+
+
 __all__ = [
-    "CLASSIFIERS",
     "SETTINGS",
     "STRATEGIES",
     "TASKS",
     "ActiveLearningSimulation",
-    "EmbeddingStore",
     "ExperimentRunner",
-    "PairTfidfVectorizer",
     "RunConfig",
-    "SentenceEncoder",
     "Setting",
     "Task",
     "accuracy_table",
@@ -49,12 +74,10 @@ __all__ = [
     "active_learning_loop",
     "build_strategy",
     "canonical_strategy",
-    "default_cache_dir",
     "derive_seed",
     "initial_labeled_indices",
     "load_runs",
     "load_task_data",
-    "make_classifier",
     "parse_strategy",
     "query_time_table",
     "resolve_size",

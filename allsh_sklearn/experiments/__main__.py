@@ -7,7 +7,7 @@ import argparse
 import sys
 import textwrap
 
-from ._classifiers import CLASSIFIERS
+from ..models._tiers import CLASSIFIERS
 from ._settings import SETTINGS, TASKS
 
 _EPILOG = """

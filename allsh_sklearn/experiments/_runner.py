@@ -52,7 +52,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ..datasets import load_dataset
-from ._classifiers import _check_name, base_classifier, make_classifier
+from ..models._tiers import TIERS, make_tier
+from ..utils import get_cache_home
+from ..utils._validation import check_one_of
 from ._settings import (
     SETTINGS,
     TASKS,
@@ -301,7 +303,7 @@ class ExperimentRunner:
         self.verbose = verbose
         self.blas_threads = blas_threads
         self._data = {}
-        self._shared = {}
+        self._tiers = {}
         self._current_task = None
         self._augmentation_cache = None
         self._iterations_written = 0
@@ -324,11 +326,7 @@ class ExperimentRunner:
         return JsonlLog(self.output_dir / "requests.jsonl")
 
     def _cache_dir(self):
-        if self.cache_dir is not None:
-            return Path(self.cache_dir).expanduser()
-        from ._encoders import default_cache_dir
-
-        return default_cache_dir()
+        return get_cache_home(self.cache_dir)
 
     def _log(self, level, message):
         if self.verbose >= level:
@@ -365,7 +363,7 @@ class ExperimentRunner:
                 f"Unknown setting {setting!r}. Known settings: {list(SETTINGS)}."
             )
         spec = SETTINGS[setting]
-        _check_name(classifier)
+        check_one_of(classifier, "classifier", TIERS)
         tasks = list(spec.tasks if tasks is None else tasks)
         for task in tasks:
             if task not in TASKS:
@@ -375,7 +373,7 @@ class ExperimentRunner:
             canonical_strategy(s)
             for s in (spec.strategies if strategies is None else strategies)
         ]
-        if classifier != "minilm":
+        if not TIERS[classifier][0].supports_consistency:
             dropped = [s for s in strategies if uses_consistency(s)]
             if dropped and explicit:
                 raise ValueError(
@@ -417,7 +415,9 @@ class ExperimentRunner:
                             budgets=() if n_queries is not None else budgets,
                             n_queries=n_queries,
                             minilm_train_steps=(
-                                minilm_train_steps if classifier == "minilm" else None
+                                minilm_train_steps
+                                if TIERS[classifier][0].fine_tuned
+                                else None
                             ),
                         )
                     )
@@ -496,7 +496,7 @@ class ExperimentRunner:
         for number, config in enumerate(iterator, start=1):
             self._forget_other_tasks(config)
             data = self._task_data(config)
-            if base_classifier(config.classifier) == "minilm-frozen":
+            if self._tier(config, data).encoder() is not None:
                 key = (config.task, config.pool_size, config.test_size)
                 if key not in warmed:
                     self.warm_embeddings(
@@ -543,9 +543,26 @@ class ExperimentRunner:
         key = (config.task, config.pool_size, config.test_size)
         if self._current_task not in (None, key):
             self._data.clear()
-            self._shared.clear()
+            self._tiers.clear()
             self._augmentation_cache = None
         self._current_task = key
+
+    def _tier(self, config, data):
+        """The classifier tier of a run, prepared once per pool."""
+        key = (
+            config.task,
+            config.pool_size,
+            config.classifier,
+            config.minilm_train_steps,
+        )
+        if key not in self._tiers:
+            self._tiers[key] = make_tier(
+                config.classifier,
+                cache_dir=self._cache_dir(),
+                max_length=data["task"].max_length,
+                train_steps=config.minilm_train_steps or 100,
+            ).prepare(data["X_pool"])
+        return self._tiers[key]
 
     def _shared_augmentation_cache(self):
         if self._augmentation_cache is None:
@@ -575,14 +592,10 @@ class ExperimentRunner:
             Texts that went through the model (the others were cached).
         """
         from ..augment import augment_with_cache
-        from ._encoders import SentenceEncoder
 
         data = self._task_data(config)
-        encoder = SentenceEncoder(
-            max_length=data["task"].max_length,
-            cache_dir=self._cache_dir(),
-            progress_bar=self.progress,
-        ).fit()
+        encoder = self._tier(config, data).encoder()
+        encoder.set_params(progress_bar=self.progress)
         started = time.perf_counter()
         encoder.transform(data["X_pool"])
         for X_eval, _ in data["evaluation"].values():
@@ -650,23 +663,15 @@ class ExperimentRunner:
         X_pool, y_pool = data["X_pool"], data["y_pool"]
         n_pool = len(y_pool)
         classes = data["classes"]
-        task = data["task"]
-        estimator, embedding = make_classifier(
-            config.classifier,
-            X_pool,
+        tier = self._tier(config, data)
+        estimator = tier.build(
             classes=classes,
             random_state=derive_seed(config.run_id, "classifier"),
-            cache_dir=self._cache_dir(),
-            max_length=task.max_length,
             consistency=uses_consistency(config.strategy),
-            minilm_train_steps=config.minilm_train_steps or 100,
-            shared=self._shared.setdefault(
-                (config.task, config.pool_size, config.classifier), {}
-            ),
         )
         strategy = build_strategy(
             config.strategy,
-            embedding=embedding,
+            embedding=tier.embedding,
             seed=self._augmenter_seed(config),
             augmentation_cache=self._shared_augmentation_cache(),
             cache_dir=self._cache_dir(),

@@ -1,5 +1,6 @@
-"""Shared helpers: input validation, top-k selection and query timing."""
+"""Shared helpers: input validation, top-k selection, query timing, caches."""
 
+from ._cache_home import get_cache_home
 from ._selection import select_top, select_top_balanced
 from ._timing import QueryTimer
 from ._validation import (
@@ -15,6 +16,7 @@ __all__ = [
     "check_n_instances",
     "check_probabilities",
     "check_texts",
+    "get_cache_home",
     "predict_proba_checked",
     "select_top",
     "select_top_balanced",

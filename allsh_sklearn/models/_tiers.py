@@ -1,0 +1,561 @@
+"""Classifier tiers: the classifiers an active learning run can train, by name.
+
+- ``"tfidf-lr"``: TF-IDF features (unigrams and bigrams, sublinear tf) fitted
+  once on the whole unlabeled pool, then logistic regression on the labeled
+  texts. The vectorizer is frozen (``clone`` returns it as it is):
+  fitting it on the pool uses no labels, as BERT's pre-training does not, and
+  keeps the vocabulary of unlabeled texts and of their augmented copies.
+  Its rows are memoized by text (:class:`FrozenRowCache`), so the pool and
+  its copies are vectorized once per run.
+  Sentence pairs become ``[v(a), v(b), v(a) * v(b)]`` (the product marks the
+  words both sides share).
+- ``"minilm-frozen"``: the frozen all-MiniLM-L6-v2 sentence embeddings
+  (:class:`~allsh_sklearn.models.SentenceEncoder`: mean pooling,
+  normalised, cached on disk) and logistic regression.
+- ``"tfidf-lr-balanced"``, ``"minilm-frozen-balanced"``: the same with
+  ``LogisticRegression(class_weight="balanced")``, which weighs each labeled
+  example inversely to its class's share of the labels. Without it, a
+  logistic regression trained on a few dozen labels drawn from an imbalanced
+  pool predicts the majority class everywhere, whichever strategy chose the
+  labels (Table 5); with it the strategies can be compared there.
+- ``"minilm"``: all-MiniLM-L6-v2 fine-tuned end to end
+  (:class:`~allsh_sklearn.models.TransformerClassifier`), with the
+  consistency loss of eq. 5 for ALLSH + CL.
+
+A tier is a small factory (:class:`ClassifierTier`, built by
+:func:`make_tier`) that owns what its classifiers share for one pool (the
+frozen TF-IDF vectorizer and its memoized rows) and builds a fresh
+unfitted estimator per run (:meth:`ClassifierTier.build`). It also says what
+a run needs to know about it: the pipeline step CAL and BADGE take
+embeddings from (``embedding``), whether the classifier can train with the
+consistency loss, and whether it has a frozen encoder whose embeddings are
+worth computing ahead (``encoder``). A new tier is one subclass and one
+entry of :data:`TIERS`.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._validation import _is_pair, check_one_of, check_texts
+
+__all__ = [
+    "CLASSIFIERS",
+    "TIERS",
+    "ClassifierTier",
+    "FineTunedTier",
+    "FrozenEncoderTier",
+    "FrozenRowCache",
+    "PairTfidfVectorizer",
+    "TfidfTier",
+    "make_tier",
+]
+
+#: Suffix of the class-weighted variants of the logistic-regression classifiers.
+BALANCED_SUFFIX = "-balanced"
+
+
+def base_classifier(name):
+    """The classifier a name builds on, without its ``-balanced`` suffix.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`CLASSIFIERS`.
+
+    Returns
+    -------
+    base : str
+        ``"tfidf-lr"``, ``"minilm-frozen"`` or ``"minilm"``.
+
+    Examples
+    --------
+    >>> base_classifier("tfidf-lr-balanced"), base_classifier("minilm")
+    ('tfidf-lr', 'minilm')
+    """
+    return name.removesuffix(BALANCED_SUFFIX)
+
+
+class FrozenRowCache(TransformerMixin, BaseEstimator):
+    """A fitted transformer, frozen, whose output rows are memoized by text.
+
+    Like :class:`sklearn.frozen.FrozenEstimator`, ``fit`` does nothing and
+    ``clone`` returns the object itself, so every clone of a pipeline shares
+    it. ``transform`` computes only the texts it has not seen yet and
+    returns the stored rows of the others: an active learning loop that
+    scores the same pool (and its augmented copies) at every iteration
+    transforms each text once.
+
+    Parameters
+    ----------
+    transformer : object
+        A fitted transformer on texts with ``transform``.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> frozen = FrozenRowCache(TfidfVectorizer().fit(["a film", "a play"]))
+    >>> frozen.transform(["a film", "a film", "a play"]).shape
+    (3, 2)
+    """
+
+    def __init__(self, transformer):
+        self.transformer = transformer
+
+    def __sklearn_clone__(self):
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def fit(self, X=None, y=None):
+        """Do nothing (the transformer is frozen).
+
+        Parameters
+        ----------
+        X : ignored
+        y : ignored
+
+        Returns
+        -------
+        self : FrozenRowCache
+        """
+        return self
+
+    def transform(self, X):
+        """Rows of ``transformer.transform(X)``, computed once per distinct text.
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+
+        Returns
+        -------
+        features : sparse matrix or ndarray of shape (n_samples, n_features)
+        """
+        from ..augment._cache import item_key
+
+        if not hasattr(self, "_index"):
+            self._index, self._rows = {}, None
+        items = list(X)
+        keys = [item_key(item) for item in items]
+        missing = {}
+        for key, item in zip(keys, items, strict=True):
+            if key not in self._index and key not in missing:
+                missing[key] = item
+        if missing:
+            fresh = self.transformer.transform(list(missing.values()))
+            start = 0 if self._rows is None else self._rows.shape[0]
+            if self._rows is None:
+                self._rows = fresh
+            elif sp.issparse(fresh):
+                self._rows = sp.vstack([self._rows, fresh], format="csr")
+            else:
+                self._rows = np.vstack([self._rows, fresh])
+            for offset, key in enumerate(missing):
+                self._index[key] = start + offset
+        return self._rows[[self._index[key] for key in keys]]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+class PairTfidfVectorizer(TransformerMixin, BaseEstimator):
+    """TF-IDF features of texts, or of sentence pairs side by side.
+
+    A text ``x`` becomes ``v(x)``; a pair ``(a, b)`` becomes
+    ``[v(a), v(b), v(a) * v(b)]`` (sparse), where the element-wise product
+    is non-zero on the words both sides share. ``fit`` learns one vocabulary
+    from both sides of every pair.
+
+    Parameters
+    ----------
+    ngram_range : tuple of int, default=(1, 2)
+    sublinear_tf : bool, default=True
+    min_df : int or float, default=1
+    max_features : int or None, default=None
+
+    Attributes
+    ----------
+    vectorizer_ : TfidfVectorizer
+        The fitted vectorizer.
+    is_pair_ : bool
+        Whether ``fit`` saw sentence pairs.
+
+    Examples
+    --------
+    >>> vec = PairTfidfVectorizer().fit([("a cat", "a dog"), ("a cat", "the cat")])
+    >>> vec.transform([("a cat", "the cat")]).shape[1] == 3 * len(
+    ...     vec.vectorizer_.vocabulary_)
+    True
+    """
+
+    def __init__(
+        self, ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=None
+    ):
+        self.ngram_range = ngram_range
+        self.sublinear_tf = sublinear_tf
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def fit(self, X, y=None):
+        """Learn the vocabulary and idf from the texts (both sides of pairs).
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PairTfidfVectorizer
+        """
+        items = list(check_texts(X, name="X", allow_empty_strings=True))
+        self.is_pair_ = _is_pair(items[0])
+        texts = [t for item in items for t in item] if self.is_pair_ else items
+        self.vectorizer_ = TfidfVectorizer(
+            ngram_range=self.ngram_range,
+            sublinear_tf=self.sublinear_tf,
+            min_df=self.min_df,
+            max_features=self.max_features,
+            dtype=np.float64,
+        ).fit(texts)
+        return self
+
+    def transform(self, X):
+        """Return the TF-IDF rows of ``X`` (three blocks for pairs).
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+
+        Returns
+        -------
+        features : sparse matrix of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "vectorizer_")
+        items = list(check_texts(X, name="X", allow_empty_strings=True))
+        if not self.is_pair_:
+            return self.vectorizer_.transform(items)
+        first = self.vectorizer_.transform([a for a, _ in items])
+        second = self.vectorizer_.transform([b for _, b in items])
+        return sp.hstack([first, second, first.multiply(second)], format="csr")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+class ClassifierTier:
+    """A named kind of classifier for one pool: builds fresh estimators.
+
+    Subclasses set the class attributes and implement :meth:`_build`;
+    :meth:`prepare` learns what every classifier of the pool shares (no
+    labels are used).
+
+    Parameters
+    ----------
+    name : str
+        The tier's name in :data:`TIERS`.
+    class_weight : {None, "balanced"}, default=None
+        Of the logistic regression (the ``-balanced`` tiers).
+    cache_dir : str, path or None, default=None
+        The embedding cache of a frozen encoder.
+    max_length : int, default=128
+        Truncation of transformer inputs (the paper's 128, 256 for IMDB).
+    train_steps : int, default=100
+        Optimisation steps per training of a fine-tuned transformer.
+
+    Attributes
+    ----------
+    embedding : str or None
+        The pipeline step whose output CAL and BADGE take as embeddings
+        (None: the classifier's own ``predict_proba_and_embed``).
+    supports_consistency : bool
+        Whether :meth:`build` accepts ``consistency=True`` (ALLSH + CL).
+    fine_tuned : bool
+        Whether the classifier trains a transformer (``train_steps`` apply).
+    description : str
+        One line for the command-line help.
+    """
+
+    embedding = None
+    supports_consistency = False
+    fine_tuned = False
+    description = ""
+
+    def __init__(
+        self,
+        name,
+        *,
+        class_weight=None,
+        cache_dir=None,
+        max_length=128,
+        train_steps=100,
+    ):
+        self.name = name
+        self.class_weight = class_weight
+        self.cache_dir = cache_dir
+        self.max_length = max_length
+        self.train_steps = train_steps
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name!r})"
+
+    def prepare(self, X_pool):
+        """Learn what the tier's classifiers share for this pool (no labels).
+
+        Parameters
+        ----------
+        X_pool : sequence of str or of (str, str)
+            The whole unlabeled pool.
+
+        Returns
+        -------
+        self : ClassifierTier
+        """
+        return self
+
+    def encoder(self):
+        """The fitted frozen encoder whose embeddings can be computed ahead.
+
+        Returns
+        -------
+        encoder : SentenceEncoder or None
+            None when the tier has none (its features are cheap or trained).
+        """
+        return None
+
+    def build(self, *, classes, random_state=0, consistency=False):
+        """A fresh, unfitted classifier on raw texts.
+
+        Parameters
+        ----------
+        classes : array-like
+            All class labels.
+        random_state : int, default=0
+            Seeds a fine-tuned transformer.
+        consistency : bool, default=False
+            Train with the consistency loss of eq. 5 (ALLSH + CL; only tiers
+            with ``supports_consistency``).
+
+        Returns
+        -------
+        estimator : object
+        """
+        if consistency and not self.supports_consistency:
+            raise ValueError(
+                "ALLSH + CL trains the classifier with the consistency loss of "
+                "eq. 5, which needs classifier='minilm'. Got "
+                f"classifier={self.name!r}: drop 'allsh-cl' from the strategies "
+                "or use --classifier minilm."
+            )
+        return self._build(classes, random_state, consistency)
+
+    def _build(self, classes, random_state, consistency):
+        raise NotImplementedError
+
+    def _logistic_regression(self, C):
+        return LogisticRegression(C=C, class_weight=self.class_weight, max_iter=2000)
+
+
+class TfidfTier(ClassifierTier):
+    """TF-IDF features fitted on the pool (frozen, memoized) + logistic regression.
+
+    The inverse regularisation ``C = 100`` was chosen on SST-2's dev split
+    (never the test split) with 600 random labels; see docs/results.md.
+    Parameters are those of :class:`ClassifierTier`.
+    """
+
+    embedding = "tfidf"
+    description = "TF-IDF (1-2 grams, fitted on the pool) + logistic regression"
+    C = 100.0
+
+    def prepare(self, X_pool):
+        self.features_ = FrozenRowCache(PairTfidfVectorizer().fit(X_pool))
+        return self
+
+    def _build(self, classes, random_state, consistency):
+        if not hasattr(self, "features_"):
+            raise RuntimeError(
+                f"The {self.name!r} tier learns its vocabulary from the pool: "
+                "call prepare(X_pool) before build()."
+            )
+        return Pipeline(
+            [("tfidf", self.features_), ("lr", self._logistic_regression(self.C))]
+        )
+
+
+class FrozenEncoderTier(ClassifierTier):
+    """Frozen MiniLM sentence embeddings (cached on disk) + logistic regression.
+
+    ``C = 1`` was chosen on SST-2's dev split with 600 random labels.
+    Parameters are those of :class:`ClassifierTier`.
+    """
+
+    embedding = "encoder"
+    description = "frozen all-MiniLM-L6-v2 mean-pooled embeddings + logistic regression"
+    C = 1.0
+
+    def _encoder(self):
+        from ._sentence_encoder import SentenceEncoder
+
+        return SentenceEncoder(max_length=self.max_length, cache_dir=self.cache_dir)
+
+    def encoder(self):
+        return self._encoder().fit()
+
+    def _build(self, classes, random_state, consistency):
+        return Pipeline(
+            [("encoder", self._encoder()), ("lr", self._logistic_regression(self.C))]
+        )
+
+
+class FineTunedTier(ClassifierTier):
+    """MiniLM fine-tuned end to end (TransformerClassifier); + CL adds eq. 5.
+
+    Parameters are those of :class:`ClassifierTier`.
+    """
+
+    supports_consistency = True
+    fine_tuned = True
+    description = (
+        "all-MiniLM-L6-v2 fine-tuned (TransformerClassifier); + CL uses the "
+        "consistency loss"
+    )
+    lr = 5e-5
+
+    def _build(self, classes, random_state, consistency):
+        from ._consistency import ConsistencyLoss
+        from ._transformer import TransformerClassifier
+
+        if not isinstance(random_state, numbers.Integral):
+            raise TypeError(
+                f"random_state must be an int for classifier={self.name!r}. Got "
+                f"{type(random_state).__name__} instead."
+            )
+        params = {
+            "train_steps": self.train_steps,
+            "max_length": self.max_length,
+            "random_state": int(random_state),
+            "classes": np.asarray(classes),
+            "lr": self.lr,
+        }
+        if consistency:
+            params.update(criterion=ConsistencyLoss, criterion__alpha=0.01)
+        return TransformerClassifier(**params)
+
+
+_BALANCED = (
+    " with class-weighted logistic regression (class_weight='balanced', for "
+    "imbalanced pools)"
+)
+
+#: Tier names: the class and its fixed options. A new tier is one entry.
+TIERS = {
+    "tfidf-lr": (TfidfTier, {}),
+    "minilm-frozen": (FrozenEncoderTier, {}),
+    "minilm": (FineTunedTier, {}),
+    "tfidf-lr-balanced": (TfidfTier, {"class_weight": "balanced"}),
+    "minilm-frozen-balanced": (FrozenEncoderTier, {"class_weight": "balanced"}),
+}
+
+#: Tier names with a one-line description (the command-line help).
+CLASSIFIERS = {
+    name: (
+        f"{base_classifier(name)}{_BALANCED}"
+        if options.get("class_weight")
+        else cls.description
+    )
+    for name, (cls, options) in TIERS.items()
+}
+
+
+def make_tier(name, *, cache_dir=None, max_length=128, train_steps=100):
+    """Build the named classifier tier.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`TIERS`.
+    cache_dir : str, path or None, default=None
+        The embedding cache of a frozen encoder.
+    max_length : int, default=128
+        Truncation of transformer inputs.
+    train_steps : int, default=100
+        Steps per training of a fine-tuned transformer.
+
+    Returns
+    -------
+    tier : ClassifierTier
+        Call ``tier.prepare(X_pool)`` once per pool, then
+        ``tier.build(classes=..., random_state=...)`` once per run.
+
+    Examples
+    --------
+    >>> tier = make_tier("tfidf-lr").prepare(["a good film", "a bad film"])
+    >>> model = tier.build(classes=[0, 1]).fit(["a good film", "a bad film"], [1, 0])
+    >>> model.predict(["good"]).tolist(), tier.embedding
+    ([1], 'tfidf')
+    """
+    check_one_of(name, "classifier", TIERS)
+    cls, options = TIERS[name]
+    return cls(
+        name,
+        cache_dir=cache_dir,
+        max_length=max_length,
+        train_steps=train_steps,
+        **options,
+    )
+
+
+def make_classifier(
+    name,
+    X_pool,
+    *,
+    classes,
+    random_state=0,
+    cache_dir=None,
+    max_length=128,
+    consistency=False,
+    minilm_train_steps=100,
+    shared=None,
+):
+    """Deprecated: use ``make_tier(name, ...).prepare(X_pool).build(...)``.
+
+    Returns ``(estimator, embedding step)`` as before; ``shared`` keeps the
+    prepared tier between calls.
+    """
+    warnings.warn(
+        "make_classifier is deprecated and will be removed in the next release; "
+        "use allsh_sklearn.models.make_tier(name).prepare(X_pool).build(...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    shared = {} if shared is None else shared
+    tier = shared.get("tier")
+    if tier is None:
+        tier = make_tier(
+            name,
+            cache_dir=cache_dir,
+            max_length=max_length,
+            train_steps=minilm_train_steps,
+        ).prepare(X_pool)
+        shared["tier"] = tier
+    estimator = tier.build(
+        classes=classes, random_state=random_state, consistency=consistency
+    )
+    return estimator, tier.embedding

@@ -1,0 +1,209 @@
+"""Tests of the classifier tiers and of every estimator in allsh_sklearn.models."""
+
+import inspect
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from _toy_models import synthetic_texts
+from sklearn.base import clone
+from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from allsh_sklearn.models import (
+    CLASSIFIERS,
+    TIERS,
+    FrozenRowCache,
+    PairTfidfVectorizer,
+    SentenceEncoder,
+    make_tier,
+)
+from allsh_sklearn.models._tiers import base_classifier
+
+# The estimators of allsh_sklearn.models, unfitted where they can be.
+# FrozenRowCache wraps an already fitted transformer (it is frozen).
+TEXT_ESTIMATORS = [
+    PairTfidfVectorizer(),
+    FrozenRowCache(PairTfidfVectorizer().fit(["a film", "a play"])),
+    SentenceEncoder(),
+]
+
+
+def _torch_estimators():
+    try:
+        from allsh_sklearn.models import TransformerClassifier
+    except ImportError:  # pragma: no cover - torch is optional
+        return []
+    return [TransformerClassifier()]
+
+
+# scikit-learn's common checks feed numeric 2-d arrays; these estimators take
+# texts (tags two_d_array=False, string=True), so scikit-learn skips its data
+# checks on them with a SkipTestWarning. The checks that need no data run
+# one by one below, on the transformer classifier too. Expected failures,
+# with their reasons (each is asserted to still fail):
+EXPECTED_FAILED_CHECKS = {
+    "TransformerClassifier": {
+        # skorch's NeuralNet.__init__ sets history_, initialized_ and
+        # virtual_params_ (skorch's design; its own estimators do the same).
+        "check_no_attributes_set_in_init": "skorch sets attributes in __init__",
+        # skorch's set_params re-initializes the component a parameter
+        # belongs to, so a fuzz value such as inf fails inside set_params
+        # instead of at fit.
+        "check_set_params": "skorch re-initializes components in set_params",
+    },
+}
+
+
+def _expected(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(TEXT_ESTIMATORS, expected_failed_checks=_expected)
+def test_sklearn_compatible_text_estimator(estimator, check):
+    check(estimator)
+
+
+API_CHECKS = [
+    estimator_checks.check_no_attributes_set_in_init,
+    estimator_checks.check_get_params_invariance,
+    estimator_checks.check_set_params,
+    estimator_checks.check_estimator_repr,
+    estimator_checks.check_estimator_cloneable,
+    estimator_checks.check_estimator_tags_renamed,
+    estimator_checks.check_valid_tag_types,
+    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+]
+
+
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize(
+    "estimator",
+    TEXT_ESTIMATORS + _torch_estimators(),
+    ids=lambda estimator: type(estimator).__name__,
+)
+def test_sklearn_api_checks_that_need_no_numeric_data(estimator, check):
+    name = type(estimator).__name__
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if check.__name__ in _expected(estimator):
+            with pytest.raises((AssertionError, AttributeError)):
+                check(name, estimator)
+        else:
+            check(name, estimator)
+
+
+def test_every_model_estimator_is_checked():
+    import allsh_sklearn.models as models
+
+    checked = {type(e).__name__ for e in TEXT_ESTIMATORS + _torch_estimators()}
+    estimators = {
+        name
+        for name in models.__all__
+        if inspect.isclass(obj := getattr(models, name))
+        and hasattr(obj, "get_params")
+        and hasattr(obj, "fit")
+    }
+    if not _torch_estimators():  # pragma: no cover
+        estimators.discard("TransformerClassifier")
+    assert estimators <= checked
+
+
+def test_tiers_share_pool_state_and_build_fresh_estimators():
+    X, y = synthetic_texts(n=120, seed=2)
+    tier = make_tier("tfidf-lr").prepare(X)
+    first = tier.build(classes=[0, 1])
+    second = tier.build(classes=[0, 1])
+    assert first is not second and first.named_steps["lr"] is not second[-1]
+    # the frozen, memoized TF-IDF step is the tier's, shared by every build
+    assert first.named_steps["tfidf"] is second.named_steps["tfidf"]
+    assert clone(first).named_steps["tfidf"] is tier.features_
+    assert first.fit(X[:40], y[:40]).score(X[40:], y[40:]) > 0.8
+    assert tier.encoder() is None and not tier.supports_consistency
+
+
+def test_tier_table_and_errors():
+    assert set(CLASSIFIERS) == set(TIERS)
+    assert all(isinstance(text, str) and text for text in CLASSIFIERS.values())
+    assert base_classifier("minilm-frozen-balanced") == "minilm-frozen"
+    balanced = make_tier("tfidf-lr-balanced").prepare(["good film", "bad play"])
+    assert balanced.build(classes=[0, 1])[-1].class_weight == "balanced"
+    with pytest.raises(ValueError, match="'classifier' parameter"):
+        make_tier("svm")
+    with pytest.raises(ValueError, match="needs classifier='minilm'"):
+        balanced.build(classes=[0, 1], consistency=True)
+    with pytest.raises(RuntimeError, match=r"call prepare\(X_pool\)"):
+        make_tier("tfidf-lr").build(classes=[0, 1])
+    frozen = make_tier("minilm-frozen", max_length=64)
+    assert frozen.embedding == "encoder"
+    assert frozen.build(classes=[0, 1]).named_steps["encoder"].max_length == 64
+    fine = make_tier("minilm", train_steps=7)
+    assert fine.supports_consistency and fine.fine_tuned and fine.embedding is None
+    with pytest.raises(TypeError, match="random_state must be an int"):
+        fine.build(classes=[0, 1], random_state=np.random.RandomState(0))
+
+
+def test_old_import_paths_warn_and_still_work():
+    import allsh_sklearn.experiments as experiments
+    from allsh_sklearn.utils import get_cache_home
+
+    for old, new in [
+        ("SentenceEncoder", SentenceEncoder),
+        ("PairTfidfVectorizer", PairTfidfVectorizer),
+        ("CLASSIFIERS", CLASSIFIERS),
+        ("default_cache_dir", get_cache_home),
+    ]:
+        with pytest.warns(DeprecationWarning, match=f"experiments.{old} moved"):
+            assert getattr(experiments, old) is new
+    with pytest.warns(DeprecationWarning):
+        make_classifier = experiments.make_classifier
+    shared = {}
+    with pytest.warns(DeprecationWarning, match="make_tier"):
+        estimator, step = make_classifier(
+            "tfidf-lr", ["good film", "bad play"], classes=[0, 1], shared=shared
+        )
+    assert step == "tfidf"
+    assert estimator.named_steps["tfidf"] is shared["tier"].features_
+
+
+def test_importing_models_does_not_import_torch():
+    code = (
+        "import sys, allsh_sklearn.models as m;"
+        "m.make_tier('tfidf-lr').prepare(['good film', 'bad play']);"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_cache_home_honours_the_environment(monkeypatch, tmp_path):
+    from allsh_sklearn.utils import get_cache_home
+
+    monkeypatch.delenv("ALLSH_SKLEARN_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert get_cache_home() == tmp_path / "xdg" / "allsh_sklearn"
+    monkeypatch.setenv("ALLSH_SKLEARN_CACHE", str(tmp_path / "mine"))
+    assert get_cache_home() == tmp_path / "mine"
+    assert get_cache_home(tmp_path / "explicit") == tmp_path / "explicit"
+    monkeypatch.delenv("ALLSH_SKLEARN_CACHE")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert str(get_cache_home()).endswith(".cache/allsh_sklearn")
+    with pytest.raises(TypeError, match="'cache_home' parameter"):
+        get_cache_home(3)
+
+
+def test_sentence_encoder_accepts_what_the_transformer_accepts(tmp_path):
+    pytest.importorskip("transformers")
+    from _tiny_models import build_tiny_bert
+
+    model = build_tiny_bert(tmp_path / "bert")
+    encoder = SentenceEncoder(model=model).fit()  # a Path, not only a str
+    assert encoder.embedding_dim_ == 32
+    with pytest.raises(TypeError, match="'model' parameter of SentenceEncoder"):
+        SentenceEncoder(model=3).fit()
+    with pytest.raises(ValueError, match="does not exist"):
+        SentenceEncoder(model=str(tmp_path / "missing")).fit()

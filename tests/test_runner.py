@@ -211,8 +211,11 @@ def test_runner_api_tables_and_query_time(tmp_path, data_home):
         "divergence", tasks=["sst2"], seeds=[0], initial_size=2, batch_size=2
     )
     assert len(records) == 4
+    # The + CL rows need the fine-tuned classifier: tfidf-lr skips them.
     assert {r["config"]["strategy"] for r in records} == {
-        canonical_strategy(s) for s in SETTINGS["divergence"].strategies
+        canonical_strategy(s)
+        for s in SETTINGS["divergence"].strategies
+        if not s.startswith("allsh-cl")
     }
     assert all(list(r["at_budget"]) == ["1%"] for r in records)
     # several checkpoints, as fractions and counts

@@ -6,7 +6,8 @@ pool size, test size, initial size, batch size):
 
 - ``tables/<setting>__<variant>.md``: the paper's layout, one block per
   task, mean ± std over seeds of the accuracy (in %) at each budget, the
-  paper's number beside it, the best mean in bold; for Table 13, seconds
+  paper's number beside the row of the same configuration (see
+  :func:`~._settings.paper_row`), the best mean in bold; for Table 13, seconds
   per query and the ratio to entropy beside the paper's ratios;
 - ``plots/<setting>__<variant>__<task>.png``: accuracy against the number
   of labeled examples, one line per strategy with a ±1 std band over seeds.
@@ -20,7 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._settings import PAPER_QUERY_TIME, SETTINGS, canonical_strategy, strategy_label
+from ._settings import (
+    PAPER_QUERY_TIME,
+    SETTINGS,
+    canonical_strategy,
+    paper_row,
+    strategy_label,
+)
 from ._storage import JsonlLog, atomic_write_bytes, atomic_write_text
 
 __all__ = ["load_runs", "query_time_table", "accuracy_table", "write_report"]
@@ -165,10 +172,11 @@ def accuracy_table(runs, setting_name):
                 header.append(f"{budget} (paper)")
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        labels_done = set()
+        paired = set()
         for strategy in strategies:
             label = strategy_label(strategy, setting)
-            labels_done.add(label)
+            paper_label = paper_row(strategy, setting)
+            paired.add(paper_label)
             row = [label]
             for budget in budgets:
                 values = cells[strategy, budget]
@@ -183,15 +191,15 @@ def accuracy_table(runs, setting_name):
                     text = f"**{text}**"
                 row.append(text)
                 if budget in paper_budgets and paper:
-                    value = paper.get(label)
+                    value = paper.get(paper_label) if paper_label else None
                     row.append(
                         f"{value[paper_budgets.index(budget)]:.2f}" if value else "–"
                     )
             lines.append("| " + " | ".join(row) + " |")
         for label, values in paper.items():
-            if label in labels_done:
+            if label in paired:
                 continue
-            row = [f"{label} (not run)"]
+            row = [f"{_unpaired_label(label, setting)} (not run)"]
             for budget in budgets:
                 row.append("–")
                 if budget in paper_budgets:
@@ -201,6 +209,17 @@ def accuracy_table(runs, setting_name):
         lines.append(_balance_note(task_runs, strategies, setting))
         lines.append("")
     return "\n".join(lines)
+
+
+def _unpaired_label(paper_label, setting):
+    """Our row label for a paper row none of the runs pairs with."""
+    for spec in setting.strategies:
+        if paper_row(spec, setting) == paper_label:
+            return strategy_label(spec, setting)
+    for spec, label in setting.paper_rows.items():
+        if label == paper_label:
+            return strategy_label(spec, setting)
+    return paper_label
 
 
 def _longest(runs):

@@ -167,6 +167,13 @@ class Setting:
         Row label of a spec when it differs from :func:`strategy_label`.
     paper : dict, default={}
         ``{task: {row label: [value per budget]}}``, the paper's numbers.
+    paper_rows : dict, default={}
+        The paper row of the same configuration as a spec, when it is not
+        the spec's row label: ``{spec: paper row label}``, or ``{spec:
+        None}`` for a spec the paper did not run. Tables 5, 7 and 8 need it:
+        their rows are ALLSH + CL, so the paper's "Ours" pairs with our
+        ``allsh-cl`` and plain ``allsh`` has no paper number. See
+        :func:`paper_row`.
     batch_size : int or None, default=None
         Overrides the runner's batch size (Table 13 uses 100).
     n_queries : int or None, default=None
@@ -182,6 +189,7 @@ class Setting:
     metric: str = "test"
     labels: dict = field(default_factory=dict)
     paper: dict = field(default_factory=dict)
+    paper_rows: dict = field(default_factory=dict)
     batch_size: int | None = None
     n_queries: int | None = None
 
@@ -305,6 +313,16 @@ PAPER_QUERY_TIME = {
 
 _MAIN = ("random", "entropy", "badge", "cal", "allsh", "allsh-wca", "allsh-cl")
 
+# Section 5 of the paper (Tables 5, 7 and 8) reports ALLSH + CL as "Ours"
+# (footnote 3 and Appendix A.2): its numbers pair with our allsh-cl rows.
+_CL_IS_OURS = {"allsh": None, "allsh-cl": "Ours"}
+_DIVERGENCES = {
+    "": "KL",
+    ":divergence=jsd": "JSD",
+    ":alpha=-0.5,divergence=alpha": "α = -0.5",
+    ":alpha=0.5,divergence=alpha": "α = 0.5",
+}
+
 SETTINGS = {
     "in-domain": Setting(
         "in-domain",
@@ -329,11 +347,13 @@ SETTINGS = {
         "imbalanced",
         "Table 5",
         "Imbalanced pools (class 0 kept at rate 0.1), 1% budget. The paper's "
-        "'Ours' is ALLSH + CL.",
+        "'Ours' is ALLSH + CL: its numbers sit beside our + CL row, and plain "
+        "ALLSH (Ours) has no paper number.",
         ("sst2-imbalanced", "imdb-imbalanced", "ag_news-imbalanced"),
         (0.01,),
         ("random", "entropy", "cal", "allsh", "allsh-cl"),
         paper=_TABLE5,
+        paper_rows=_CL_IS_OURS,
     ),
     "augmentation": Setting(
         "augmentation",
@@ -361,32 +381,36 @@ SETTINGS = {
         "divergence",
         "Table 7",
         "ALLSH with KL, JSD and alpha-divergences (alpha = -0.5, 0.5); 1% "
-        "budget. The paper's rows are ALLSH + CL.",
+        "budget. The paper's rows are ALLSH + CL: its numbers sit beside our "
+        "'+ CL' rows, and the plain ALLSH rows have no paper number.",
         ("sst2", "imdb", "ag_news"),
         (0.01,),
-        (
-            "allsh",
-            "allsh:divergence=jsd",
-            "allsh:alpha=-0.5,divergence=alpha",
-            "allsh:alpha=0.5,divergence=alpha",
-        ),
+        tuple(f"allsh{options}" for options in _DIVERGENCES)
+        + tuple(f"allsh-cl{options}" for options in _DIVERGENCES),
         labels={
-            "allsh": "KL",
-            "allsh:divergence=jsd": "JSD",
-            "allsh:alpha=-0.5,divergence=alpha": "α = -0.5",
-            "allsh:alpha=0.5,divergence=alpha": "α = 0.5",
+            **{f"allsh{options}": label for options, label in _DIVERGENCES.items()},
+            **{
+                f"allsh-cl{options}": f"{label} + CL"
+                for options, label in _DIVERGENCES.items()
+            },
         },
         paper=_TABLE7,
+        paper_rows={
+            **{f"allsh{options}": None for options in _DIVERGENCES},
+            **{f"allsh-cl{options}": label for options, label in _DIVERGENCES.items()},
+        },
     ),
     "small-budget": Setting(
         "small-budget",
         "Table 8",
         "Very small budgets: 0.4% and 0.8% of the pool. The paper's 'Ours' "
-        "is ALLSH + CL.",
+        "is ALLSH + CL: its numbers sit beside our + CL row, and plain ALLSH "
+        "(Ours) has no paper number.",
         ("sst2", "imdb"),
         (0.004, 0.008),
         ("random", "entropy", "cal", "allsh", "allsh-cl"),
         paper=_TABLE8,
+        paper_rows=_CL_IS_OURS,
     ),
     "sensitivity": Setting(
         "sensitivity",
@@ -554,16 +578,48 @@ def strategy_label(spec, setting=None):
     return label
 
 
+def paper_row(spec, setting):
+    """The label of the paper's row of the same configuration as ``spec``.
+
+    Parameters
+    ----------
+    spec : str
+        A strategy spec.
+    setting : Setting
+
+    Returns
+    -------
+    label : str or None
+        A key of ``setting.paper[task]``, or None when the paper has no row
+        of this configuration (plain ALLSH in Tables 5, 7 and 8, whose rows
+        are ALLSH + CL).
+
+    Examples
+    --------
+    >>> paper_row("allsh-cl", SETTINGS["imbalanced"])
+    'Ours'
+    >>> paper_row("allsh", SETTINGS["imbalanced"]) is None
+    True
+    >>> paper_row("allsh", SETTINGS["in-domain"])
+    'Ours'
+    >>> paper_row("allsh-cl:divergence=jsd", SETTINGS["divergence"])
+    'JSD'
+    """
+    spec = canonical_strategy(spec)
+    rows = {canonical_strategy(key): value for key, value in setting.paper_rows.items()}
+    if spec in rows:
+        return rows[spec]
+    return strategy_label(spec, setting)
+
+
 def uses_consistency(spec):
     """Whether the spec trains the classifier with the consistency loss (+ CL)."""
     return parse_strategy(spec)[0] == "allsh-cl"
 
 
 def _backtranslation_augmenter(seed, cache_dir):
-    try:
-        from ..augment import BackTranslationAugmenter
-    except ImportError:  # not re-exported yet
-        from ..augment._backtranslation import BackTranslationAugmenter
+    from ..augment import BackTranslationAugmenter
+
     folder = None if cache_dir is None else str(cache_dir)
     return BackTranslationAugmenter(
         backend="apertium", cache_dir=folder, random_state=seed

@@ -199,3 +199,90 @@ def test_unserialisable_value_is_rejected_without_partial_write(tmp_path, bad_va
     with pytest.raises(TypeError):
         cache.set_many({("f", 0, "good"): "fine", ("f", 0, "bad"): bad_value})
     assert len(cache) == 0
+
+
+# The store utility under both caches ------------------------------------------
+
+from allsh_sklearn.utils import SchemaVersionError, SQLiteStore  # noqa: E402
+
+_TABLE = ["CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT)"]
+
+
+def test_store_chunks_reads_and_rolls_back_failed_writes(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite", schema=_TABLE, version=1)
+    with store.write() as connection:
+        connection.executemany(
+            "INSERT INTO t VALUES (?, ?)", [(k, str(k)) for k in range(1200)]
+        )
+    # 1,300 values in chunks of 500: three statements, every row found once
+    rows = store.select_in(
+        "SELECT k FROM t WHERE v != ? AND k IN ({marks})", range(100, 1400), ["7"]
+    )
+    assert sorted(k for (k,) in rows) == list(range(100, 1200))
+    with pytest.raises(KeyError):
+        with store.write() as connection:
+            connection.execute("DELETE FROM t")
+            raise KeyError("interrupted")
+    assert store.count("t") == 1200
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.count("t") == 1200 and clone.version == 1
+    store.close()
+    assert store.count("t") == 1200  # reopens
+
+
+def test_store_schema_versions(tmp_path):
+    path = tmp_path / "v.sqlite"
+    # a file from before versioning (user_version 0) gets the version
+    legacy = sqlite3.connect(path)
+    legacy.execute(_TABLE[0])
+    legacy.execute("INSERT INTO t VALUES (1, 'kept')")
+    legacy.commit()
+    legacy.close()
+    assert SQLiteStore(path, schema=_TABLE, version=1).count("t") == 1
+    # an upgrade runs the migration with the version bump
+    upgraded = SQLiteStore(
+        path,
+        schema=_TABLE,
+        version=2,
+        migrations={1: ["ALTER TABLE t ADD COLUMN w TEXT DEFAULT 'new'"]},
+    )
+    with upgraded.read() as connection:
+        assert connection.execute("SELECT v, w FROM t").fetchall() == [("kept", "new")]
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    # a newer file is refused, untouched; so is an older one without migration
+    with pytest.raises(SchemaVersionError, match="newer allsh_sklearn"):
+        SQLiteStore(path, schema=_TABLE, version=1)
+    with pytest.raises(SchemaVersionError, match="no migration from version 2"):
+        SQLiteStore(path, schema=_TABLE, version=3)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    with pytest.raises(ValueError, match="'synchronous' parameter"):
+        SQLiteStore(path, synchronous="fast")
+    with pytest.raises(ValueError, match="'version' parameter"):
+        SQLiteStore(path, version=0)
+
+
+def test_store_read_only_and_forked_children(tmp_path):
+    path = tmp_path / "r.sqlite"
+    store = SQLiteStore(path, schema=_TABLE)
+    with store.write() as connection:
+        connection.execute("INSERT INTO t VALUES (1, 'a')")
+    store.close()
+    reader = SQLiteStore(path, schema=_TABLE, readonly=True)
+    assert reader.select_in("SELECT v FROM t WHERE k IN ({marks})", [1]) == [("a",)]
+    with pytest.raises(OSError, match="read-only"):
+        with reader.write():
+            pass
+    # a forked child opens its own connection and its write lands
+    store.count("t")  # the parent's connection exists before the fork
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            with store.write() as connection:
+                connection.execute("INSERT INTO t VALUES (2, 'child')")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert store.select_in("SELECT v FROM t WHERE k IN ({marks})", [2]) == [
+        ("child",)
+    ]

@@ -6,22 +6,23 @@ later iteration, run and process. :class:`SQLiteAugmentationCache` has the
 ``get_many`` / ``set_many`` interface of
 :class:`~allsh_sklearn.augment.MemoryAugmentationCache`.
 
-Durability and concurrency come from SQLite itself: the database runs in WAL
-mode, each ``set_many`` is one ``BEGIN IMMEDIATE`` transaction (all of its
-entries land, or none do, even if the writer is killed), and a busy timeout
-makes concurrent writers wait for each other instead of failing.
+Durability and concurrency come from :class:`~allsh_sklearn.utils.SQLiteStore`:
+the database runs in WAL mode, each ``set_many`` is one ``BEGIN IMMEDIATE``
+transaction (all of its entries land, or none do, even if the writer is
+killed), and a busy timeout makes concurrent writers wait for each other
+instead of failing.
 """
 
 import json
 import os
-import sqlite3
-import threading
 
+from ..utils._sqlite import SQLiteStore
 from ._cache import item_key
 
 __all__ = ["SQLiteAugmentationCache"]
 
-_SCHEMA = """
+_SCHEMA = [
+    """
 CREATE TABLE IF NOT EXISTS augmentations (
     fingerprint TEXT NOT NULL,
     copy_index INTEGER NOT NULL,
@@ -30,9 +31,7 @@ CREATE TABLE IF NOT EXISTS augmentations (
     PRIMARY KEY (fingerprint, copy_index, item)
 ) WITHOUT ROWID
 """
-
-# Stay well below SQLite's limit on bound parameters per statement.
-_CHUNK = 500
+]
 
 
 def _decode(text):
@@ -73,67 +72,17 @@ class SQLiteAugmentationCache:
     def __init__(self, path, timeout=60.0):
         self.path = os.fspath(path)
         self.timeout = timeout
-        self._lock = threading.RLock()
-        self._connection = None
-        self._pid = None
-        self._connect()
-
-    # Connection handling --------------------------------------------------
-
-    def _connect(self):
-        # A connection is never shared across a fork: reopen in the child.
-        if self._connection is not None and self._pid == os.getpid():
-            return self._connection
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        connection = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None,
-            check_same_thread=False,
-        )
-        connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            connection.close()
-            raise OSError(
-                f"Could not switch the augmentation cache {self.path!r} to WAL "
-                f"mode (got {mode!r}); put it on a local disk, not a network "
-                "file system."
-            )
-        connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.execute(_SCHEMA)
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        self._connection = connection
-        self._pid = os.getpid()
-        return connection
+        self._store = SQLiteStore(self.path, schema=_SCHEMA, timeout=timeout)
 
     def close(self):
-        """Close the connection (it reopens on next use)."""
-        with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
-                self._connection.close()
-            self._connection = None
+        """Close the connections (they reopen on next use)."""
+        self._store.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.close()
-
-    def __getstate__(self):
-        return {"path": self.path, "timeout": self.timeout}
-
-    def __setstate__(self, state):
-        self.path = state["path"]
-        self.timeout = state["timeout"]
-        self._lock = threading.RLock()
-        self._connection = None
-        self._pid = None
 
     def __repr__(self):
         return f"SQLiteAugmentationCache({self.path!r})"
@@ -149,61 +98,48 @@ class SQLiteAugmentationCache:
                 item, []
             ).append(position)
         values = [None] * len(keys)
-        with self._lock:
-            connection = self._connect()
-            for (fingerprint, copy_index), positions in groups.items():
-                items = list(positions)
-                for start in range(0, len(items), _CHUNK):
-                    chunk = items[start:start + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    rows = connection.execute(
-                        "SELECT item, value FROM augmentations WHERE fingerprint = ?"
-                        f" AND copy_index = ? AND item IN ({marks})",
-                        [fingerprint, copy_index, *chunk],
-                    ).fetchall()
-                    for item, value in rows:
-                        decoded = _decode(value)
-                        for position in positions[item]:
-                            values[position] = decoded
+        for (fingerprint, copy_index), positions in groups.items():
+            rows = self._store.select_in(
+                "SELECT item, value FROM augmentations WHERE fingerprint = ? "
+                "AND copy_index = ? AND item IN ({marks})",
+                list(positions),
+                [fingerprint, copy_index],
+            )
+            for item, value in rows:
+                decoded = _decode(value)
+                for position in positions[item]:
+                    values[position] = decoded
         return values
 
     def set_many(self, mapping):
         """Store every ``key: value`` of ``mapping`` in one transaction."""
         rows = [
             (
-                str(fingerprint), int(copy_index), item_key(item),
-                json.dumps(list(value) if isinstance(value, tuple) else value,
-                           ensure_ascii=False),
+                str(fingerprint),
+                int(copy_index),
+                item_key(item),
+                json.dumps(
+                    list(value) if isinstance(value, tuple) else value,
+                    ensure_ascii=False,
+                ),
             )
             for (fingerprint, copy_index, item), value in mapping.items()
         ]
         if not rows:
             return
-        with self._lock:
-            connection = self._connect()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.executemany(
-                    "INSERT OR REPLACE INTO augmentations "
-                    "(fingerprint, copy_index, item, value) VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
+        with self._store.write() as connection:
+            connection.executemany(
+                "INSERT OR REPLACE INTO augmentations "
+                "(fingerprint, copy_index, item, value) VALUES (?, ?, ?, ?)",
+                rows,
+            )
 
     def __len__(self):
-        with self._lock:
-            return self._connect().execute(
-                "SELECT COUNT(*) FROM augmentations"
-            ).fetchone()[0]
+        return self._store.count("augmentations")
 
     def clear(self, fingerprint=None):
         """Delete every entry, or only those of one augmenter ``fingerprint``."""
-        with self._lock:
-            connection = self._connect()
+        with self._store.write() as connection:
             if fingerprint is None:
                 connection.execute("DELETE FROM augmentations")
             else:

@@ -11,12 +11,12 @@ augmented copies) goes through it, and so that CAL and BADGE can take the
 step's output as their embeddings (``embedding="encoder"``).
 
 The encoder never changes, so each text is encoded once: embeddings are
-kept in an SQLite file keyed by a hash of (model, pooling, truncation,
-text), in front of which sits an in-process dictionary. Active learning
-clones and refits the pipeline at every iteration; the clones share the
-cache and the loaded model, so only texts never seen before cost a forward
-pass. Texts are encoded in batches sorted by token length (dynamic padding)
-under :func:`torch.inference_mode`.
+kept in an SQLite file (:class:`~allsh_sklearn.utils.SQLiteStore`) keyed by
+a hash of (model, pooling, truncation, text), in front of which sits an
+in-process dictionary. Active learning clones and refits the pipeline at
+every iteration; the clones share the cache and the loaded model, so only
+texts never seen before cost a forward pass. Texts are encoded in batches
+sorted by token length (dynamic padding) under :func:`torch.inference_mode`.
 
 torch and transformers are imported when a text must actually be encoded.
 """
@@ -24,7 +24,6 @@ torch and transformers are imported when a text must actually be encoded.
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -32,23 +31,28 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sqlite import SQLiteStore
 from ..utils._validation import _is_pair, check_int, check_one_of, check_texts
 from ._loader import load_frozen, model_config, model_fingerprint, resolve_model
 
 __all__ = ["EmbeddingStore", "SentenceEncoder"]
 
 _POOLINGS = ("mean", "cls")
-_CHUNK = 500  # SQLite bound-parameter limit stays far away
 _STORES = {}
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, "
+    "dim INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID"
+]
 _LOCK = threading.Lock()
 
 
 class EmbeddingStore:
     """Embeddings on disk (SQLite) behind an in-process dictionary.
 
-    Several processes may share the file: it runs in WAL mode, each
-    ``set_many`` is one transaction (all of its rows land or none), and
-    writers wait for each other.
+    Several processes may share the file (a
+    :class:`~allsh_sklearn.utils.SQLiteStore`): each ``set_many`` is one
+    transaction (all of its rows land or none), and writers wait for each
+    other.
 
     Parameters
     ----------
@@ -66,40 +70,20 @@ class EmbeddingStore:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._memory = {}
-        self._local = threading.local()
-        with self._connect() as connection:
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, "
-                "dim INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID"
-            )
-
-    def _connect(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=120.0)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-        return connection
+        self._store = SQLiteStore(self.path, schema=_SCHEMA, timeout=120.0)
 
     def get_many(self, keys):
         """Return ``{key: vector}`` for the keys that are stored."""
         found = {key: self._memory[key] for key in keys if key in self._memory}
         missing = [key for key in dict.fromkeys(keys) if key not in found]
-        connection = self._connect()
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
-            rows = connection.execute(
-                "SELECT key, vector FROM embeddings WHERE key IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            for key, blob in rows:
-                vector = np.frombuffer(blob, dtype=np.float32)
-                self._memory[key] = vector
-                found[key] = vector
+        rows = self._store.select_in(
+            "SELECT key, vector FROM embeddings WHERE key IN ({marks})", missing
+        )
+        for key, blob in rows:
+            vector = np.frombuffer(blob, dtype=np.float32)
+            self._memory[key] = vector
+            found[key] = vector
         return found
 
     def set_many(self, mapping):
@@ -108,8 +92,7 @@ class EmbeddingStore:
             (key, int(np.size(vector)), np.asarray(vector, dtype=np.float32).tobytes())
             for key, vector in mapping.items()
         ]
-        connection = self._connect()
-        with connection:
+        with self._store.write() as connection:
             connection.executemany(
                 "INSERT OR REPLACE INTO embeddings (key, dim, vector) VALUES (?, ?, ?)",
                 rows,
@@ -118,7 +101,7 @@ class EmbeddingStore:
             self._memory[key] = np.asarray(vector, dtype=np.float32)
 
     def __len__(self):
-        return self._connect().execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+        return self._store.count("embeddings")
 
 
 def _store_for(cache_dir):

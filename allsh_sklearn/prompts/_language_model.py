@@ -56,14 +56,13 @@ class LabelWordError(ValueError):
 def get_cache_dir(cache_dir=None):
     """Return the cache folder for converted models.
 
-    ``cache_dir`` if given, else the ``ALLSH_SKLEARN_CACHE`` environment
-    variable, else ``~/.cache/allsh_sklearn``.
+    ``cache_dir`` if given, else :func:`allsh_sklearn.utils.get_cache_home`
+    (``$ALLSH_SKLEARN_CACHE``, ``$XDG_CACHE_HOME/allsh_sklearn`` or
+    ``~/.cache/allsh_sklearn``).
     """
-    if cache_dir is None:
-        cache_dir = (
-            os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "allsh_sklearn"
-        )
-    return Path(cache_dir).expanduser()
+    from ..utils import get_cache_home
+
+    return get_cache_home(cache_dir)
 
 
 def find_smollm2_gguf():

@@ -2,6 +2,7 @@
 
 from ._cache_home import get_cache_home
 from ._selection import select_top, select_top_balanced
+from ._sqlite import SchemaVersionError, SQLiteStore
 from ._timing import QueryTimer
 from ._validation import (
     check_n_instances,
@@ -13,6 +14,8 @@ from ._validation import (
 
 __all__ = [
     "QueryTimer",
+    "SQLiteStore",
+    "SchemaVersionError",
     "check_n_instances",
     "check_probabilities",
     "check_texts",

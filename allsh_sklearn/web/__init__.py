@@ -1,0 +1,23 @@
+"""A local web page to label a session's texts with: ``allsh-label serve``.
+
+The page shows one queried text at a time with its label buttons (keys 1-9),
+skip (s) and undo (u), the model's guess and, for ALLSH, the augmented copy
+that moved the model's prediction; a status page shows the labels, the audit
+estimate, the learning curve and the stopping rules, and retrains. Labels go
+through :class:`~allsh_sklearn.session.LabelingSession`, like the CLI's.
+
+Needs the ``web`` extra: ``pip install "allsh-sklearn[web]"`` (Starlette,
+uvicorn, Jinja2, python-multipart).
+"""
+
+from ._security import RemoteBindWarning, check_bind_address, is_loopback
+from ._serve import BackgroundServer, create_app, serve
+
+__all__ = [
+    "BackgroundServer",
+    "RemoteBindWarning",
+    "check_bind_address",
+    "create_app",
+    "is_loopback",
+    "serve",
+]

@@ -1,0 +1,434 @@
+"""The labeling page's server: routes, security and the session behind them.
+
+Requests go through Starlette's TestClient to the real application on a real
+:class:`~allsh_sklearn.session.LabelingSession`; every test reads the
+session's database afterwards. The same page in a real browser:
+``test_web_browser.py``.
+"""
+
+import re
+import sqlite3
+import warnings
+
+import pandas as pd
+import pytest
+from conftest import NEGATIVE, POSITIVE
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from allsh_sklearn.session import LabelingSession  # noqa: E402
+from allsh_sklearn.web import (  # noqa: E402
+    BackgroundServer,
+    RemoteBindWarning,
+    check_bind_address,
+    create_app,
+    serve,
+)
+
+LABELS = ["negative", "positive"]
+SCRIPT = "<script>alert(1)</script>"
+BASE = "http://127.0.0.1:8000"
+
+
+def truth(text):
+    """The label a careful annotator gives (the toy texts' known sentiment)."""
+    return "positive" if text in POSITIVE else "negative"
+
+
+def make_project(
+    path, texts=None, *, labels=LABELS, batch_size=6, first_batch=True, **params
+):
+    """A session on the toy texts with its first (random) batch drawn."""
+    texts = POSITIVE + NEGATIVE if texts is None else texts
+    params.setdefault("stop_set_size", 8)
+    session = LabelingSession.create(
+        path,
+        pd.DataFrame({"text": texts}),
+        labels=labels,
+        batch_size=batch_size,
+        progress=False,
+        **params,
+    )
+    if first_batch:
+        session.next_batch()
+    session.close()
+    return path
+
+
+def database_rows(project, sql, parameters=()):
+    """Rows of a query on the session's database, read with plain sqlite3."""
+    connection = sqlite3.connect(project / "session.sqlite")
+    try:
+        return connection.execute(sql, parameters).fetchall()
+    finally:
+        connection.close()
+
+
+def labels_in_db(project):
+    """{text: (label, annotator)} of every current label."""
+    return {
+        text: (label, annotator)
+        for text, label, annotator in database_rows(
+            project,
+            "SELECT i.text, s.label, e.annotator FROM item_state s "
+            "JOIN items i ON i.item = s.item JOIN events e ON e.event = s.event "
+            "WHERE s.kind = 'label'",
+        )
+    }
+
+
+def csrf_of(html):
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def shown_item(html):
+    match = re.search(r'data-item-id="([^"]*)"', html)
+    return None if match is None else match.group(1)
+
+
+def shown_text(html):
+    match = re.search(r'<div class="text" id="text">(.*?)</div>', html, re.S)
+    return None if match is None else match.group(1)
+
+
+class Browser:
+    """A TestClient that behaves like the page: same-origin POSTs with the token."""
+
+    def __init__(self, app, name=None):
+        self.client = TestClient(app, base_url=BASE, follow_redirects=False)
+        self.token = csrf_of(self.client.get("/label").text)
+        if name is not None:
+            response = self.post("/annotator", annotator=name)
+            assert response.status_code == 303
+
+    def get(self, path):
+        return self.client.get(path)
+
+    def post(self, path, *, fetch=False, headers=None, **form):
+        headers = {"Origin": BASE, **(headers or {})}
+        if fetch:
+            headers["X-Requested-With"] = "fetch"
+        return self.client.post(
+            path, data={"csrf_token": self.token, **form}, headers=headers
+        )
+
+    def page(self):
+        return self.get("/label").text
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def app(project):
+    app = create_app(project)
+    yield app
+    app.state.executor.shutdown(wait=True)
+
+
+def test_label_page_asks_for_a_name_first(app, project):
+    browser = Browser(app)
+    page = browser.page()
+    assert 'id="need-name"' in page
+    assert shown_item(page) is None
+    response = browser.post("/label", fetch=True, item_id="x", label="positive")
+    assert response.status_code == 400
+    assert "name" in response.text
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+def test_labels_skips_and_undo_reach_the_database(app, project):
+    browser = Browser(app, "Ann")
+    page = browser.page()
+    first_id, first_text = shown_item(page), shown_text(page)
+    response = browser.post(
+        "/label", fetch=True, item_id=first_id, label=truth(first_text)
+    )
+    assert response.status_code == 200
+    assert "session;dur=" in response.headers["server-timing"]
+    second_id = shown_item(response.text)
+    assert second_id != first_id
+    assert labels_in_db(project) == {first_text: (truth(first_text), "Ann")}
+
+    response = browser.post("/skip", fetch=True, item_id=second_id)
+    assert database_rows(
+        project, "SELECT COUNT(*) FROM item_state WHERE kind = 'skip'"
+    ) == [(1,)]
+    third_id = shown_item(response.text)
+    assert third_id not in (first_id, second_id)
+
+    # Undo takes back the skip, then the label, and shows that text again.
+    response = browser.post("/undo", fetch=True)
+    assert shown_item(response.text) == second_id
+    assert "Undid your skip" in response.text
+    response = browser.post("/undo", fetch=True)
+    assert shown_item(response.text) == first_id
+    assert database_rows(project, "SELECT COUNT(*) FROM item_state") == [(0,)]
+    undone = database_rows(
+        project,
+        "SELECT kind, undone, annotator, source FROM events "
+        "WHERE kind != 'undo' ORDER BY event",
+    )
+    assert undone == [("label", 1, "Ann", "web"), ("skip", 1, "Ann", "web")]
+    response = browser.post("/undo", fetch=True)
+    assert response.status_code == 200
+    response = browser.post("/undo", fetch=True)
+    assert "Nothing to undo" in response.text
+
+
+def test_plain_form_posts_redirect_back_to_the_page(app, project):
+    browser = Browser(app, "Ann")
+    page = browser.page()
+    response = browser.post("/label", item_id=shown_item(page), label="positive")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/label"
+    assert len(labels_in_db(project)) == 1
+
+
+def test_reload_shows_the_same_text_until_it_is_labeled(app):
+    browser = Browser(app, "Ann")
+    first = shown_item(browser.page())
+    assert shown_item(browser.page()) == first
+    assert shown_item(Browser(app, "Ann").page()) == first
+
+
+def test_two_annotators_are_shown_different_texts(app, project):
+    ann, bob = Browser(app, "Ann"), Browser(app, "Bob")
+    seen = {}
+    for _ in range(3):
+        for name, browser in (("Ann", ann), ("Bob", bob)):
+            page = browser.page()
+            item, text = shown_item(page), shown_text(page)
+            assert item not in seen
+            seen[item] = name
+            browser.post("/label", fetch=True, item_id=item, label=truth(text))
+    stored = labels_in_db(project)
+    assert len(stored) == 6
+    assert (
+        sorted(annotator for _, annotator in stored.values())
+        == ["Ann"] * 3 + ["Bob"] * 3
+    )
+    page = ann.page()
+    assert 'id="batch-done"' in page
+
+
+def test_unknown_items_and_labels_are_refused_and_nothing_is_written(app, project):
+    browser = Browser(app, "Ann")
+    item = shown_item(browser.page())
+    response = browser.post("/label", fetch=True, item_id=item, label="neutral")
+    assert response.status_code == 400
+    assert "neutral" in response.text and "positive" in response.text
+    response = browser.post(
+        "/label", fetch=True, item_id="no-such-id", label="positive"
+    )
+    assert response.status_code == 404
+    assert "no-such-id" in response.text
+    response = browser.post("/skip", fetch=True)
+    assert response.status_code == 400
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "headers, form, status",
+    [
+        ({}, {"csrf_token": "forged"}, 403),
+        ({}, {"csrf_token": ""}, 403),
+        ({"Origin": "http://evil.example"}, {}, 403),
+        ({"Origin": "null"}, {}, 403),
+        ({"Origin": None, "Referer": "http://evil.example/page"}, {}, 403),
+        ({"Host": "evil.example"}, {}, 400),
+    ],
+    ids=[
+        "forged-token",
+        "no-token",
+        "other-origin",
+        "null-origin",
+        "other-referer",
+        "rebound-host",
+    ],
+)
+def test_state_changing_requests_need_the_token_and_the_page_origin(
+    app, project, headers, form, status
+):
+    browser = Browser(app, "Ann")
+    item = shown_item(browser.page())
+    sent = {"Origin": BASE, **headers}
+    sent = {key: value for key, value in sent.items() if value is not None}
+    data = {"csrf_token": browser.token, "item_id": item, "label": "positive", **form}
+    response = browser.client.post("/label", data=data, headers=sent)
+    assert response.status_code == status
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+def test_token_is_per_browser(app, project):
+    ann, bob = Browser(app, "Ann"), Browser(app, "Bob")
+    assert ann.token != bob.token
+    item = shown_item(ann.page())
+    response = ann.client.post(
+        "/label",
+        data={"csrf_token": bob.token, "item_id": item, "label": "positive"},
+        headers={"Origin": BASE},
+    )
+    assert response.status_code == 403
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+def test_labeling_is_only_by_post(app):
+    browser = Browser(app, "Ann")
+    assert browser.get("/skip").status_code == 405
+    assert browser.get("/undo").status_code == 405
+    assert browser.get("/retrain").status_code == 405
+
+
+def test_pages_carry_a_content_security_policy(app):
+    response = TestClient(app, base_url=BASE).get("/label")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "samesite=strict" in response.headers["set-cookie"].lower()
+
+
+def test_texts_labels_and_names_are_escaped(tmp_path):
+    labels = ["<b>bold</b>", 'quote" onmouseover="x']
+    project = make_project(
+        tmp_path / "p",
+        [SCRIPT, "a <img src=x onerror=alert(2)> text"],
+        labels=labels,
+        batch_size=2,
+    )
+    app = create_app(project)
+    try:
+        browser = Browser(app, "<i>Eve</i>")
+        page = browser.page()
+        while SCRIPT not in (html_text := _unescape(shown_text(page) or "")):
+            page = browser.post("/skip", fetch=True, item_id=shown_item(page)).text
+            assert shown_item(page), "the script text was never shown"
+        assert html_text == SCRIPT
+        for raw in (SCRIPT, "<img", "<b>bold</b>", 'quote" onmouseover', "<i>Eve</i>"):
+            assert raw not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "&lt;i&gt;Eve&lt;/i&gt;" in page
+        assert "&lt;b&gt;bold&lt;/b&gt;" in page
+        browser.post("/label", fetch=True, item_id=shown_item(page), label=labels[1])
+        assert labels_in_db(project)[SCRIPT] == (labels[1], "<i>Eve</i>")
+        status = browser.get("/status").text
+        assert "<b>bold</b>" not in status and "&lt;b&gt;bold&lt;/b&gt;" in status
+    finally:
+        app.state.executor.shutdown(wait=True)
+
+
+def _unescape(html):
+    import html as html_module
+
+    return html_module.unescape(html)
+
+
+def test_annotator_name_is_checked(app):
+    browser = Browser(app)
+    response = browser.post("/annotator", annotator="   ")
+    assert response.status_code == 200
+    assert "1 to 100 characters" in response.text
+    response = browser.post("/annotator", annotator="x" * 101)
+    assert "got 101" in response.text
+    browser.post("/annotator", annotator="  Ann   Lee ")
+    assert 'value="Ann Lee"' in browser.page()
+
+
+def test_retrain_from_the_page_queries_an_allsh_batch_with_explanations(app, project):
+    browser = Browser(app, "Ann")
+    page = browser.page()
+    while item := shown_item(page):
+        page = browser.post(
+            "/label", fetch=True, item_id=item, label=truth(_unescape(shown_text(page)))
+        ).text
+    assert 'id="batch-done"' in page
+    response = browser.post("/retrain", fetch=True, batch_size="3")
+    assert response.status_code == 202
+    assert browser.post("/retrain", fetch=True).status_code in (202, 409)
+    app.state.retrain_job.join(60)
+    state = browser.get("/retrain/progress").json()
+    assert state["running"] is False and not state.get("error"), state
+    assert "Round 1" in state["message"]
+    rounds = database_rows(project, "SELECT round, n_labeled FROM rounds")
+    assert rounds == [(1, 6)]
+    batches = database_rows(project, "SELECT batch, kind FROM batches ORDER BY batch")
+    assert batches == [(1, "initial"), (2, "query")]
+    assert database_rows(
+        project, "SELECT COUNT(*) FROM batch_items WHERE batch = 2"
+    ) == [(3,)]
+
+    page = browser.page()
+    assert 'id="why"' in page and 'id="augmented-copy"' in page
+    assert "<mark>" in page
+    assert re.search(
+        r'id="divergence">Divergence on this copy: <strong>[0-9.e-]+', page
+    )
+    assert page.count('<td class="num">') == 4  # two classes, original and copy
+    assert "The model's guess" in page
+
+    status = browser.get("/status").text
+    assert 'id="n-labeled">6<' in status
+    assert "uncertainty" in status and "stabilizing" in status
+    png = browser.get("/status/learning-curve.png")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_retrain_refuses_a_bad_batch_size(app, project):
+    browser = Browser(app, "Ann")
+    for bad in ("0", "-3", "ten"):
+        response = browser.post("/retrain", fetch=True, batch_size=bad)
+        assert response.status_code == 400
+        assert repr(bad) in response.text
+    assert database_rows(project, "SELECT COUNT(*) FROM batches") == [(1,)]
+
+
+def test_first_batch_is_drawn_from_the_page(tmp_path):
+    project = make_project(tmp_path / "p", first_batch=False)
+    app = create_app(project)
+    try:
+        browser = Browser(app, "Ann")
+        page = browser.page()
+        assert "Draw the first batch" in page
+        assert browser.post("/retrain").status_code == 303
+        app.state.retrain_job.join(60)
+        assert database_rows(project, "SELECT kind FROM batches") == [("initial",)]
+        assert shown_item(browser.page())
+        assert browser.get("/status/learning-curve.png").status_code == 404
+    finally:
+        app.state.executor.shutdown(wait=True)
+
+
+def test_non_local_addresses_need_explicit_consent(project):
+    for host in ("0.0.0.0", "192.0.2.10", "::"):
+        with pytest.raises(ValueError, match="allow_remote"):
+            check_bind_address(host)
+        with pytest.raises(ValueError, match=re.escape(repr(host))):
+            serve(project, host=host, port=0)
+    with pytest.warns(RemoteBindWarning, match="0.0.0.0"):
+        check_bind_address("0.0.0.0", allow_remote=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+            check_bind_address(host)
+
+
+def test_serve_refuses_a_bad_port(project):
+    for port in (-1, 70000, "80", True):
+        with pytest.raises(ValueError, match="'port' parameter"):
+            serve(project, port=port)
+
+
+def test_background_server_answers_on_loopback(project):
+    import httpx
+
+    with BackgroundServer(project) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        response = httpx.get(server.url + "label")
+        assert response.status_code == 200 and "csrf-token" in response.text
+        rebound = httpx.get(server.url + "label", headers={"Host": "attacker.example"})
+        assert rebound.status_code == 400

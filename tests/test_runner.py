@@ -439,9 +439,11 @@ def test_docstrings_document_every_parameter(name):
     import inspect
 
     import allsh_sklearn.experiments as experiments
+    import allsh_sklearn.loop as loop
     import allsh_sklearn.models as models
 
-    cls = getattr(models if hasattr(models, name) else experiments, name)
+    module = next(m for m in (models, loop, experiments) if name in m.__all__)
+    cls = getattr(module, name)
     doc = inspect.getdoc(cls)
     for parameter in inspect.signature(cls).parameters:
         assert f"{parameter} :" in doc, f"{name} does not document {parameter!r}"

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from allsh_sklearn.experiments import (
+from allsh_sklearn.loop import (
     ActiveLearningSimulation,
     acquisition_schedule,
     active_learning_loop,

@@ -1,14 +1,15 @@
-"""Active learning experiments: a grid-searchable simulation and the paper's runner.
+"""The ALLSH paper's experiments: settings, tasks, the runner and its reports.
 
-:class:`ActiveLearningSimulation` is a scikit-learn estimator whose ``fit``
-runs a whole active learning loop (so ``GridSearchCV`` can compare query
-strategies); :func:`run_experiment` (also the ``allsh-experiment`` command)
-rebuilds the tables of the ALLSH paper, resumably.
+:func:`run_experiment` (also the ``allsh-experiment`` command) rebuilds the
+tables of the ALLSH paper, resumably, by driving
+:class:`~allsh_sklearn.loop.ActiveLearningLoop`.
 
-The classifier tiers, :class:`~allsh_sklearn.models.SentenceEncoder` and
-the embedding store moved to :mod:`allsh_sklearn.models`, the cache folder
-to :func:`allsh_sklearn.utils.get_cache_home`; their old names here still
-work for one release, with a ``DeprecationWarning``.
+:class:`~allsh_sklearn.loop.ActiveLearningSimulation` and the loop helpers
+moved to :mod:`allsh_sklearn.loop`; the classifier tiers,
+:class:`~allsh_sklearn.models.SentenceEncoder` and the embedding store to
+:mod:`allsh_sklearn.models`; the cache folder to
+:func:`allsh_sklearn.utils.get_cache_home`. Their old names here still work
+for one release, with a ``DeprecationWarning``.
 """
 
 import importlib
@@ -27,14 +28,6 @@ from ._settings import (
     parse_strategy,
     strategy_label,
 )
-from ._simulation import (
-    ActiveLearningSimulation,
-    acquisition_schedule,
-    active_learning_loop,
-    derive_seed,
-    initial_labeled_indices,
-    resolve_size,
-)
 
 #: Names that moved out of this package: old name -> (module, new name).
 _MOVED = {
@@ -44,6 +37,11 @@ _MOVED = {
     "EmbeddingStore": ("allsh_sklearn.models", "EmbeddingStore"),
     "SentenceEncoder": ("allsh_sklearn.models", "SentenceEncoder"),
     "default_cache_dir": ("allsh_sklearn.utils", "get_cache_home"),
+    **{
+        name: ("allsh_sklearn.loop", name)
+        for name in (
+                                                        )
+    },
 }
 
 

@@ -52,6 +52,17 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ..datasets import load_dataset
+from ..loop import (
+    ActiveLearningLoop,
+    IterationRecord,
+    LambdaCallback,
+    PrintLog,
+    TimeSummary,
+    derive_seed,
+    initial_labeled_indices,
+    plan_labeling,
+    resolve_size,
+)
 from ..models._tiers import TIERS, make_tier
 from ..utils import get_cache_home
 from ..utils._validation import check_one_of
@@ -63,13 +74,6 @@ from ._settings import (
     canonical_strategy,
     parse_strategy,
     uses_consistency,
-)
-from ._simulation import (
-    acquisition_schedule,
-    active_learning_loop,
-    derive_seed,
-    initial_labeled_indices,
-    resolve_size,
 )
 from ._storage import JsonlLog, RunLock
 
@@ -637,13 +641,11 @@ class ExperimentRunner:
                 records.setdefault(line["iteration"], line)
         completed = []
         while len(completed) in records:
-            record = dict(records[len(completed)])
-            record.pop("run_id")
-            completed.append(record)
+            completed.append(IterationRecord.from_dict(records[len(completed)]))
         return completed
 
     def _on_iteration(self, run_id, record):
-        self.iterations_log.append({"run_id": run_id, **record})
+        self.iterations_log.append({"run_id": run_id, **record.to_dict()})
         self._iterations_written += 1
         limit = os.environ.get(KILL_ENV)
         if limit and self._iterations_written >= int(limit):
@@ -676,68 +678,69 @@ class ExperimentRunner:
             augmentation_cache=self._shared_augmentation_cache(),
             cache_dir=self._cache_dir(),
         )
-        n_initial = max(
-            resolve_size(
-                config.initial_size, n_pool, "initial_size", "ExperimentRunner"
-            ),
+        plan = plan_labeling(
+            n_pool,
             len(classes),
-        )
-        if config.n_queries is not None:
-            checkpoints = [n_initial + config.n_queries * config.batch_size]
-        else:
-            checkpoints = [
-                resolve_size(b, n_pool, "budgets", "ExperimentRunner")
-                for b in config.budgets
-            ]
-        if min(checkpoints) < n_initial:
-            raise ValueError(
-                f"{config.run_id}: a budget ({min(checkpoints)} labels) is smaller "
-                f"than the initial labeled set ({n_initial}). Raise the budget or "
-                "lower the initial size."
-            )
-        if max(checkpoints) > n_pool:
-            raise ValueError(
-                f"{config.run_id}: the budget ({max(checkpoints)}) exceeds the pool "
-                f"({n_pool})."
-            )
-        schedule = acquisition_schedule(n_initial, checkpoints, config.batch_size)
-        initial = initial_labeled_indices(
-            y_pool,
-            n_initial,
-            random_state=derive_seed(config.pool_key, "initial", config.seed),
+            initial_size=config.initial_size,
+            budgets=config.budgets,
+            batch_size=config.batch_size,
+            n_queries=config.n_queries,
+            owner="ExperimentRunner",
+            budget_name="budgets",
+            context=config.run_id,
         )
         evaluation = data["evaluation"]
 
         def evaluate(model):
             return {label: model.score(X, y) for label, (X, y) in evaluation.items()}
 
-        completed = self._completed_iterations(config.run_id)
-        if completed:
-            self._log(
-                1,
-                f"{config.run_id}: resuming after iteration {len(completed) - 1} "
-                f"({completed[-1]['n_labeled']} labeled)",
+        callbacks = [
+            LambdaCallback(
+                on_iteration_end=lambda _, record: self._on_iteration(
+                    config.run_id, record
+                )
             )
-        _, records = active_learning_loop(
+        ]
+        if self.verbose >= 2:
+            callbacks.append(PrintLog())
+        loop = ActiveLearningLoop(
             estimator,
             strategy,
             X_pool,
-            y_pool,
-            initial_indices=initial,
-            schedule=schedule,
+            classes=classes,
             seed=derive_seed(config.run_id, "run"),
             evaluate=evaluate,
-            completed=completed,
-            on_iteration=lambda record: self._on_iteration(config.run_id, record),
-            verbose=self.verbose >= 2,
+            callbacks=callbacks,
         )
+        completed = self._completed_iterations(config.run_id)
+        initial = initial_labeled_indices(
+            y_pool,
+            plan.n_initial,
+            random_state=derive_seed(config.pool_key, "initial", config.seed),
+        )
+        if completed:
+            if completed[0].acquired != initial.tolist():
+                raise ValueError(
+                    f"{config.run_id}: the saved iterations do not start from "
+                    "this run's initial labeled set: they belong to another run."
+                )
+            self._log(
+                1,
+                f"{config.run_id}: resuming after iteration {len(completed) - 1} "
+                f"({completed[-1].n_labeled} labeled)",
+            )
+            loop.resume(completed, y_pool)
+            records = loop.run(plan.schedule, y_pool)
+        else:
+            records = loop.run(plan.schedule, y_pool, initial_indices=initial)
+        checkpoints = plan.checkpoints
         record = self._summarise(config, data, records, checkpoints)
         self.runs_log.append(record)
         return record
 
     @staticmethod
     def _summarise(config, data, records, checkpoints):
-        by_size = {r["n_labeled"]: r["scores"] for r in records}
+        by_size = {r.n_labeled: r.scores for r in records}
         if config.n_queries is not None:
             at_budget = {}
         else:
@@ -747,12 +750,10 @@ class ExperimentRunner:
             }
         queries = records[1:]
         query_time = {
-            key: float(np.mean([r["time"].get(key, 0.0) for r in queries]))
-            if queries
-            else 0.0
-            for key in ("training", "inference", "selection", "augmentation", "query")
+            key: float(np.mean(values)) if len(values) else 0.0
+            for key, values in TimeSummary.of(records).items()
         }
-        acquired = [i for r in queries for i in r["acquired"]]
+        acquired = [i for r in queries for i in r.acquired]
         y_pool = data["y_pool"]
         classes = data["classes"]
         return {
@@ -764,12 +765,12 @@ class ExperimentRunner:
                     [budget_label(b) for b in config.budgets], checkpoints, strict=False
                 )
             ),
-            "curve": [[r["n_labeled"], r["scores"]] for r in records],
+            "curve": [[r.n_labeled, r.scores] for r in records],
             "at_budget": at_budget,
-            "final": records[-1]["scores"],
+            "final": records[-1].scores,
             "n_queries": len(queries),
             "query_time": query_time,
-            "first_query_time": dict(queries[0]["time"]) if queries else {},
+            "first_query_time": dict(queries[0].time) if queries else {},
             "classes": [c.item() for c in classes],
             "pool_class_counts": [int(np.sum(y_pool == c)) for c in classes],
             "acquired_class_counts": [

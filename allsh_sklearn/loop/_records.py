@@ -1,0 +1,131 @@
+"""The record of one active learning iteration, with a stable serialisation."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["IterationRecord", "summarise_scores"]
+
+#: The phases of ``IterationRecord.time`` after a query (iteration 0 has
+#: only ``"training"``).
+TIME_KEYS = ("training", "inference", "selection", "augmentation", "query")
+
+
+def summarise_scores(values):
+    """``{"min", "mean", "max"}`` of the selected items' scores ({} for none).
+
+    Parameters
+    ----------
+    values : array-like of float
+
+    Returns
+    -------
+    summary : dict of {str: float}
+
+    Examples
+    --------
+    >>> summarise_scores([0.5, 1.0, 1.5])
+    {'min': 0.5, 'mean': 1.0, 'max': 1.5}
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return {}
+    return {
+        "min": float(values.min()),
+        "mean": float(values.mean()),
+        "max": float(values.max()),
+    }
+
+
+@dataclass
+class IterationRecord:
+    """What happened at one iteration of an active learning loop.
+
+    Iteration 0 trains on the initial labeled set; iteration ``t >= 1``
+    labels the items of one query and retrains. Records are what a loop is
+    resumed from (:meth:`ActiveLearningLoop.resume`), so they hold the
+    acquired positions in order.
+
+    Parameters
+    ----------
+    iteration : int
+        0 for the initial set, then 1, 2, ...
+    n_labeled : int
+        Labeled items after this iteration.
+    acquired : list of int
+        Positions in the pool labeled at this iteration, in query order
+        (the initial set at iteration 0).
+    scores : dict of {str: float}
+        The loop's ``evaluate`` results after training (e.g. accuracy on
+        each evaluation set).
+    time : dict of {str: float}
+        Seconds: ``"training"``, and after a query ``"query"`` (the whole
+        call) with the strategy's own split into ``"inference"``,
+        ``"selection"`` and ``"augmentation"``.
+    batch_labels : list of int
+        How many acquired items fell in each class (in ``classes`` order).
+    query_scores : dict of {str: float} or None, default=None
+        Min, mean and max of the strategy's scores of the acquired items
+        (None at iteration 0 and for items taught without a query).
+
+    Examples
+    --------
+    >>> record = IterationRecord(0, 2, [5, 9], {"test": 0.5}, {"training": 0.1},
+    ...                          [1, 1])
+    >>> IterationRecord.from_dict(record.to_dict()) == record
+    True
+    >>> sorted(record.to_dict())
+    ['acquired', 'batch_labels', 'iteration', 'n_labeled', 'scores', 'time']
+    """
+
+    iteration: int
+    n_labeled: int
+    acquired: list
+    scores: dict = field(default_factory=dict)
+    time: dict = field(default_factory=dict)
+    batch_labels: list = field(default_factory=list)
+    query_scores: dict | None = None
+
+    def to_dict(self):
+        """The record as a JSON-ready dict (``query_scores`` only when set).
+
+        The keys and value types are stable: this is the line the experiment
+        runner writes to ``iterations.jsonl``.
+
+        Returns
+        -------
+        data : dict
+        """
+        data = {
+            "iteration": int(self.iteration),
+            "n_labeled": int(self.n_labeled),
+            "acquired": [int(i) for i in self.acquired],
+            "scores": {key: float(value) for key, value in self.scores.items()},
+            "time": {key: float(value) for key, value in self.time.items()},
+            "batch_labels": [int(count) for count in self.batch_labels],
+        }
+        if self.query_scores is not None:
+            data["query_scores"] = dict(self.query_scores)
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a record from :meth:`to_dict` output (other keys are ignored).
+
+        Parameters
+        ----------
+        data : dict
+
+        Returns
+        -------
+        record : IterationRecord
+        """
+        return cls(
+            iteration=int(data["iteration"]),
+            n_labeled=int(data["n_labeled"]),
+            acquired=[int(i) for i in data["acquired"]],
+            scores=dict(data.get("scores", {})),
+            time=dict(data.get("time", {})),
+            batch_labels=list(data.get("batch_labels", [])),
+            query_scores=data.get("query_scores"),
+        )

@@ -1,0 +1,211 @@
+"""Tests of allsh_sklearn.loop: steps, human labels, resume, records, callbacks."""
+
+import json
+
+import numpy as np
+import pytest
+from _toy_models import synthetic_texts
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from allsh_sklearn.loop import (
+    ActiveLearningLoop,
+    Callback,
+    IterationRecord,
+    LambdaCallback,
+    PrintLog,
+    StopWhen,
+    TimeSummary,
+    acquisition_schedule,
+    initial_labeled_indices,
+    plan_labeling,
+)
+from allsh_sklearn.stopping import LabelBudget, StabilizingPredictions
+from allsh_sklearn.strategies import ALLSH, EntropySampling
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = synthetic_texts(n=160, seed=4)
+    return X, np.asarray(y)
+
+
+def make_loop(X, strategy=None, **options):
+    return ActiveLearningLoop(
+        make_pipeline(TfidfVectorizer(), LogisticRegression(C=10.0)),
+        EntropySampling() if strategy is None else strategy,
+        X,
+        classes=[0, 1],
+        seed=options.pop("seed", 7),
+        **options,
+    )
+
+
+def test_step_by_step_with_late_labels_matches_the_oracle_run(data):
+    X, y = data
+    initial = initial_labeled_indices(y, 4, random_state=0)
+    schedule = acquisition_schedule(4, [24], 10)
+    reference = make_loop(X).run(schedule, y, initial_indices=initial)
+
+    # The same run driven by "people": query, then labels arrive later.
+    loop = make_loop(X)
+    loop.start(initial, y[initial])
+    for _ in range(2):
+        batch = loop.query(10)
+        assert not set(batch) & set(loop.labeled_indices_)
+        labels = [int(y[i]) for i in batch]  # e.g. from a web form
+        loop.teach(batch, labels)
+    assert [r.to_dict() | {"time": {}} for r in loop.records_] == [
+        r.to_dict() | {"time": {}} for r in reference
+    ]
+    assert loop.learner_.estimator_ is not None
+    assert sorted(loop.labeled_indices_) == sorted(
+        i for r in reference for i in r.acquired
+    )
+
+
+def test_people_may_label_part_of_a_batch(data):
+    X, y = data
+    loop = make_loop(X)
+    loop.start([0, 1], y[[0, 1]])
+    batch = loop.query(6)
+    record = loop.teach(batch[:4], y[batch[:4]])  # two items skipped
+    assert record.acquired == batch[:4].tolist() and record.n_labeled == 6
+    assert set(record.time) == {"training", "query", "inference", "selection",
+                                "augmentation"}
+    assert record.query_scores["max"] >= record.query_scores["min"]
+    # items labeled without a query (e.g. an annotator's own pick)
+    extra = loop.teach([int(batch[4])], [y[batch[4]]])
+    assert extra.query_scores is None and set(extra.time) == {"training"}
+    assert batch[5] in loop.unlabeled_indices
+
+
+def test_resume_continues_exactly(data):
+    X, y = data
+    initial = initial_labeled_indices(y, 4, random_state=1)
+    schedule = acquisition_schedule(4, [40], 9)
+    full = make_loop(X, ALLSH(random_state=0)).run(
+        schedule, y, initial_indices=initial
+    )
+    # records survive a JSON round trip, as in the runner's iterations.jsonl
+    saved = [json.loads(json.dumps(r.to_dict())) for r in full[:3]]
+    resumed = make_loop(X, ALLSH(random_state=0)).resume(saved, y)
+    assert len(resumed.records_) == 3
+    records = resumed.run(schedule, lambda indices: y[indices])
+    assert [r.acquired for r in records] == [r.acquired for r in full]
+    assert [r.batch_labels for r in records] == [r.batch_labels for r in full]
+
+
+def test_records_serialise_stably():
+    record = IterationRecord(
+        iteration=2,
+        n_labeled=np.int64(12),
+        acquired=[np.int64(3), 5],
+        scores={"test": np.float64(0.75)},
+        time={"training": 0.5, "query": 0.25},
+        batch_labels=[np.int64(1), 1],
+        query_scores={"min": 0.1, "mean": 0.2, "max": 0.3},
+    )
+    data = record.to_dict()
+    text = json.dumps(data, sort_keys=True)
+    assert json.loads(text) == data
+    assert IterationRecord.from_dict({"run_id": "x", **data}) == IterationRecord(
+        2, 12, [3, 5], {"test": 0.75}, {"training": 0.5, "query": 0.25}, [1, 1],
+        {"min": 0.1, "mean": 0.2, "max": 0.3},
+    )
+    assert "query_scores" not in IterationRecord(0, 1, [0]).to_dict()
+
+
+def test_callbacks_are_called_in_order_and_can_stop(data, capsys):
+    X, y = data
+    events = []
+
+    class Recorder(Callback):
+        def on_loop_begin(self, loop):
+            events.append("begin")
+
+        def on_query_end(self, loop, indices):
+            events.append(("query", len(indices)))
+
+        def on_iteration_end(self, loop, record):
+            events.append(("iteration", record.iteration))
+
+        def on_loop_end(self, loop):
+            events.append("end")
+
+    timer = TimeSummary()
+    stop = StopWhen([LabelBudget(20)])
+    loop = make_loop(X, callbacks=[Recorder(), PrintLog(), timer, stop])
+    records = loop.run([2, 10, 20, 30, 40], y, initial_indices=[0, 1])
+    assert [r.n_labeled for r in records] == [2, 10, 20]  # stopped at 20 labels
+    assert "LabelBudget" in loop.stop_reason_
+    assert events == [
+        "begin",
+        ("iteration", 0),
+        ("query", 8),
+        ("iteration", 1),
+        ("query", 10),
+        ("iteration", 2),
+        "end",
+    ]
+    assert len(timer.times_["query"]) == 2 and min(timer.times_["query"]) > 0
+    assert [c[0].stop for c in stop.checks_] == [False, False, True]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("iteration 0: 2 labeled")
+    assert printed[2].startswith("iteration 2: 20 labeled") and "query" in printed[2]
+
+
+def test_stabilizing_predictions_reads_the_stop_set(data):
+    X, y = data
+    stop = StopWhen([StabilizingPredictions(window=2, threshold=0.0)], stop_set=X[:40])
+    loop = make_loop(X, callbacks=[stop])
+    loop.run(acquisition_schedule(4, [60], 8), y, initial_indices=[0, 1, 2, 3])
+    # two kappas are needed, so the earliest stop is after iteration 2
+    assert len(loop.records_) == 3 and loop.stop_reason_
+    assert stop.history_[-1].stop_set_predictions.shape == (40,)
+    assert stop.history_[-1].stop_set_proba.shape == (40, 2)
+    assert stop.history_[-1].mean_pool_score is not None
+
+
+def test_errors_name_what_is_wrong(data):
+    X, y = data
+    loop = make_loop(X)
+    with pytest.raises(RuntimeError, match="before query"):
+        loop.query(3)
+    loop.start([0, 1], y[[0, 1]])
+    with pytest.raises(RuntimeError, match="already started"):
+        loop.start([2], [0])
+    with pytest.raises(ValueError, match="already labeled"):
+        loop.teach([0], [y[0]])
+    with pytest.raises(ValueError, match="not among the classes"):
+        loop.teach([5], ["positive"])
+    with pytest.raises(ValueError, match="one label per item"):
+        loop.teach([5, 6], [1])
+    with pytest.raises(ValueError, match="labeled twice"):
+        loop.teach([5, 5], [1, 1])
+    with pytest.raises(TypeError, match="must be a Callback"):
+        make_loop(X, callbacks=[print])
+    with pytest.raises(TypeError, match="'on_query_end' parameter"):
+        LambdaCallback(on_query_end=3)
+    with pytest.raises(ValueError, match="schedule"):
+        make_loop(X).run([3, 10], y, initial_indices=[0, 1])
+    with pytest.raises(ValueError, match="numbered 0, 1"):
+        make_loop(X).resume([IterationRecord(1, 2, [0, 1])], y)
+
+
+def test_plan_labeling_checks_sizes_once():
+    plan = plan_labeling(400, 3, initial_size=0.001, budgets=[0.05, 40], batch_size=15)
+    assert plan.n_initial == 3  # raised to one per class
+    assert plan.checkpoints == [20, 40]
+    assert plan.schedule == [3, 18, 20, 35, 40]
+    queries = plan_labeling(400, 2, initial_size=10, batch_size=20, n_queries=3)
+    assert queries.schedule == [10, 30, 50, 70]
+    with pytest.raises(ValueError, match="pool holds 400"):
+        plan_labeling(400, 2, initial_size=10, budgets=[500], batch_size=5)
+    with pytest.raises(ValueError, match="run-7: the initial labeled set"):
+        plan_labeling(
+            400, 2, initial_size=10, budgets=[5], batch_size=5, context="run-7"
+        )
+    with pytest.raises(ValueError, match="stopping point"):
+        plan_labeling(400, 2, initial_size=10, budgets=[], batch_size=5)

@@ -1,0 +1,368 @@
+"""Variants of ALLSH's score and batch selection (not in the paper).
+
+Plain ALLSH (Algorithm 1 of the paper) ranks the pool by the divergence
+``s_i = D(p(.|x_i), p(.|x_i'))`` and takes the global top-b. These functions
+are the options :class:`~allsh_sklearn.strategies.ALLSH` can use instead;
+they are pure numpy on the predictions, the copies' predictions and the
+embeddings, so that they can be tested on problems small enough to check
+by hand.
+
+Scores (:func:`combine_scores`): the divergence alone (the paper), or
+combined with the model's uncertainty, the "hardness" of the method's name.
+For a small change ``delta`` of the logits, ``KL(p || p') ~ 1/2 Var_p(delta)``;
+with two classes ``1/2 p (1 - p) delta^2``. The divergence is therefore
+already the product of an uncertainty factor (the Fisher information
+``p (1 - p)``) and of the squared logit shift the augmentation causes:
+
+- ``"product"``: ``s * H(p) / log C``, more weight on uncertainty;
+- ``"rank_mean"``: the mean of the two normalised ranks, uncertainty and
+  divergence on equal footing whatever their scales;
+- ``"entropy_ratio"``: ``s / (H(p) / log C)``, the divergence per unit of
+  uncertainty, close to the squared logit shift alone (sensitivity without
+  hardness), for comparison.
+
+Batches (k-means++ seeding, with BADGE's factorised distances, see
+:mod:`allsh_sklearn.strategies._badge`): every item is a vector
+``g_i = q_i (x) h_i``, ``h_i`` its embedding and ``q_i`` a short vector; the
+first centre is the item of largest ``||g_i||``, each next one is drawn with
+probability proportional to its squared distance to the nearest centre.
+
+- :func:`score_weighted_kmeans_plusplus`: ``q_i = [s_i]``, the embeddings
+  weighted by the score, as BADGE weights by the gradient norm;
+- :func:`copy_gradient_kmeans_plusplus`: ``q_i = onehot(y_hat_i) - p(.|x_i')``,
+  the cross-entropy gradient of the last layer on the *copy* at the
+  original's predicted label, the gradient that training the model to be
+  consistent under the augmentation would take. Its norm is large when the
+  copy is uncertain (hardness) or moved away from the original's prediction
+  (sensitivity), and its direction is class-aware as BADGE's is;
+- :func:`scaled_badge_kmeans_plusplus`: BADGE's ``q_i = onehot(y_hat_i) - p_i``
+  scaled by a weight per item (for example the quantile of its ALLSH score,
+  :func:`quantile_weights`).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import rankdata
+from sklearn.utils import check_random_state
+
+from ..utils._validation import check_n_instances, check_one_of, check_probabilities
+from ._badge import _kmeans_plusplus
+from ._embeddings import check_embeddings
+
+__all__ = [
+    "COMBINATIONS",
+    "combine_scores",
+    "copy_gradient_factors",
+    "copy_gradient_kmeans_plusplus",
+    "normalised_entropy",
+    "quantile_weights",
+    "scaled_badge_kmeans_plusplus",
+    "score_weighted_kmeans_plusplus",
+]
+
+#: The values of :func:`combine_scores`'s ``method``.
+COMBINATIONS = ("divergence", "product", "rank_mean", "entropy_ratio")
+
+
+def _check_scores(scores, n_samples=None, name="scores"):
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 1:
+        raise ValueError(
+            f"The '{name}' parameter must be one-dimensional. Got shape "
+            f"{scores.shape} instead."
+        )
+    if n_samples is not None and scores.shape[0] != n_samples:
+        raise ValueError(
+            f"The '{name}' parameter must have one value per pool item "
+            f"({n_samples}). Got {scores.shape[0]} instead."
+        )
+    if not np.isfinite(scores).all() or (scores < 0).any():
+        raise ValueError(
+            f"The '{name}' parameter must hold finite non-negative values. Got "
+            f"min {np.nanmin(scores) if scores.size else None!r} or NaN/inf."
+        )
+    return scores
+
+
+def normalised_entropy(proba):
+    """Entropy of each prediction divided by ``log C``, in ``[0, 1]``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+
+    Returns
+    -------
+    entropy : ndarray of shape (n_samples,), dtype=float64
+
+    Examples
+    --------
+    >>> normalised_entropy([[0.5, 0.5], [1.0, 0.0]]).tolist()
+    [1.0, 0.0]
+    """
+    proba = check_probabilities(proba, name="proba")
+    n_classes = proba.shape[1]
+    if n_classes < 2:
+        return np.zeros(proba.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(proba > 0.0, proba * np.log(proba), 0.0)
+    return np.clip(-terms.sum(axis=1) / np.log(n_classes), 0.0, 1.0) + 0.0
+
+
+def combine_scores(divergence, proba, method="divergence"):
+    """Combine ALLSH's divergences with the uncertainty of the predictions.
+
+    Parameters
+    ----------
+    divergence : array-like of shape (n_samples,)
+        ALLSH's scores ``D(p(.|x), p(.|x'))``, non-negative.
+    proba : array-like of shape (n_samples, n_classes)
+        The predictions on the original texts.
+    method : {"divergence", "product", "rank_mean", "entropy_ratio"}, \
+            default="divergence"
+        ``"divergence"``: the divergence unchanged (the paper).
+        ``"product"``: ``divergence * H``, ``H`` the entropy divided by
+        ``log C``. ``"rank_mean"``: ``(rank(divergence) + rank(H)) / (2 n)``
+        with average ranks of ties, in ``(0, 1]``. ``"entropy_ratio"``:
+        ``divergence / H`` (0 where both are 0; a confident prediction, ``H``
+        near 0, that still moves gets a large score).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), dtype=float64
+        Larger is more informative.
+
+    Examples
+    --------
+    >>> proba = [[0.5, 0.5], [0.9, 0.1], [0.99, 0.01]]
+    >>> divergence = [0.01, 0.2, 0.05]
+    >>> combine_scores(divergence, proba, "rank_mean").tolist()
+    [0.6666666666666666, 0.8333333333333334, 0.5]
+    >>> combine_scores(divergence, proba, "product").round(4).tolist()
+    [0.01, 0.0938, 0.004]
+    """
+    check_one_of(method, "method", COMBINATIONS, owner="combine_scores")
+    entropy = normalised_entropy(proba)
+    divergence = _check_scores(divergence, entropy.shape[0], name="divergence")
+    if method == "divergence":
+        return divergence.copy()
+    if method == "product":
+        return divergence * entropy
+    if method == "rank_mean":
+        n_samples = divergence.shape[0]
+        return (rankdata(divergence) + rankdata(entropy)) / (2.0 * n_samples)
+    ratio = np.zeros_like(divergence)
+    tiny = np.finfo(np.float64).tiny
+    positive = divergence > 0.0
+    ratio[positive] = divergence[positive] / np.maximum(entropy[positive], tiny)
+    return np.minimum(ratio, np.finfo(np.float64).max / 4)
+
+
+def quantile_weights(scores):
+    """The quantile of each score in the pool, ``rank / n`` in ``(0, 1]``.
+
+    A scale-free weight: the largest score gets 1, the smallest ``1 / n``
+    (average ranks for ties), whatever the divergence's scale and tail.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,), dtype=float64
+
+    Examples
+    --------
+    >>> quantile_weights([0.3, 0.1, 0.3, 2.0]).tolist()
+    [0.625, 0.25, 0.625, 1.0]
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 1 or np.isnan(scores).any():
+        raise ValueError(
+            "The 'scores' parameter must be one-dimensional without NaN. Got "
+            f"shape {scores.shape}."
+        )
+    return rankdata(scores) / scores.shape[0]
+
+
+def _norms_squared(q, embeddings):
+    """``||q_i||^2 ||h_i||^2``, the squared norms of ``g_i = q_i (x) h_i``."""
+    q_sq = np.einsum("ij,ij->i", q, q)
+    if sp.issparse(embeddings):
+        h_sq = np.asarray(
+            embeddings.multiply(embeddings).sum(axis=1, dtype=np.float64)
+        ).ravel()
+    else:
+        h_sq = np.einsum("ij,ij->i", embeddings, embeddings, dtype=np.float64)
+    return q_sq * h_sq
+
+
+def _seed(q, embeddings, n_instances, random_state):
+    embeddings = check_embeddings(embeddings, q.shape[0], name="embeddings")
+    if sp.issparse(embeddings):
+        embeddings = embeddings.astype(np.float64)
+    n_instances = check_n_instances(n_instances, q.shape[0])
+    g_sq = _norms_squared(q, embeddings)
+    return _kmeans_plusplus(
+        q, embeddings, g_sq, n_instances, check_random_state(random_state)
+    )
+
+
+def score_weighted_kmeans_plusplus(
+    scores, embeddings, n_instances, *, random_state=None
+):
+    """k-means++ seeding of the embeddings weighted by the scores, ``s_i h_i``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Non-negative scores (ALLSH's divergences).
+    embeddings : array-like or sparse matrix of shape (n_samples, n_features)
+    n_instances : int
+        The batch size, at most ``n_samples``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the D^2 sampling.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), dtype=int64
+        Distinct indices in the order they were chosen; the first is the
+        item of largest ``s_i ||h_i||``.
+
+    Examples
+    --------
+    >>> emb = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    >>> score_weighted_kmeans_plusplus([1.0, 0.9, 0.5], emb, 2,
+    ...                                random_state=0).tolist()
+    [0, 2]
+    """
+    scores = _check_scores(scores)
+    return _seed(scores[:, None], embeddings, n_instances, random_state)
+
+
+def copy_gradient_kmeans_plusplus(
+    proba,
+    augmented_proba,
+    embeddings,
+    n_instances,
+    *,
+    worst_case=False,
+    random_state=None,
+):
+    """k-means++ seeding of the gradients on the copies at the original's label.
+
+    ``g_i = (onehot(y_hat_i) - p(.|x_i')) (x) h_i``, ``y_hat_i`` the class
+    predicted on the original text. With ``K`` copies, ``p(.|x_i')`` is
+    their mean prediction, or (``worst_case``) the copy whose ``q`` has the
+    largest norm.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the original texts.
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+        Predictions on the copies.
+    embeddings : array-like or sparse matrix of shape (n_samples, n_features)
+        Embeddings of the original texts.
+    n_instances : int
+        The batch size, at most ``n_samples``.
+    worst_case : bool, default=False
+        Use the copy farthest from the original's predicted label.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the D^2 sampling.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), dtype=int64
+        Distinct indices in the order they were chosen.
+
+    Examples
+    --------
+    >>> proba = [[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]]
+    >>> copies = [[[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]]
+    >>> emb = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    >>> copy_gradient_kmeans_plusplus(proba, copies, emb, 2,
+    ...                               random_state=0).tolist()
+    [1, 2]
+    """
+    q = copy_gradient_factors(proba, augmented_proba, worst_case=worst_case)
+    return _seed(q, embeddings, n_instances, random_state)
+
+
+def copy_gradient_factors(proba, augmented_proba, *, worst_case=False):
+    """``q_i = onehot(y_hat_i) - p(.|x_i')``, the class factor of the copy gradient.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+    worst_case : bool, default=False
+        The copy with the largest ``||q||`` instead of the mean over copies.
+
+    Returns
+    -------
+    q : ndarray of shape (n_samples, n_classes), dtype=float64
+
+    Examples
+    --------
+    >>> q = copy_gradient_factors([[0.9, 0.1]], [[[0.3, 0.7]], [[0.8, 0.2]]])
+    >>> q.round(3).tolist()
+    [[0.45, -0.45]]
+    """
+    proba = check_probabilities(proba, name="proba")
+    augmented = np.asarray(augmented_proba, dtype=np.float64)
+    if augmented.ndim != 3 or augmented.shape[1:] != proba.shape:
+        raise ValueError(
+            "The 'augmented_proba' parameter must have shape (n_copies, "
+            f"{proba.shape[0]}, {proba.shape[1]}). Got {augmented.shape} instead."
+        )
+    for copy in augmented:
+        check_probabilities(copy, name="augmented_proba")
+    onehot = np.zeros_like(proba)
+    onehot[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] = 1.0
+    per_copy = onehot[None] - augmented
+    if not worst_case:
+        return per_copy.mean(axis=0)
+    norms = np.einsum("kij,kij->ki", per_copy, per_copy)
+    return per_copy[np.argmax(norms, axis=0), np.arange(proba.shape[0])]
+
+
+def scaled_badge_kmeans_plusplus(
+    proba, embeddings, weights, n_instances, *, random_state=None
+):
+    """k-means++ seeding of BADGE's gradient embeddings scaled per item.
+
+    ``g_i = w_i (onehot(y_hat_i) - p_i) (x) h_i``. With ``w_i = 1`` this is
+    :func:`~allsh_sklearn.strategies.badge_kmeans_plusplus`.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the pool.
+    embeddings : array-like or sparse matrix of shape (n_samples, n_features)
+        Penultimate-layer embeddings of the pool.
+    weights : array-like of shape (n_samples,)
+        Non-negative weight of each item (for example
+        ``quantile_weights(allsh_scores)``).
+    n_instances : int
+        The batch size, at most ``n_samples``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the D^2 sampling.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), dtype=int64
+
+    Examples
+    --------
+    >>> proba = [[0.5, 0.5], [0.6, 0.4], [0.9, 0.1]]
+    >>> emb = [[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]
+    >>> scaled_badge_kmeans_plusplus(proba, emb, [0.1, 1.0, 1.0], 1).tolist()
+    [1]
+    """
+    proba = check_probabilities(proba, name="proba")
+    weights = _check_scores(weights, proba.shape[0], name="weights")
+    q = -proba
+    q[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] += 1.0
+    return _seed(q * weights[:, None], embeddings, n_instances, random_state)

@@ -1,0 +1,323 @@
+"""Reference tests of ALLSH's score combinations and batch selections."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.utils import check_random_state
+
+from allsh_sklearn.strategies import badge_kmeans_plusplus
+from allsh_sklearn.strategies._allsh_variants import (
+    COMBINATIONS,
+    combine_scores,
+    copy_gradient_factors,
+    copy_gradient_kmeans_plusplus,
+    normalised_entropy,
+    quantile_weights,
+    scaled_badge_kmeans_plusplus,
+    score_weighted_kmeans_plusplus,
+)
+
+
+def _reference_kmeans_plusplus(vectors, n_instances, random_state):
+    """k-means++ seeding on materialised vectors, BADGE's protocol.
+
+    First centre: the largest norm; then one ``random_sample()`` per centre,
+    drawn in proportion to the squared distance to the nearest centre.
+    """
+    rng = check_random_state(random_state)
+    vectors = np.asarray(vectors, dtype=np.float64)
+    chosen = [int(np.argmax(np.einsum("ij,ij->i", vectors, vectors)))]
+    nearest = np.full(vectors.shape[0], np.inf)
+    while len(chosen) < n_instances:
+        d2 = ((vectors - vectors[chosen[-1]]) ** 2).sum(axis=1)
+        nearest = np.minimum(nearest, d2)
+        nearest[chosen] = 0.0
+        cdf = np.cumsum(nearest)
+        chosen.append(
+            int(np.searchsorted(cdf, rng.random_sample() * cdf[-1], side="right"))
+        )
+    return np.asarray(chosen)
+
+
+def _onehot_minus(proba, target):
+    proba = np.asarray(proba, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    onehot = np.eye(proba.shape[1])[proba.argmax(axis=1)]
+    return onehot - target
+
+
+# Scores --------------------------------------------------------------------
+
+
+def test_normalised_entropy_hand_checked():
+    entropy = normalised_entropy([[0.5, 0.5], [1.0, 0.0], [0.9, 0.1]])
+    expected = -(0.9 * np.log(0.9) + 0.1 * np.log(0.1)) / np.log(2)
+    np.testing.assert_allclose(entropy, [1.0, 0.0, expected])
+    three = normalised_entropy([[1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, 0.0]])
+    np.testing.assert_allclose(three, [1.0, np.log(2) / np.log(3)])
+
+
+def test_combine_scores_hand_checked():
+    proba = [[0.5, 0.5], [0.9, 0.1], [0.99, 0.01], [1.0, 0.0]]
+    divergence = np.array([0.01, 0.2, 0.05, 0.0])
+    entropy = normalised_entropy(proba)
+    np.testing.assert_array_equal(
+        combine_scores(divergence, proba, "divergence"), divergence
+    )
+    np.testing.assert_allclose(
+        combine_scores(divergence, proba, "product"), divergence * entropy
+    )
+    # ranks of the divergence: 2, 4, 3, 1; of the entropy: 4, 3, 2, 1.
+    np.testing.assert_allclose(
+        combine_scores(divergence, proba, "rank_mean"),
+        np.array([6, 7, 5, 2]) / 8.0,
+    )
+    ratio = combine_scores(divergence, proba, "entropy_ratio")
+    np.testing.assert_allclose(ratio[:3], divergence[:3] / entropy[:3])
+    assert ratio[3] == 0.0  # 0 / 0 is 0, not NaN
+
+
+def test_rank_mean_ties_take_average_ranks():
+    proba = [[0.5, 0.5], [0.5, 0.5], [0.9, 0.1]]
+    scores = combine_scores([0.1, 0.1, 0.1], proba, "rank_mean")
+    # divergence ranks 2, 2, 2; entropy ranks 2.5, 2.5, 1.
+    np.testing.assert_allclose(scores, np.array([4.5, 4.5, 3.0]) / 6.0)
+
+
+def test_entropy_ratio_is_finite_for_a_moving_confident_prediction():
+    scores = combine_scores([0.3, 0.1], [[1.0, 0.0], [0.6, 0.4]], "entropy_ratio")
+    assert np.isfinite(scores).all()
+    assert scores[0] > scores[1]
+
+
+def test_combine_scores_does_not_modify_its_input():
+    divergence = np.array([0.2, 0.1])
+    combine_scores(divergence, [[0.5, 0.5], [0.7, 0.3]], "divergence")[0] = 9.0
+    assert divergence[0] == 0.2
+
+
+@pytest.mark.parametrize(
+    ("divergence", "message"),
+    [
+        ([0.1, np.nan], "finite non-negative"),
+        ([0.1, -0.2], "finite non-negative"),
+        ([0.1], "one value per pool item"),
+        ([[0.1, 0.2]], "one-dimensional"),
+    ],
+)
+def test_combine_scores_rejects_bad_divergences(divergence, message):
+    with pytest.raises(ValueError, match=message):
+        combine_scores(divergence, [[0.5, 0.5], [0.7, 0.3]], "product")
+
+
+def test_combine_scores_rejects_an_unknown_method():
+    with pytest.raises(ValueError, match="'method'.*rank_mean.*'sum'"):
+        combine_scores([0.1], [[0.5, 0.5]], "sum")
+    assert set(COMBINATIONS) == {"divergence", "product", "rank_mean", "entropy_ratio"}
+
+
+def test_quantile_weights():
+    np.testing.assert_allclose(quantile_weights([5.0, 1.0, 3.0]), [1.0, 1 / 3, 2 / 3])
+    with pytest.raises(ValueError, match="'scores'"):
+        quantile_weights([0.1, np.nan])
+
+
+# Batches ---------------------------------------------------------------------
+
+
+def test_score_weighted_first_centre_and_duplicates():
+    embeddings = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 2.0]]
+    scores = [1.0, 1.0, 0.4, 0.1]
+    for seed in range(20):
+        batch = score_weighted_kmeans_plusplus(scores, embeddings, 2, random_state=seed)
+        # Items 0 and 1 coincide: once one is a centre the other has
+        # probability 0; the first centre is the largest s * ||h|| (first on ties).
+        assert batch[0] == 0
+        assert batch[1] in (2, 3)
+
+
+def test_score_weighted_matches_a_materialised_reference():
+    rng = np.random.RandomState(0)
+    scores = rng.gamma(0.5, size=60)
+    embeddings = rng.normal(size=(60, 5))
+    for seed in range(5):
+        np.testing.assert_array_equal(
+            score_weighted_kmeans_plusplus(scores, embeddings, 8, random_state=seed),
+            _reference_kmeans_plusplus(scores[:, None] * embeddings, 8, seed),
+        )
+
+
+def test_score_weighted_zero_scores_fall_back_to_distinct_uniform_draws():
+    batch = score_weighted_kmeans_plusplus(np.zeros(6), np.eye(6), 4, random_state=0)
+    assert len(set(batch.tolist())) == 4
+
+
+def test_copy_gradient_factors_hand_checked():
+    proba = [[0.9, 0.1], [0.2, 0.8]]
+    copies = [[[0.6, 0.4], [0.3, 0.7]], [[0.1, 0.9], [0.2, 0.8]]]
+    # Item 0 predicted class 0: q = (1 - p'_0, -p'_1); item 1 class 1.
+    np.testing.assert_allclose(
+        copy_gradient_factors(proba, copies),
+        [[(0.4 + 0.9) / 2, -(0.4 + 0.9) / 2], [-(0.3 + 0.2) / 2, (0.3 + 0.2) / 2]],
+    )
+    np.testing.assert_allclose(
+        copy_gradient_factors(proba, copies, worst_case=True),
+        [[0.9, -0.9], [-0.3, 0.3]],
+    )
+
+
+def test_copy_gradient_factors_reject_mismatched_copies():
+    with pytest.raises(
+        ValueError, match="'augmented_proba'.*shape \\(n_copies, 2, 2\\)"
+    ):
+        copy_gradient_factors([[0.9, 0.1], [0.5, 0.5]], [[0.9, 0.1], [0.5, 0.5]])
+
+
+def test_copy_gradient_is_class_aware():
+    # Same text embedding, opposite predicted classes, equally uncertain copies:
+    # the gradients point in opposite directions, so k-means++ keeps both
+    # rather than a third item in the same class.
+    proba = [[0.8, 0.2], [0.2, 0.8], [0.8, 0.2]]
+    copies = [[[0.4, 0.6], [0.6, 0.4], [0.45, 0.55]]]
+    embeddings = [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
+    q = copy_gradient_factors(proba, copies)
+    assert q[0] @ q[1] < 0
+    for seed in range(10):
+        batch = copy_gradient_kmeans_plusplus(
+            proba, copies, embeddings, 2, random_state=seed
+        )
+        assert batch[0] == 0  # largest ||q|| ||h|| (tie with item 1: first)
+    # From item 0 (q = (0.6, -0.6)), item 1 (q = (-0.6, 0.6)) is at squared
+    # distance 2 * 1.2^2 and item 2 (q = (0.55, -0.55)) at 2 * 0.05^2.
+    d_far = 2 * (0.6 + 0.6) ** 2
+    d_near = 2 * (0.6 - 0.55) ** 2
+    picks = [
+        copy_gradient_kmeans_plusplus(proba, copies, embeddings, 2, random_state=s)[1]
+        for s in range(200)
+    ]
+    assert np.mean(np.asarray(picks) == 1) > d_far / (d_far + d_near) - 0.05
+
+
+def test_copy_gradient_matches_a_materialised_reference():
+    rng = np.random.RandomState(1)
+    proba = rng.dirichlet(np.ones(3), size=40)
+    copies = rng.dirichlet(np.ones(3), size=(2, 40))
+    embeddings = rng.normal(size=(40, 4))
+    for worst_case in (False, True):
+        q = copy_gradient_factors(proba, copies, worst_case=worst_case)
+        vectors = (q[:, :, None] * embeddings[:, None, :]).reshape(40, -1)
+        for seed in range(3):
+            np.testing.assert_array_equal(
+                copy_gradient_kmeans_plusplus(
+                    proba,
+                    copies,
+                    embeddings,
+                    6,
+                    worst_case=worst_case,
+                    random_state=seed,
+                ),
+                _reference_kmeans_plusplus(vectors, 6, seed),
+            )
+
+
+def test_copy_gradient_without_change_is_badge():
+    # When the copy predicts what the original does, the copy gradient is
+    # BADGE's gradient embedding.
+    rng = np.random.RandomState(2)
+    proba = rng.dirichlet(np.ones(4), size=30)
+    embeddings = rng.normal(size=(30, 6))
+    np.testing.assert_array_equal(
+        copy_gradient_kmeans_plusplus(
+            proba, proba[None], embeddings, 7, random_state=3
+        ),
+        badge_kmeans_plusplus(proba, embeddings, 7, random_state=3),
+    )
+
+
+def test_scaled_badge_with_unit_weights_is_badge():
+    rng = np.random.RandomState(3)
+    proba = rng.dirichlet(np.ones(2), size=50)
+    embeddings = rng.normal(size=(50, 5)).astype(np.float32)
+    for seed in range(3):
+        np.testing.assert_array_equal(
+            scaled_badge_kmeans_plusplus(
+                proba, embeddings, np.ones(50), 9, random_state=seed
+            ),
+            badge_kmeans_plusplus(proba, embeddings, 9, random_state=seed),
+        )
+
+
+def test_scaled_badge_matches_a_materialised_reference():
+    rng = np.random.RandomState(4)
+    proba = rng.dirichlet(np.ones(3), size=40)
+    embeddings = rng.normal(size=(40, 4))
+    weights = quantile_weights(rng.gamma(0.3, size=40))
+    vectors = _onehot_minus(proba, proba) * weights[:, None]
+    vectors = (vectors[:, :, None] * embeddings[:, None, :]).reshape(40, -1)
+    np.testing.assert_array_equal(
+        scaled_badge_kmeans_plusplus(proba, embeddings, weights, 6, random_state=0),
+        _reference_kmeans_plusplus(vectors, 6, 0),
+    )
+
+
+def test_scaled_badge_weight_decides_the_first_centre():
+    proba = [[0.5, 0.5], [0.6, 0.4]]
+    embeddings = [[1.0, 0.0], [0.0, 1.0]]
+    assert scaled_badge_kmeans_plusplus(proba, embeddings, [1.0, 1.0], 1)[0] == 0
+    assert scaled_badge_kmeans_plusplus(proba, embeddings, [0.1, 1.0], 1)[0] == 1
+
+
+@pytest.mark.parametrize("variant", ["weighted", "copy", "scaled"])
+def test_sparse_embeddings_give_the_dense_result(variant):
+    rng = np.random.RandomState(5)
+    proba = rng.dirichlet(np.ones(2), size=30)
+    copies = rng.dirichlet(np.ones(2), size=(1, 30))
+    dense = rng.binomial(1, 0.3, size=(30, 12)) * rng.rand(30, 12)
+    scores = rng.rand(30)
+
+    def run(embeddings):
+        if variant == "weighted":
+            return score_weighted_kmeans_plusplus(scores, embeddings, 5, random_state=1)
+        if variant == "copy":
+            return copy_gradient_kmeans_plusplus(
+                proba, copies, embeddings, 5, random_state=1
+            )
+        return scaled_badge_kmeans_plusplus(
+            proba, embeddings, scores, 5, random_state=1
+        )
+
+    np.testing.assert_array_equal(run(sp.csr_matrix(dense)), run(dense))
+
+
+@pytest.mark.parametrize("variant", ["weighted", "copy", "scaled"])
+def test_determinism_and_distinct_indices(variant):
+    rng = np.random.RandomState(6)
+    proba = rng.dirichlet(np.ones(4), size=200)
+    copies = rng.dirichlet(np.ones(4), size=(3, 200))
+    embeddings = rng.normal(size=(200, 8))
+    scores = rng.gamma(0.5, size=200)
+
+    def run(seed):
+        if variant == "weighted":
+            return score_weighted_kmeans_plusplus(
+                scores, embeddings, 50, random_state=seed
+            )
+        if variant == "copy":
+            return copy_gradient_kmeans_plusplus(
+                proba, copies, embeddings, 50, random_state=seed
+            )
+        return scaled_badge_kmeans_plusplus(
+            proba, embeddings, scores, 50, random_state=seed
+        )
+
+    first = run(0)
+    assert first.dtype == np.int64 and len(set(first.tolist())) == 50
+    np.testing.assert_array_equal(first, run(0))
+    assert not np.array_equal(first, run(1))
+
+
+def test_batch_size_is_checked():
+    with pytest.raises(ValueError, match="n_instances"):
+        score_weighted_kmeans_plusplus([0.1, 0.2], np.eye(2), 3)
+    with pytest.raises(ValueError, match="'weights'.*one value per pool item"):
+        scaled_badge_kmeans_plusplus([[0.5, 0.5]], [[1.0]], [1.0, 2.0], 1)

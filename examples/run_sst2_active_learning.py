@@ -8,6 +8,9 @@ query until 1% of the pool is labeled, with TF-IDF + logistic regression as
 the classifier, for 3 seeds. It prints the test accuracy after every query,
 then a table of final accuracy (mean ± std) and per-query time.
 
+The loop is the library's (:class:`~allsh_sklearn.loop.ActiveLearningLoop`)
+and the strategies are its presets (:mod:`allsh_sklearn.presets`).
+
 Run it with the data home pointing at the benchmark data::
 
     ALLSH_SKLEARN_DATA=../shared/data python examples/run_sst2_active_learning.py
@@ -16,23 +19,29 @@ Options shrink or change the run (``--help``).
 """
 
 import argparse
-import time
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from allsh_sklearn import ActiveLearner
 from allsh_sklearn.datasets import load_dataset
-from allsh_sklearn.strategies import ALLSH, EntropySampling, RandomSampling
-from allsh_sklearn.utils import take
+from allsh_sklearn.loop import (
+    ActiveLearningLoop,
+    LambdaCallback,
+    TimeSummary,
+    derive_seed,
+    initial_labeled_indices,
+    plan_labeling,
+)
+from allsh_sklearn.presets import make_strategy
 
+#: Names on the command line and the presets they build.
 STRATEGIES = {
-    "random": lambda seed: RandomSampling(random_state=seed),
-    "entropy": lambda seed: EntropySampling(random_state=seed),
-    "allsh": lambda seed: ALLSH(random_state=seed),
-    "wca": lambda seed: ALLSH(n_augmentations=4, worst_case=True, random_state=seed),
+    "random": "random",
+    "entropy": "entropy",
+    "allsh": "allsh",
+    "wca": "allsh-wca",
 }
 
 
@@ -44,48 +53,41 @@ def make_classifier():
     )
 
 
-def initial_indices(y, size, rng):
-    """``size`` random indices holding at least one example of each class."""
-    indices = [rng.choice(np.flatnonzero(y == label)) for label in np.unique(y)]
-    rest = np.setdiff1d(np.arange(len(y)), indices)
-    extra = rng.choice(rest, size - len(indices), replace=False)
-    return np.concatenate([indices, extra]).astype(int)
-
-
 def run_loop(name, seed, X_pool, y_pool, X_test, y_test, args):
     """One active learning run; returns the learning curve and query times."""
-    rng = np.random.RandomState(seed)
-    n_initial = max(2, round(args.initial * len(X_pool)))
-    budget = round(args.budget * len(X_pool))
-    labeled = initial_indices(y_pool, n_initial, rng)
-    unlabeled = np.ones(len(X_pool), dtype=bool)
-    unlabeled[labeled] = False
-    learner = ActiveLearner(
-        make_classifier(),
-        query_strategy=STRATEGIES[name](seed),
-        X_training=take(X_pool, labeled),
-        y_training=y_pool[labeled],
-        random_state=seed,
-    ).fit()
-    curve = [(len(labeled), learner.score(X_test, y_test))]
-    query_seconds = []
-    while curve[-1][0] < budget:
-        remaining = np.flatnonzero(unlabeled)
-        n_instances = min(args.batch_size, budget - curve[-1][0])
-        start = time.perf_counter()
-        indices, texts = learner.query(take(X_pool, remaining), n_instances)
-        query_seconds.append(time.perf_counter() - start)
-        chosen = remaining[indices]
-        learner.teach(texts, y_pool[chosen])
-        unlabeled[chosen] = False
-        curve.append((len(learner.X_training_), learner.score(X_test, y_test)))
-        if args.verbose:
+    plan = plan_labeling(
+        len(X_pool),
+        len(np.unique(y_pool)),
+        initial_size=args.initial,
+        budgets=[args.budget],
+        batch_size=args.batch_size,
+    )
+
+    def report(loop, record):
+        if args.verbose and record.iteration:
             print(
-                f"  {name:8s} seed {seed}  labeled {curve[-1][0]:5d}  "
-                f"accuracy {curve[-1][1]:.4f}  query {query_seconds[-1]:.2f}s",
+                f"  {name:8s} seed {seed}  labeled {record.n_labeled:5d}  "
+                f"accuracy {record.scores['test']:.4f}  "
+                f"query {record.time['query']:.2f}s",
                 flush=True,
             )
-    return curve, query_seconds
+
+    times = TimeSummary()
+    loop = ActiveLearningLoop(
+        make_classifier(),
+        make_strategy(STRATEGIES[name], random_state=seed),
+        X_pool,
+        classes=np.unique(y_pool),
+        seed=seed,
+        evaluate=lambda model: {"test": model.score(X_test, y_test)},
+        callbacks=[times, LambdaCallback(on_iteration_end=report)],
+    )
+    initial = initial_labeled_indices(
+        y_pool, plan.n_initial, random_state=derive_seed(seed, "initial")
+    )
+    records = loop.run(plan.schedule, y_pool, initial_indices=initial)
+    curve = [(record.n_labeled, record.scores["test"]) for record in records]
+    return curve, times.times_["query"]
 
 
 def main(argv=None):

@@ -305,6 +305,29 @@ def test_strategy_specs():
         parse_strategy("allsh:p")
 
 
+def test_presets_are_the_one_table_of_strategies():
+    from allsh_sklearn.augment import TfidfAugmenter
+    from allsh_sklearn.experiments._settings import STRATEGIES, uses_consistency
+    from allsh_sklearn.presets import PRESETS, WCA_COPIES, make_strategy
+
+    assert set(STRATEGIES) == set(PRESETS)
+    for name, preset in PRESETS.items():
+        built = build_strategy(name, seed=0)
+        assert type(built) is preset.cls
+        for key, value in preset.params.items():
+            assert built.get_params()[key] == value
+    # the defaults live in one place each
+    wca = make_strategy("allsh-wca", random_state=1)
+    assert (wca.n_augmentations, wca.worst_case) == (WCA_COPIES, True)
+    assert build_strategy("allsh", seed=2).augmenter.p == TfidfAugmenter().p
+    assert uses_consistency("allsh-cl") and not uses_consistency("allsh")
+    # spec options are set_params values, checked by the strategy itself
+    with pytest.raises(ValueError, match="'n_augmentations' parameter of ALLSH"):
+        build_strategy("allsh:K=1.5")
+    with pytest.raises(ValueError, match="'name' parameter of make_strategy"):
+        make_strategy("alsh")
+
+
 def test_plan_checks_arguments(tmp_path):
     runner = ExperimentRunner(tmp_path, verbose=0)
     with pytest.raises(ValueError, match="needs classifier='minilm'"):

@@ -8,21 +8,20 @@ import sys
 import textwrap
 
 from ..models._tiers import CLASSIFIERS
-from ._settings import SETTINGS, TASKS
+from ..presets import describe_presets
+from ._settings import AUGMENTERS, SETTINGS, STRATEGIES, TASKS
 
 _EPILOG = """
 settings (--setting; budgets and strategies are the defaults of each):
 {settings}
 
 strategies (--strategies), as NAME or NAME:key=value,key=value:
-  random, entropy, margin, least-confidence, badge, cal[:k=10],
-  allsh (ALLSH, TF-IDF p=0.3, K=1, KL), allsh-wca (K=4, worst case),
-  allsh-cl (ALLSH + consistency loss; needs --classifier minilm),
-  allsh-balanced (ALLSH with balance='pool': class-balanced top-b).
-  allsh options: divergence=kl|jsd|alpha|reverse_kl, alpha=FLOAT, K=INT,
-  worst_case=true|false, p=FLOAT (TF-IDF magnitude),
-  augmenter=tfidf|backtranslation (Apertium)|synonym (WordNet),
-  balanced=true|pool|uniform (class-balanced top-b).
+{strategies}
+  options: {options}
+  (divergence=kl|jsd|alpha|reverse_kl, alpha=FLOAT, K=INT copies,
+  worst_case=true|false, p=FLOAT TF-IDF rate,
+  augmenter={augmenters},
+  balanced=true|pool|uniform, k=INT neighbours).
   Example: --strategies random entropy "allsh:divergence=alpha,alpha=-0.5"
 
 tasks (--tasks): {tasks}
@@ -106,7 +105,15 @@ def build_parser():
             "Markdown tables and learning-curve plots."
         ),
         epilog=_EPILOG.format(
-            settings=settings, tasks=", ".join(TASKS), classifiers=classifiers
+            settings=settings,
+            tasks=", ".join(TASKS),
+            classifiers=classifiers,
+            strategies="\n".join("  " + line for line in describe_presets()),
+            options=", ".join(
+                f"{name}: {', '.join(STRATEGIES[name])}"
+                for name in ("cal", "allsh")
+            ),
+            augmenters="|".join(AUGMENTERS),
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

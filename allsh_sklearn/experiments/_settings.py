@@ -22,8 +22,9 @@ Data splits (all fixed, independent of the active learning seed):
 """
 
 import json
-import numbers
 from dataclasses import dataclass, field
+
+from ..presets import PRESETS
 
 __all__ = [
     "SETTINGS",
@@ -448,27 +449,33 @@ SETTINGS = {
 
 # Strategies -----------------------------------------------------------------
 
-#: Strategy names and the options their specs accept.
-STRATEGIES = {
-    "random": (),
-    "entropy": (),
-    "margin": (),
-    "least-confidence": (),
-    "badge": (),
-    "cal": ("k",),
-    "allsh": ("divergence", "alpha", "K", "worst_case", "p", "augmenter", "balanced"),
-    "allsh-wca": ("divergence", "alpha", "K", "p", "augmenter", "balanced"),
-    "allsh-cl": (
-        "divergence",
-        "alpha",
-        "K",
-        "worst_case",
-        "p",
-        "augmenter",
-        "balanced",
-    ),
-    "allsh-balanced": ("divergence", "alpha", "K", "worst_case", "p", "augmenter"),
+#: Spec options and the strategy parameter each one sets. ``augmenter``
+#: picks an augmenter by name (:data:`AUGMENTERS`); ``p`` is the TF-IDF
+#: augmenter's replacement rate; ``balanced`` is ALLSH's ``balance``.
+SPEC_OPTIONS = {
+    "divergence": "divergence",
+    "alpha": "alpha",
+    "K": "n_augmentations",
+    "worst_case": "worst_case",
+    "p": "augmenter__p",
+    "augmenter": "augmenter",
+    "balanced": "balance",
+    "k": "n_neighbors",
 }
+
+
+def _spec_options(preset):
+    params = preset.cls().get_params(deep=False)
+    return tuple(
+        option
+        for option, param in SPEC_OPTIONS.items()
+        if param.split("__")[0] in params
+    )
+
+
+#: Strategy names (the presets of :mod:`allsh_sklearn.presets`) and the
+#: options their specs accept.
+STRATEGIES = {name: _spec_options(preset) for name, preset in PRESETS.items()}
 
 _LABELS = {
     "random": "Random",
@@ -614,16 +621,38 @@ def paper_row(spec, setting):
 
 def uses_consistency(spec):
     """Whether the spec trains the classifier with the consistency loss (+ CL)."""
-    return parse_strategy(spec)[0] == "allsh-cl"
+    return PRESETS[parse_strategy(spec)[0]].consistency
 
 
-def _backtranslation_augmenter(seed, cache_dir):
+def _backtranslation(seed, cache_dir):
     from ..augment import BackTranslationAugmenter
 
-    folder = None if cache_dir is None else str(cache_dir)
+    folder = None if cache_dir is None else f"{cache_dir}/backtranslation"
     return BackTranslationAugmenter(
         backend="apertium", cache_dir=folder, random_state=seed
     )
+
+
+def _synonyms(seed, cache_dir):
+    from ..augment import SynonymAugmenter
+
+    return SynonymAugmenter(source="wordnet", random_state=seed)
+
+
+def _tfidf(seed, cache_dir):
+    from ..augment import TfidfAugmenter
+
+    return TfidfAugmenter(random_state=seed)  # its default p is the paper's
+
+
+#: Augmenters an ALLSH spec can name: ``factory(seed, cache_dir)``.
+AUGMENTERS = {
+    "tfidf": _tfidf,
+    "backtranslation": _backtranslation,
+    "synonym": _synonyms,
+}
+
+_BALANCE = {True: "pool", "pool": "pool", "uniform": "uniform", False: None}
 
 
 def build_strategy(
@@ -631,26 +660,26 @@ def build_strategy(
 ):
     """Build the query strategy of a spec.
 
+    The spec's name is a preset (:data:`allsh_sklearn.presets.PRESETS`); its
+    options (:data:`SPEC_OPTIONS`) become ``set_params`` values, checked by
+    the strategy itself. ``allsh`` options: ``divergence`` (kl, jsd, alpha,
+    reverse_kl), ``alpha`` (its order), ``K`` (copies), ``worst_case``,
+    ``p`` (the TF-IDF augmenter's replacement rate), ``augmenter``
+    (``tfidf``, ``backtranslation`` (Apertium) or ``synonym`` (WordNet,
+    p=0.1)), ``balanced`` (class-balanced top-b, ALLSH's ``balance``:
+    ``true`` or ``pool`` for shares proportional to the predicted classes of
+    the pool, ``uniform`` for equal shares). ``cal``: ``k`` neighbours.
+
     Parameters
     ----------
     spec : str
-        See :func:`parse_strategy`. ``allsh`` options: ``divergence``
-        (kl, jsd, alpha, reverse_kl), ``alpha`` (its order), ``K`` (copies),
-        ``worst_case``, ``p`` (TF-IDF augmentation magnitude, default 0.3),
-        ``augmenter`` (``tfidf``, ``backtranslation`` (Apertium) or
-        ``synonym`` (WordNet, p=0.1)), ``balanced``
-        (class-balanced top-b, ALLSH's ``balance`` parameter: ``true`` or
-        ``pool`` for shares proportional to the predicted classes of the
-        pool, ``uniform`` for equal shares).
-        ``allsh-wca`` is ``K=4, worst_case=True``; ``allsh-cl`` is ALLSH
-        (the consistency loss is the classifier's business). ``cal``:
-        ``k`` neighbours (10).
+        See :func:`parse_strategy`.
     embedding : str, callable or None, default=None
         Where CAL and BADGE take embeddings (a pipeline step name).
     seed : int, default=0
-        Seeds the augmenter; the runner fixes it per task so that every
-        strategy and seed shares the same augmented copies (and their cached
-        embeddings).
+        Seeds ALLSH and its augmenter; the runner fixes it per task so that
+        every strategy and seed shares the same augmented copies (and their
+        cached embeddings).
     augmentation_cache : object or None, default=None
         A shared cache of augmented copies.
     cache_dir : path or None, default=None
@@ -660,67 +689,36 @@ def build_strategy(
     -------
     strategy : BaseQueryStrategy
     """
-    from .. import strategies
-
     name, options = parse_strategy(spec)
-    if name == "random":
-        return strategies.RandomSampling()
-    if name == "entropy":
-        return strategies.EntropySampling()
-    if name == "margin":
-        return strategies.MarginSampling()
-    if name == "least-confidence":
-        return strategies.UncertaintySampling()
-    if name == "badge":
-        from ..strategies._badge import BADGE
-
-        return BADGE(embedding=embedding)
-    if name == "cal":
-        from ..strategies._cal import CAL
-
-        return CAL(n_neighbors=options.get("k", 10), embedding=embedding)
-    from ..augment import TfidfAugmenter
-
-    augmenter_name = options.get("augmenter", "tfidf")
-    if augmenter_name == "tfidf":
-        augmenter = TfidfAugmenter(p=options.get("p", 0.3), random_state=seed)
-    elif augmenter_name == "backtranslation":
-        if "p" in options:
+    preset = PRESETS[name]
+    accepted = preset.cls().get_params(deep=False)
+    params = {"embedding": embedding} if "embedding" in accepted else {}
+    if "augmenter" in accepted:
+        choice = options.pop("augmenter", "tfidf")
+        if choice not in AUGMENTERS:
+            raise ValueError(
+                f"The 'augmenter' option of {spec!r} must be one of "
+                f"{list(AUGMENTERS)}. Got {choice!r} instead."
+            )
+        if choice != "tfidf" and "p" in options:
             raise ValueError(f"Option 'p' is for the TF-IDF augmenter (in {spec!r}).")
-        folder = None if cache_dir is None else f"{cache_dir}/backtranslation"
-        augmenter = _backtranslation_augmenter(seed, folder)
-    elif augmenter_name == "synonym":
-        if "p" in options:
-            raise ValueError(f"Option 'p' is for the TF-IDF augmenter (in {spec!r}).")
-        from ..augment import SynonymAugmenter
-
-        augmenter = SynonymAugmenter(source="wordnet", random_state=seed)
-    else:
-        raise ValueError(
-            f"The 'augmenter' option of {spec!r} must be 'tfidf', "
-            f"'backtranslation' or 'synonym'. Got {augmenter_name!r} instead."
+        params.update(
+            augmenter=AUGMENTERS[choice](seed, cache_dir),
+            cache=augmentation_cache,
+            random_state=seed,
         )
-    wca = name == "allsh-wca"
-    params = {
-        "augmenter": augmenter,
-        "divergence": options.get("divergence", "kl"),
-        "alpha": options.get("alpha", 0.5),
-        "n_augmentations": options.get("K", 4 if wca else 1),
-        "worst_case": options.get("worst_case", wca),
-        "cache": augmentation_cache,
-        "random_state": seed,
-    }
-    if not isinstance(params["n_augmentations"], numbers.Integral):
-        raise ValueError(f"Option 'K' of {spec!r} must be an int.")
-    balanced = options.get("balanced", name == "allsh-balanced")
-    if balanced not in (True, False, "pool", "uniform"):
-        raise ValueError(
-            f"The 'balanced' option of {spec!r} must be true, false, 'pool' or "
-            f"'uniform'. Got {balanced!r} instead."
-        )
-    if balanced:
-        params["balance"] = "uniform" if balanced == "uniform" else "pool"
-    return strategies.ALLSH(**params)
+    if "balanced" in options:
+        balanced = options.pop("balanced")
+        if balanced not in _BALANCE:
+            raise ValueError(
+                f"The 'balanced' option of {spec!r} must be true, false, 'pool' or "
+                f"'uniform'. Got {balanced!r} instead."
+            )
+        params["balance"] = _BALANCE[balanced]
+    params.update({SPEC_OPTIONS[key]: value for key, value in options.items()})
+    strategy = preset.build(**params)
+    strategy._validate_params()  # the strategy's own checks, before any work
+    return strategy
 
 
 def augmentation_plan(spec):
@@ -729,10 +727,14 @@ def augmentation_plan(spec):
     Used to warm the embedding cache with the copies a run will need.
     """
     name, options = parse_strategy(spec)
-    if not name.startswith("allsh"):
+    strategy = build_strategy(spec)
+    if "augmenter" not in strategy.get_params(deep=False):
         return None
     key = json.dumps(
-        {"augmenter": options.get("augmenter", "tfidf"), "p": options.get("p", 0.3)},
+        {
+            "augmenter": options.get("augmenter", "tfidf"),
+            "p": getattr(strategy.augmenter, "p", None),
+        },
         sort_keys=True,
     )
-    return key, options.get("K", 4 if name == "allsh-wca" else 1)
+    return key, strategy.n_augmentations

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..divergences import get_divergence
+from ..strategies import allsh_scores
 from ..utils._selection import select_top
 from ..utils._validation import check_bool, check_int, check_one_of, check_texts
 from ._calibration import (
@@ -359,12 +360,11 @@ class PromptSelector(ClassifierMixin, BaseEstimator):
         return candidates[top]
 
     def _allsh_scores(self, X, items, proba, rng):
-        divergence = get_divergence(self.divergence, alpha=self.alpha)
         seed = int(rng.randint(2**31 - 1))
         if self.augmenter is None:
             from ..augment import TfidfAugmenter
 
-            augmenter = TfidfAugmenter(p=0.3, random_state=seed)
+            augmenter = TfidfAugmenter(random_state=seed)  # the paper's p=0.3
         else:
             augmenter = clone(self.augmenter)
         augmenter.fit(X)
@@ -373,10 +373,13 @@ class PromptSelector(ClassifierMixin, BaseEstimator):
         proba_augmented = self._zero_shot(flat, desc="augmentations").reshape(
             self.n_augmentations, len(items), -1
         )
-        values = np.stack(
-            [np.asarray(divergence(proba, augmented)) for augmented in proba_augmented]
+        return allsh_scores(
+            proba,
+            proba_augmented,
+            divergence=self.divergence,
+            alpha=self.alpha,
+            worst_case=self.worst_case,
         )
-        return values.max(axis=0) if self.worst_case else values.mean(axis=0)
 
     def _validate_params(self):
         owner = "PromptSelector"

@@ -48,7 +48,7 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 from allsh_sklearn.experiments import make_classifier  # noqa: E402
 from allsh_sklearn.experiments._runner import load_task_data  # noqa: E402
 from allsh_sklearn.experiments._settings import TASKS, build_strategy  # noqa: E402
-from allsh_sklearn.experiments._simulation import derive_seed  # noqa: E402
+from allsh_sklearn.loop import derive_seed  # noqa: E402
 from allsh_sklearn.strategies import allsh_scores  # noqa: E402
 from allsh_sklearn.strategies._allsh_variants import normalised_entropy  # noqa: E402
 

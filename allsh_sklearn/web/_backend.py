@@ -239,6 +239,19 @@ class Backend:
             "audit": audit,
             "audit_note": audit_note,
             "n_rounds": len(rounds),
+            "rounds": [
+                {
+                    "round": r.round,
+                    "n_labeled": r.n_labeled,
+                    "n_audit": r.n_audit,
+                    "accuracy": r.audit_accuracy,
+                    "low": r.audit_low,
+                    "high": r.audit_high,
+                    "train_seconds": r.train_seconds,
+                    "query_seconds": r.query_seconds,
+                }
+                for r in rounds
+            ],
             "has_curve": bool(rounds),
             "stopping": [
                 {

@@ -4,9 +4,13 @@ modAL is unmaintained and its ``teach`` fails on current scikit-learn; this
 class keeps its interface (``estimator``, ``query_strategy``, ``X_training``,
 ``y_training``, ``query``, ``teach``) and follows scikit-learn's rules:
 ``__init__`` only stores its arguments, the model is a clone in
-``estimator_``, and labels given to ``teach`` are stored before the model is
-retrained, so none is lost if training fails or is interrupted.
+``estimator_`` and the strategy a clone in ``query_strategy_``. ``fit`` and
+``teach`` are all or nothing: labels are checked before anything is stored,
+and a failed training leaves the learner as it was before the call.
 """
+
+import copy
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -15,32 +19,27 @@ from sklearn.utils import check_random_state
 
 from .augment._cache import item_key
 from .strategies import uncertainty_sampling
-from .utils._validation import check_texts, take
+from .strategies._base import copy_for_run, param_tokens
+from .utils._validation import (
+    check_labels,
+    check_n_instances,
+    check_random_state_param,
+    check_texts,
+    take,
+)
 
 
-def _check_labeled(X, y):
-    """Check labeled texts and their labels.
+def _strategy_seed(strategy):
+    """The strategy's own ``random_state`` parameter, or None."""
+    get_params = getattr(strategy, "get_params", None)
+    if get_params is None:
+        return None
+    return get_params(deep=False).get("random_state")
 
-    Parameters
-    ----------
-    X : sequence of str or of (str, str)
-        Labeled texts.
-    y : array-like
-        Their labels, one per text.
 
-    Returns
-    -------
-    y : ndarray
-        The labels as an array.
-    """
-    check_texts(X, name="X")
-    y = np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(
-            f"X and y must have the same length. Got {len(X)} texts and "
-            f"{len(y)} labels instead."
-        )
-    return y
+def _add_note(error, note):
+    if hasattr(error, "add_note"):  # Python >= 3.11
+        error.add_note(note)
 
 
 class ActiveLearner(BaseEstimator):
@@ -55,6 +54,11 @@ class ActiveLearner(BaseEstimator):
     query_strategy : callable, default=uncertainty_sampling
         ``query_strategy(classifier, X_pool, n_instances, random_state=...)
         -> (indices, scores)``, for example :data:`allsh_sklearn.strategies.allsh`.
+        A strategy with parameters (an estimator) is copied into
+        ``query_strategy_`` by ``fit``, so that nothing it learns (a fitted
+        augmenter) reaches another learner; a plain function is used as it
+        is. ``set_params`` on it (``query_strategy__divergence=...``) takes
+        effect at the next query.
     X_training : sequence of str or of (str, str), default=None
         The initial labeled texts.
     y_training : array-like, default=None
@@ -67,14 +71,21 @@ class ActiveLearner(BaseEstimator):
         for a transformer classifier with the consistency loss): this is how
         "ALLSH + CL" runs.
     random_state : int, RandomState instance or None, default=None
-        Seeds each query's ``random_state``; the same seed gives the same
-        sequence of queries.
+        Seeds the sequence of per-query seeds, unless the strategy has its own
+        ``random_state`` set, which then wins (a seeded strategy is
+        reproducible inside an unseeded learner). A ``random_state`` passed
+        to ``query`` wins over both. The same seed gives the same sequence
+        of queries.
 
     Attributes
     ----------
     estimator_ : object
         The fitted clone of ``estimator``, made by ``fit`` and refitted on
-        all labeled data at every ``teach``.
+        all labeled data at every ``teach`` (restored from a copy if that
+        training fails).
+    query_strategy_ : callable
+        The copy of ``query_strategy`` the queries use (its ``last_scores_``
+        and ``last_query_time_`` describe the last query).
     X_training_ : list
         Every labeled text so far, in the order it was taught.
     y_training_ : ndarray
@@ -124,6 +135,10 @@ class ActiveLearner(BaseEstimator):
     def fit(self, X=None, y=None, X_unlabeled=None):
         """Start over from a labeled set and train the estimator on it.
 
+        A fresh clone of ``estimator`` is trained and a fresh clone of
+        ``query_strategy`` made; they replace the previous ones only if
+        training succeeds (otherwise the learner is left as it was).
+
         Parameters
         ----------
         X : sequence of str or of (str, str), default=None
@@ -145,21 +160,34 @@ class ActiveLearner(BaseEstimator):
                 "'X_training' and 'y_training'. Got None instead."
             )
         self._check_params()
-        y = _check_labeled(X, y)
-        self.X_training_ = list(X)
+        check_texts(X, name="X")
+        y = check_labels(y, len(X), name="y")
+        X = list(X)
+        strategy = copy_for_run(self.query_strategy)
+        estimator = clone(self.estimator)
+        self._train(estimator, X, y, X_unlabeled, last_pool=None)
+        # Stored only now: a failed fit leaves the previous run untouched.
+        self.estimator_ = estimator
+        self.X_training_ = X
         self.y_training_ = y.copy()
         self.query_history_ = []
-        self._rng = check_random_state(self.random_state)
+        self.query_strategy_ = strategy
+        self._strategy_source = (self.query_strategy, param_tokens(self.query_strategy))
+        self._seed_source = self._query_seed()
+        self._rng = check_random_state(self._seed_source)
         self._last_pool = None
-        self.__dict__.pop("estimator_", None)
-        self._train(X_unlabeled)
         return self
 
     def teach(self, X, y, X_unlabeled=None):
         """Add labeled examples and retrain the estimator on all of them.
 
-        The examples are stored before training, so they are kept (in
-        ``X_training_``/``y_training_``) even if training fails.
+        All or nothing: the texts and labels are checked before anything is
+        stored (an error names the bad labels and their positions), and if
+        training fails, the learner is left as before the call (the previous
+        model in ``estimator_``, ``X_training_`` and ``y_training_``
+        unchanged); the error then says so and the same call can be repeated
+        once the cause is fixed. Labels must be of the type of those taught
+        so far (a new class of that type is fine).
 
         Parameters
         ----------
@@ -176,12 +204,44 @@ class ActiveLearner(BaseEstimator):
         -------
         self : ActiveLearner
         """
-        y = _check_labeled(X, y)
+        check_texts(X, name="X")
         if not hasattr(self, "X_training_"):
-            return self.fit(list(X), y, X_unlabeled=X_unlabeled)
-        self.X_training_ = self.X_training_ + list(X)
-        self.y_training_ = np.concatenate([self.y_training_, y])
-        self._train(X_unlabeled)
+            if self.X_training is None or self.y_training is None:
+                return self.fit(list(X), y, X_unlabeled=X_unlabeled)
+            self.fit()
+        y = check_labels(y, len(X), name="y", like=self.y_training_)
+        X_all = self.X_training_ + list(X)
+        y_all = np.concatenate([self.y_training_, y])
+        estimator = self.estimator_
+        # The estimator is refitted in place (what it keeps between fits on
+        # purpose, such as a fitted augmenter and its cache, lives as long as
+        # the run), from a copy kept to restore it if training fails.
+        try:
+            backup = copy.deepcopy(estimator)
+        except Exception as error:  # an estimator that cannot be copied
+            backup = None
+            warnings.warn(
+                f"ActiveLearner.teach could not copy {type(estimator).__name__} "
+                f"before retraining it ({error}); if training fails, the "
+                "estimator may be left half-trained.",
+                UserWarning,
+                stacklevel=2,
+            )
+        try:
+            self._train(estimator, X_all, y_all, X_unlabeled, self._last_pool)
+        except BaseException as error:
+            if backup is not None:
+                self.estimator_ = backup
+                _add_note(
+                    error,
+                    "ActiveLearner.teach: training failed; the learner was left "
+                    f"as before the call (the {len(X)} labels given were not "
+                    "stored and the previous model is kept). Call teach again "
+                    "with them once the cause is fixed.",
+                )
+            raise
+        self.X_training_ = X_all
+        self.y_training_ = y_all
         return self
 
     def _uses_unlabeled(self):
@@ -189,21 +249,14 @@ class ActiveLearner(BaseEstimator):
             return bool(getattr(self.estimator, "uses_unlabeled", False))
         return bool(self.feed_unlabeled)
 
-    def _train(self, X_unlabeled):
-        # One clone per run, refitted at every teach: what the estimator keeps
-        # between fits on purpose (an augmentation cache, a fitted augmenter)
-        # lives as long as the run.
-        estimator = self.__dict__.get("estimator_")
-        if estimator is None:
-            estimator = clone(self.estimator)
-        X, y = self.X_training_, self.y_training_
+    def _train(self, estimator, X, y, X_unlabeled, last_pool):
         if self._uses_unlabeled():
-            if X_unlabeled is None and self._last_pool is not None:
+            if X_unlabeled is None and last_pool is not None:
                 taught = {item_key(item) for item in X}
                 X_unlabeled = [
-                    item for item in self._last_pool if item_key(item) not in taught
+                    item for item in last_pool if item_key(item) not in taught
                 ]
-            if X_unlabeled:
+            if X_unlabeled is not None and len(X_unlabeled):
                 X = list(X) + list(X_unlabeled)
                 # The number -1 marks unlabeled texts; string labels need an
                 # object array to hold it as a number.
@@ -211,7 +264,6 @@ class ActiveLearner(BaseEstimator):
                 unlabeled = np.full(len(X_unlabeled), -1, dtype=dtype)
                 y = np.concatenate([y.astype(dtype), unlabeled])
         estimator.fit(X, y)
-        self.estimator_ = estimator
 
     def _check_params(self):
         if not callable(self.query_strategy):
@@ -226,11 +278,55 @@ class ActiveLearner(BaseEstimator):
                 "The 'feed_unlabeled' parameter of ActiveLearner must be 'auto', "
                 f"True or False. Got {self.feed_unlabeled!r} instead."
             )
+        check_random_state_param(self.random_state, owner="ActiveLearner")
+        check_random_state_param(
+            _strategy_seed(self.query_strategy),
+            owner=type(self.query_strategy).__name__,
+        )
 
     # Querying -------------------------------------------------------------
 
+    def _query_seed(self):
+        """What seeds the per-query seeds: the strategy's own, else the learner's."""
+        seed = _strategy_seed(self.query_strategy)
+        return self.random_state if seed is None else seed
+
+    def _sync_strategy(self):
+        """Bring ``query_strategy_`` up to date with ``query_strategy``.
+
+        A new strategy object is copied afresh; parameters changed on the
+        same object (``set_params``) are set on the copy, which rebuilds
+        what depends on them at its next call.
+        """
+        source, tokens = self._strategy_source
+        if self.query_strategy is not source:
+            self.query_strategy_ = copy_for_run(self.query_strategy)
+            self._strategy_source = (
+                self.query_strategy,
+                param_tokens(self.query_strategy),
+            )
+        elif tokens is not None:
+            now = param_tokens(self.query_strategy)
+            changed = [name for name in now if now[name] != tokens.get(name)]
+            if changed:
+                fresh = clone(self.query_strategy).get_params(deep=False)
+                self.query_strategy_.set_params(**{k: fresh[k] for k in changed})
+                self._strategy_source = (source, now)
+        seed = self._query_seed()
+        if param_tokens({"seed": seed}) != param_tokens({"seed": self._seed_source}):
+            self._seed_source = seed
+            self._rng = check_random_state(seed)
+        return self.query_strategy_
+
     def query(self, X_pool, n_instances=1, **query_kwargs):
         """Select the pool items to label next.
+
+        Each query has its own seed: the ``random_state`` passed here if any,
+        else the next draw of a stream seeded by the strategy's own
+        ``random_state`` when it is set, else by the learner's
+        ``random_state``. So a seeded strategy is reproducible in an unseeded
+        learner, and a seeded learner with an unseeded strategy gives the
+        same queries at every run.
 
         Parameters
         ----------
@@ -250,17 +346,30 @@ class ActiveLearner(BaseEstimator):
         """
         self._ensure_fitted()
         self._check_params()
-        query_kwargs.setdefault("random_state", int(self._rng.randint(2**31 - 1)))
-        indices, scores = self.query_strategy(
-            self, X_pool, n_instances=n_instances, **query_kwargs
-        )
+        check_texts(X_pool, name="X_pool")
+        check_n_instances(n_instances, len(X_pool))
+        if "random_state" in query_kwargs:
+            check_random_state_param(
+                query_kwargs["random_state"], owner="ActiveLearner.query"
+            )
+        strategy = self._sync_strategy()
+        state = self._rng.get_state()
+        try:
+            seed = int(self._rng.randint(2**31 - 1))
+            query_kwargs.setdefault("random_state", seed)
+            indices, scores = strategy(
+                self, X_pool, n_instances=n_instances, **query_kwargs
+            )
+        except BaseException:
+            self._rng.set_state(state)  # a failed query does not move the seeds
+            raise
         indices = np.asarray(indices, dtype=np.int64)
         self._last_pool = list(X_pool)
         self.query_history_.append(
             {
                 "indices": indices,
                 "scores": np.asarray(scores, dtype=np.float64),
-                "time": dict(getattr(self.query_strategy, "last_query_time_", {})),
+                "time": dict(getattr(strategy, "last_query_time_", {})),
             }
         )
         return indices, take(X_pool, indices)

@@ -98,7 +98,8 @@ def test_twenty_queries_augment_each_text_k_times(toy_texts):
         indices, chosen = learner.query(remaining, n_instances=2)
         learner.teach(chosen, [1, 0])
         remaining = [t for i, t in enumerate(remaining) if i not in set(indices)]
-    assert strategy.n_augmented_ == 2 * len(pool)
+    assert learner.query_strategy_.n_augmented_ == 2 * len(pool)
+    assert not hasattr(strategy, "augmenter_")  # the learner's copy did the work
 
 
 def test_shared_cache_object_is_used(fitted_pipeline, toy_pool):

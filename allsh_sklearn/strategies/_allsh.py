@@ -8,6 +8,7 @@ eq. 2) or the mean over copies. The top-b items by score are selected
 """
 
 import numbers
+import os
 
 import numpy as np
 from sklearn.base import clone
@@ -17,9 +18,20 @@ from sklearn.utils.validation import check_is_fitted
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
 from ..augment._tfidf import TfidfAugmenter
 from ..divergences import get_divergence
-from ..utils._selection import select_top_balanced
-from ..utils._validation import check_bool, check_int, check_one_of
-from ._base import BaseQueryStrategy
+from ..utils._selection import select_top_balanced, text_digests
+from ..utils._validation import _describe, check_bool, check_int, check_one_of
+from ._base import BaseQueryStrategy, param_tokens
+
+# The parameters the fitted state (augmenter_, cache_) is built from.
+_STATE_PARAMS = ("augmenter", "cache", "random_state")
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
 
 
 def allsh_scores(proba, augmented_proba, divergence="kl", alpha=0.5, worst_case=False):
@@ -64,8 +76,11 @@ class ALLSH(BaseQueryStrategy):
     augmenter : BaseAugmenter or None, default=None
         Produces the local copies ``x'``. None means
         ``TfidfAugmenter(p=0.3)``, the paper's default. An unfitted augmenter
-        is cloned and fitted on the first pool the strategy sees; a fitted
-        one is used as it is.
+        is cloned and fitted on the first pool the strategy sees (or by
+        ``fit``), and fitted again when a later pool holds texts that corpus
+        did not (another data set), never on a part of it (the shrinking
+        pool of an active learning loop). A fitted one is used as it is
+        (and shared, not copied, by ``clone``).
     divergence : {"kl", "reverse_kl", "jsd", "alpha"} or callable, default="kl"
         The statistical distance ``D(p(.|x), p(.|x'))``.
     alpha : float, default=0.5
@@ -76,12 +91,19 @@ class ALLSH(BaseQueryStrategy):
     worst_case : bool, default=False
         With ``K > 1``, score by the maximum divergence over the copies
         (select worst-case augmentation, WCA); otherwise by their mean.
-    cache : object with ``get_many``/``set_many`` or None, default=None
-        Where augmented copies are kept between queries; None keeps them in
-        memory (``cache_``). Copies do not depend on the model, so each pool
-        text is augmented ``K`` times over a whole active learning loop.
+    cache : object with ``get_many``/``set_many``, path or None, default=None
+        Where augmented copies are kept between queries: None keeps them in
+        memory (``cache_``); a path (str or path-like) is an SQLite file,
+        opened as :class:`~allsh_sklearn.augment.SQLiteAugmentationCache`;
+        an object is used as it is (and shared, not copied, by ``clone``:
+        entries are keyed by the augmenter's fingerprint, so sharing never
+        changes a selection). Copies do not depend on the model, so each
+        pool text is augmented ``K`` times over a whole active learning loop.
     random_state : int, RandomState instance or None, default=None
-        Seeds the augmenter (when it is created here) and tie-breaking.
+        Seeds the augmenter it fits (else the ``random_state`` of the first
+        call seeds it) and, when a call passes none, tie-breaking. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, a set ``random_state`` wins
+        over the learner's: it seeds the sequence of per-query seeds.
     balance : {None, "pool", "uniform"}, default=None
         How the batch is taken from the scores. None: the global top-b, the
         paper's method. ``"pool"`` or ``"uniform"``: class-balanced top-b
@@ -96,7 +118,9 @@ class ALLSH(BaseQueryStrategy):
     Attributes
     ----------
     augmenter_ : BaseAugmenter
-        The fitted augmenter.
+        The fitted augmenter. Changing ``augmenter`` or ``random_state``
+        with ``set_params`` fits a new one at the next call, changing
+        ``cache`` switches ``cache_``.
     cache_ : object
         The augmentation cache in use.
     n_augmented_ : int
@@ -148,6 +172,11 @@ class ALLSH(BaseQueryStrategy):
     def fit(self, X, y=None):
         """Fit the augmenter on a corpus (optional: the first query does it).
 
+        Later queries on this corpus or any part of it use this augmenter.
+        An :class:`~allsh_sklearn.ActiveLearner` given a strategy fitted this
+        way keeps the fitted augmenter in its copy (``query_strategy_``), so
+        the copies do not depend on which part of the pool is queried first.
+
         Parameters
         ----------
         X : sequence of str or of (str, str)
@@ -161,7 +190,31 @@ class ALLSH(BaseQueryStrategy):
         """
         self._validate_params()
         self._fit_augmenter(X, random_state=self.random_state)
+        self._fitted_by_fit = True
         return self
+
+    def __sklearn_clone__(self):
+        # A cache and a fitted augmenter are shared, not copied: a cache is a
+        # store keyed by the augmenter's fingerprint (sharing it cannot change
+        # a selection), and a fitted augmenter is "used as it is".
+        params = self.get_params(deep=False)
+        shared = {"cache": params.pop("cache")}
+        if params["augmenter"] is not None and _is_fitted(params["augmenter"]):
+            shared["augmenter"] = params.pop("augmenter")
+        params = {name: clone(value, safe=False) for name, value in params.items()}
+        return type(self)(**params, **shared)
+
+    def _copy_for_run(self):
+        copy = clone(self)
+        if getattr(self, "_fitted_by_fit", False):
+            # What fit learned from the corpus it was given is kept.
+            copy.augmenter_ = self.augmenter_
+            copy._corpus_digests = self._corpus_digests
+            copy._state_tokens = copy._current_state_tokens()
+            copy.cache_ = copy._make_cache()
+            copy.n_augmented_ = 0
+            copy._fitted_by_fit = True
+        return copy
 
     def _validate_params(self):
         get_divergence(self.divergence, alpha=self.alpha)
@@ -175,29 +228,92 @@ class ALLSH(BaseQueryStrategy):
                 "'fit' and 'augment' methods (for example TfidfAugmenter()) or "
                 f"None. Got {type(self.augmenter).__name__} instead."
             )
+        cache = self.cache
+        if not (
+            cache is None
+            or isinstance(cache, str | os.PathLike)
+            or (
+                callable(getattr(cache, "get_many", None))
+                and callable(getattr(cache, "set_many", None))
+            )
+        ):
+            raise TypeError(
+                "The 'cache' parameter of ALLSH must be None, the path of an "
+                "SQLite file, or an object with 'get_many' and 'set_many' "
+                "methods (MemoryAugmentationCache, SQLiteAugmentationCache). Got "
+                f"{type(cache).__name__} {_describe(cache)} instead."
+            )
+
+    def _current_state_tokens(self):
+        tokens = param_tokens(self)
+        return {name: tokens[name] for name in _STATE_PARAMS}
+
+    def _make_cache(self):
+        if self.cache is None:
+            return MemoryAugmentationCache()
+        if isinstance(self.cache, str | os.PathLike):
+            from ..augment._persistent_cache import SQLiteAugmentationCache
+
+            return SQLiteAugmentationCache(self.cache)
+        return self.cache
 
     def _fit_augmenter(self, X, random_state):
+        """Fit ``augmenter_`` on ``X``; its seed: ``random_state`` if an int."""
+        if self.random_state is not None:
+            random_state = self.random_state  # the strategy's own seed wins
+        seed = random_state if isinstance(random_state, numbers.Integral) else None
         augmenter = self.augmenter
         if augmenter is None:
-            seed = random_state if isinstance(random_state, numbers.Integral) else None
             augmenter = TfidfAugmenter(p=0.3, random_state=seed)
-        try:
-            check_is_fitted(augmenter)
-        except NotFittedError:
+        if _is_fitted(augmenter):
+            self._corpus_digests = None  # used as it is, whatever the pool
+        else:
             augmenter = clone(augmenter)
-            if getattr(augmenter, "random_state", 0) is None and isinstance(
-                random_state, numbers.Integral
-            ):
-                augmenter.set_params(random_state=random_state)
+            if getattr(augmenter, "random_state", 0) is None and seed is not None:
+                augmenter.set_params(random_state=seed)
             augmenter.fit(X)
+            self._corpus_digests = np.unique(text_digests(X))
         self.augmenter_ = augmenter
-        self.cache_ = MemoryAugmentationCache() if self.cache is None else self.cache
+        self.cache_ = self._make_cache()
         self.n_augmented_ = 0
+        self._state_tokens = self._current_state_tokens()
+        self._fitted_by_fit = False
 
-    def _select(self, classifier, X_pool, n_instances, *, timer, random_state):
+    def _refresh_augmenter(self, X_pool, random_state):
+        """Rebuild the fitted state if its parameters or the corpus changed."""
+        if not hasattr(self, "augmenter_"):
+            self._fit_augmenter(X_pool, random_state)
+            return
+        tokens = self._current_state_tokens()
+        saved = self._state_tokens
+        if tokens["augmenter"] != saved["augmenter"] or (
+            tokens["random_state"] != saved["random_state"]
+        ):
+            self._fit_augmenter(X_pool, random_state)
+            return
+        if self._corpus_digests is not None:
+            digests = text_digests(X_pool)
+            position = np.searchsorted(self._corpus_digests, digests)
+            position[position == len(self._corpus_digests)] = 0
+            if not np.array_equal(self._corpus_digests[position], digests):
+                # A pool with texts the augmenter never saw: another corpus.
+                self._fit_augmenter(X_pool, random_state)
+                return
+        if tokens["cache"] != saved["cache"]:
+            self.cache_ = self._make_cache()
+            self._state_tokens = tokens
+
+    def _select(
+        self, classifier, X_pool, n_instances, *, timer, random_state, duplicates
+    ):
         if self.balance is None:
             return super()._select(
-                classifier, X_pool, n_instances, timer=timer, random_state=random_state
+                classifier,
+                X_pool,
+                n_instances,
+                timer=timer,
+                random_state=random_state,
+                duplicates=duplicates,
             )
         scores, proba = self._score_and_proba(
             classifier, X_pool, timer=timer, random_state=random_state
@@ -210,6 +326,7 @@ class ALLSH(BaseQueryStrategy):
                 n_instances,
                 proportion=self.balance,
                 random_state=random_state,
+                duplicates=duplicates,
             )
         self.last_predicted_ = predicted
         return indices, scores
@@ -224,8 +341,7 @@ class ALLSH(BaseQueryStrategy):
         # Checked here, before augmenting, so an unfitted model fails fast.
         proba = self._predict_proba(classifier, X_pool, timer)
         with timer.phase("augmentation"):
-            if not hasattr(self, "augmenter_"):
-                self._fit_augmenter(X_pool, random_state=random_state)
+            self._refresh_augmenter(X_pool, random_state)
             copies, n_computed = augment_with_cache(
                 self.augmenter_, X_pool, self.n_augmentations, self.cache_
             )

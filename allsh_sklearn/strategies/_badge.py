@@ -105,9 +105,13 @@ def _draw(weights, chosen, rng):
     return int(remaining[rng.randint(remaining.shape[0])])
 
 
-def _kmeans_plusplus(q, h, g_sq, n_instances, rng):
+def _kmeans_plusplus(q, h, g_sq, n_instances, rng, duplicates=None):
+    """k-means++ order; with ``duplicates``, one item per repeated text first."""
     n_samples = g_sq.shape[0]
     chosen = np.zeros(n_samples, dtype=bool)
+    # Items that may not be drawn: the chosen ones and, with duplicates,
+    # the other copies of their texts (until every distinct text is chosen).
+    blocked = chosen if duplicates is None else np.zeros(n_samples, dtype=bool)
     order = np.empty(n_instances, dtype=np.int64)
     nearest = None  # squared distance of each item to its nearest centre
     for position in range(n_instances):
@@ -117,13 +121,19 @@ def _kmeans_plusplus(q, h, g_sq, n_instances, rng):
             else:
                 index = int(rng.randint(n_samples))
         else:
-            index = _draw(nearest, chosen, rng)
+            if duplicates is not None and blocked.all():
+                # Fewer distinct texts than the batch: copies may be drawn now
+                # (all at distance 0 from a centre, so uniformly).
+                blocked = chosen.copy()
+            index = _draw(nearest, blocked, rng)
         order[position] = index
         chosen[index] = True
+        if duplicates is not None:
+            blocked |= duplicates == duplicates[index]
         if position + 1 < n_instances:
             d2 = _squared_distances_to(index, q, h, g_sq)
             nearest = d2 if nearest is None else np.minimum(nearest, d2, out=nearest)
-            nearest[index] = 0.0
+            nearest[blocked] = 0.0
     return order
 
 
@@ -218,7 +228,8 @@ class BADGE(BaseQueryStrategy):
         they accept it: BADGE differentiates the last layer, whose input is
         the penultimate embedding.
     random_state : int, RandomState instance or None, default=None
-        Seeds the D^2 sampling when the call does not pass its own.
+        Seeds the D^2 sampling when the call does not pass its own. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, seeds its per-query seeds.
 
     Attributes
     ----------
@@ -259,13 +270,20 @@ class BADGE(BaseQueryStrategy):
     def _validate_params(self):
         check_embedding_params(self.embedding, self.embedding_kind, "BADGE")
 
-    def _select(self, classifier, X_pool, n_instances, *, timer, random_state):
+    def _select(
+        self, classifier, X_pool, n_instances, *, timer, random_state, duplicates
+    ):
         proba, embeddings = get_proba_and_embeddings(
             classifier, X_pool, self.embedding, kind=self.embedding_kind, timer=timer
         )
         with timer.phase("selection"):
             q, h, g_sq = _factors(proba, embeddings)
             indices = _kmeans_plusplus(
-                q, h, g_sq, n_instances, check_random_state(random_state)
+                q,
+                h,
+                g_sq,
+                n_instances,
+                check_random_state(random_state),
+                duplicates=duplicates,
             )
         return indices, np.sqrt(g_sq)

@@ -157,7 +157,8 @@ class CAL(BaseQueryStrategy):
         Passed as ``kind=`` to ``predict_proba_and_embed``/``embed`` when
         they accept it. The reference uses BERT's pooler output.
     random_state : int, RandomState instance or None, default=None
-        Seeds tie-breaking when the call does not pass its own.
+        Seeds tie-breaking when the call does not pass its own. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, seeds its per-query seeds.
 
     Attributes
     ----------
@@ -197,7 +198,14 @@ class CAL(BaseQueryStrategy):
         self.random_state = random_state
 
     def __call__(
-        self, classifier, X_pool, n_instances=1, *, random_state=None, X_labeled=None
+        self,
+        classifier,
+        X_pool,
+        n_instances=1,
+        *,
+        random_state=None,
+        X_labeled=None,
+        deduplicate=True,
     ):
         """Select the ``n_instances`` pool items most contrastive to their neighbours.
 
@@ -215,6 +223,9 @@ class CAL(BaseQueryStrategy):
         X_labeled : sequence of str or of (str, str), default=None
             The labeled examples whose embeddings are the neighbours. None
             takes ``classifier.X_training_`` (or modAL's ``X_training``).
+        deduplicate : bool, default=True
+            Select a text repeated in the pool once (see
+            :meth:`BaseQueryStrategy.__call__`).
 
         Returns
         -------
@@ -226,7 +237,11 @@ class CAL(BaseQueryStrategy):
         self._X_labeled = X_labeled
         try:
             return super().__call__(
-                classifier, X_pool, n_instances, random_state=random_state
+                classifier,
+                X_pool,
+                n_instances,
+                random_state=random_state,
+                deduplicate=deduplicate,
             )
         finally:
             del self._X_labeled

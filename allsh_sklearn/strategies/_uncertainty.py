@@ -57,7 +57,8 @@ class RandomSampling(BaseQueryStrategy):
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
-        Used when the call does not pass its own ``random_state``.
+        Used when the call does not pass its own ``random_state``. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, seeds its per-query seeds.
 
     Examples
     --------
@@ -95,7 +96,8 @@ class EntropySampling(_ProbaMeasureSampling):
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
-        Seeds tie-breaking when the call does not pass its own.
+        Seeds tie-breaking when the call does not pass its own. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, seeds its per-query seeds.
     """
 
     measure = staticmethod(classifier_entropy)
@@ -107,7 +109,8 @@ class MarginSampling(_ProbaMeasureSampling):
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
-        Seeds tie-breaking when the call does not pass its own.
+        Seeds tie-breaking when the call does not pass its own. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, seeds its per-query seeds.
     """
 
     measure = staticmethod(classifier_margin)
@@ -119,7 +122,8 @@ class UncertaintySampling(_ProbaMeasureSampling):
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
-        Seeds tie-breaking when the call does not pass its own.
+        Seeds tie-breaking when the call does not pass its own. Inside an
+        :class:`~allsh_sklearn.ActiveLearner`, seeds its per-query seeds.
     """
 
     measure = staticmethod(classifier_least_confidence)

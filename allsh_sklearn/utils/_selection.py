@@ -1,10 +1,114 @@
-"""Top-k selection with seeded tie-breaking, globally or split between groups."""
+"""Top-k selection with seeded tie-breaking, globally or split between groups.
+
+A batch holds at most one item per distinct text: selectors take a
+``duplicates`` array (from :func:`duplicate_groups`) and skip the later
+copies of a text already selected, filling the batch with the next best
+items. Only when the pool has fewer distinct texts than the batch are
+copies taken again (best first). Pools without repeated texts give exactly
+the selection made without ``duplicates``.
+"""
+
+import hashlib
+import json
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._validation import _is_pair
 
-def select_top(scores, n_instances, random_state=None):
+
+def text_digests(X):
+    """64-bit digests of the texts (or text pairs) of ``X``, stable across runs.
+
+    Parameters
+    ----------
+    X : sequence of str or of (str, str)
+
+    Returns
+    -------
+    digests : ndarray of shape (n_samples,), dtype=uint64
+        Equal items have equal digests (a pair is compared as a pair).
+
+    Examples
+    --------
+    >>> d = text_digests(["a film", "a plot", "a film"])
+    >>> bool(d[0] == d[2]), bool(d[0] == d[1])
+    (True, False)
+    """
+    items = X
+    return np.fromiter(
+        (
+            int.from_bytes(
+                hashlib.blake2b(
+                    (
+                        json.dumps(list(item), ensure_ascii=False)
+                        if _is_pair(item)
+                        else item
+                    ).encode("utf-8"),
+                    digest_size=8,
+                ).digest(),
+                "little",
+            )
+            for item in items
+        ),
+        dtype=np.uint64,
+        count=len(items),
+    )
+
+
+def duplicate_groups(X=None, *, digests=None):
+    """Group ids of repeated texts, or None when every text is distinct.
+
+    Parameters
+    ----------
+    X : sequence of str or of (str, str), default=None
+        The pool.
+    digests : ndarray of uint64, default=None
+        Its :func:`text_digests`, if already computed.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_samples,), dtype=int64, or None
+        Equal texts share a group id; None if no text repeats.
+
+    Examples
+    --------
+    >>> duplicate_groups(["a", "b", "a"]).tolist()
+    [0, 1, 0]
+    >>> duplicate_groups(["a", "b"]) is None
+    True
+    """
+    if digests is None:
+        digests = text_digests(X)
+    unique, groups = np.unique(digests, return_inverse=True)
+    if len(unique) == len(digests):
+        return None
+    return groups.astype(np.int64).ravel()
+
+
+def _first_of_each_group(order, duplicates, n_instances, taken=()):
+    """The first ``n_instances`` of ``order`` with one item per group.
+
+    Items whose group is in ``taken`` or already picked are skipped; if fewer
+    than ``n_instances`` remain, the skipped ones fill the rest in ``order``.
+    """
+    seen = set(int(g) for g in taken)
+    picked, skipped = [], []
+    for index in order:
+        group = int(duplicates[index])
+        if group in seen:
+            skipped.append(index)
+            continue
+        seen.add(group)
+        picked.append(index)
+        if len(picked) == n_instances:
+            break
+    if len(picked) < n_instances:
+        picked.extend(skipped[: n_instances - len(picked)])
+    return np.asarray(picked, dtype=np.int64)
+
+
+def select_top(scores, n_instances, random_state=None, duplicates=None):
     """Return the indices of the ``n_instances`` largest scores.
 
     Ties are broken by a random permutation drawn from ``random_state``, so
@@ -19,6 +123,9 @@ def select_top(scores, n_instances, random_state=None):
         How many indices to return, ``1 <= n_instances <= n_samples``.
     random_state : int, RandomState instance or None, default=None
         Seed of the tie-breaking permutation.
+    duplicates : array-like of shape (n_samples,) or None, default=None
+        Group ids of repeated texts (:func:`duplicate_groups`): at most one
+        item per group is selected while other groups remain.
 
     Returns
     -------
@@ -45,11 +152,13 @@ def select_top(scores, n_instances, random_state=None):
         )
     tie_breaker = check_random_state(random_state).permutation(scores.shape[0])
     order = np.lexsort((tie_breaker, -scores))
+    if duplicates is not None:
+        return _first_of_each_group(order, np.asarray(duplicates), n_instances)
     return order[:n_instances].astype(np.int64)
 
 
 def select_top_balanced(
-    scores, groups, n_instances, proportion="pool", random_state=None
+    scores, groups, n_instances, proportion="pool", random_state=None, duplicates=None
 ):
     """Top ``n_instances`` by score, split between groups.
 
@@ -67,6 +176,9 @@ def select_top_balanced(
         quota gives the rest to the global ranking.
     random_state : int, RandomState instance or None, default=None
         Seeds tie-breaking.
+    duplicates : array-like of shape (n_samples,) or None, default=None
+        Group ids of repeated texts (:func:`duplicate_groups`): at most one
+        item per repeated text while other texts remain.
 
     Returns
     -------
@@ -99,15 +211,41 @@ def select_top_balanced(
     if remainder:
         quotas[np.argsort(-(exact - quotas), kind="stable")[:remainder]] += 1
     seed = rng.randint(2**31 - 1)
+    if duplicates is not None:
+        duplicates = np.asarray(duplicates)
     chosen = []
     for label, quota in zip(labels, quotas, strict=True):
         members = np.flatnonzero(groups == label)
+        if duplicates is not None:
+            # A class's quota counts its distinct texts.
+            quota = min(int(quota), len(np.unique(duplicates[members])))
         take = min(int(quota), len(members))
         if take:
-            chosen.extend(members[select_top(scores[members], take, random_state=seed)])
+            chosen.extend(
+                members[
+                    select_top(
+                        scores[members],
+                        take,
+                        random_state=seed,
+                        duplicates=None if duplicates is None else duplicates[members],
+                    )
+                ]
+            )
     if len(chosen) < n_instances:
         rest = np.setdiff1d(np.arange(len(scores)), chosen)
-        extra = select_top(scores[rest], n_instances - len(chosen), random_state=seed)
+        if duplicates is None:
+            extra = select_top(
+                scores[rest], n_instances - len(chosen), random_state=seed
+            )
+        else:
+            tie_breaker = check_random_state(seed).permutation(len(rest))
+            order = np.lexsort((tie_breaker, -scores[rest]))
+            extra = _first_of_each_group(
+                order,
+                duplicates[rest],
+                n_instances - len(chosen),
+                taken=duplicates[chosen],
+            )
         chosen.extend(rest[extra])
     chosen = np.asarray(chosen, dtype=np.int64)
     order = np.lexsort(

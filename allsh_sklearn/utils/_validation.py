@@ -6,6 +6,8 @@ was received.
 """
 
 import numbers
+import sys
+from collections.abc import Mapping, Set
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -238,7 +240,8 @@ def check_texts(X, name="X", allow_empty_strings=False):
     Raises
     ------
     TypeError
-        If ``X`` is a bare string or an item is neither a text nor a pair.
+        If ``X`` is a bare string, is not a sequence (a generator, a dict,
+        a set), or an item is neither a text nor a pair.
     ValueError
         If ``X`` is empty or an item is an empty string.
 
@@ -255,6 +258,20 @@ def check_texts(X, name="X", allow_empty_strings=False):
         raise TypeError(
             f"The '{name}' parameter must be a sequence of texts, not a single "
             f"string. Got {_describe(X)}; wrap it in a list: [text]."
+        )
+    if isinstance(X, Mapping | Set) or not (
+        hasattr(X, "__len__") and hasattr(X, "__getitem__")
+    ):
+        hint = "list(X.values())" if isinstance(X, Mapping) else f"list({name})"
+        raise TypeError(
+            f"The '{name}' parameter must be a sequence of texts (a list, tuple, "
+            f"1-d array or pandas Series). Got {type(X).__name__} instead"
+            + (
+                "; pass a list in a fixed order"
+                if isinstance(X, Set)
+                else f"; pass {hint}"
+            )
+            + "."
         )
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 2:
         items = [tuple(row) for row in X]
@@ -288,6 +305,231 @@ def check_texts(X, name="X", allow_empty_strings=False):
                 f"{_describe(item)} at index {position}; drop or fill it first."
             )
     return X
+
+
+def check_random_state_param(value, name="random_state", *, owner=None):
+    """Check a ``random_state`` value: None, an int in [0, 2**32 - 1] or a RandomState.
+
+    Parameters
+    ----------
+    value : object
+        The value. Bools are rejected.
+    name : str, default="random_state"
+        The parameter name used in the error message.
+    owner : str, default=None
+        The class or function the parameter belongs to, named in the message.
+
+    Returns
+    -------
+    value : object
+        ``value`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is none of the above.
+
+    Examples
+    --------
+    >>> check_random_state_param(0)
+    0
+    >>> check_random_state_param("x", owner="ActiveLearner")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'random_state' parameter of ActiveLearner must be None, an int ...
+    """
+    if value is None or isinstance(value, np.random.RandomState):
+        return value
+    if (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool | np.bool_)
+        and 0 <= value <= 2**32 - 1
+    ):
+        return value
+    raise ValueError(
+        f"{_parameter(name, owner)} must be None, an int in [0, 2**32 - 1] or a "
+        f"numpy RandomState instance. Got {_describe(value)} instead."
+    )
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _positions(positions, values, limit=5):
+    shown = [
+        f"{_describe(_plain(values[i]), 30)} at position {i}"
+        for i in positions[:limit]
+    ]
+    more = len(positions) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+# The kinds of class labels; labels of one learner are all of one kind.
+_KIND_NAMES = {"int": "integers", "str": "strings", "bool": "booleans"}
+
+
+def _is_pandas_missing(value):
+    pandas = sys.modules.get("pandas")  # only if the caller uses pandas already
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
+
+
+def _label_kind(value):
+    """'int', 'str', 'bool', 'missing', 'fraction' or 'other' for one label."""
+    if value is None or _is_pandas_missing(value):
+        return "missing"
+    if isinstance(value, str | np.str_):
+        return "str"
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    if isinstance(value, numbers.Real):
+        if value != value:  # NaN
+            return "missing"
+        if not np.isfinite(value):
+            return "fraction"
+        return "int" if float(value).is_integer() else "fraction"
+    return "other"
+
+
+def _kinds(y):
+    """The kind of every label of the 1-d array ``y`` (see :func:`_label_kind`)."""
+    kind = y.dtype.kind
+    if kind in "iu":
+        return np.full(len(y), "int", dtype=object)
+    if kind == "b":
+        return np.full(len(y), "bool", dtype=object)
+    if kind in "US":
+        return np.full(len(y), "str" if kind == "U" else "other", dtype=object)
+    if kind == "f":
+        kinds = np.full(len(y), "int", dtype=object)
+        kinds[np.isfinite(y) & (y != np.round(y))] = "fraction"
+        kinds[np.isinf(y)] = "fraction"
+        kinds[np.isnan(y)] = "missing"
+        return kinds
+    if kind == "O":
+        return np.array([_label_kind(value) for value in y], dtype=object)
+    return np.full(len(y), "other", dtype=object)
+
+
+def check_labels(y, n_samples=None, *, name="y", like=None):
+    """Check class labels before anything is stored or trained on them.
+
+    Labels must be a 1-d array-like, one per text, without missing values
+    (None, NaN), and all of one kind: integers (integral floats such as
+    ``1.0`` count as integers), strings or booleans. A fraction such as
+    ``0.5`` is not a class label.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The labels.
+    n_samples : int, default=None
+        The number of texts they label, if known.
+    name : str, default="y"
+        The parameter name used in error messages.
+    like : ndarray or None, default=None
+        Labels accepted before (an active learner's ``y_training_``): the new
+        labels must be of the same kind (a new class of that kind is fine),
+        and are cast to its dtype when they are integral floats or integers
+        for float labels.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    TypeError
+        If ``y`` is not an array-like (a number, a string, a generator, a
+        dict).
+    ValueError
+        If ``y`` is not 1-d, has the wrong length, holds missing values or
+        fractions, mixes kinds of labels, or is not of the kind of ``like``.
+        The message names the offending labels and their positions.
+
+    Examples
+    --------
+    >>> check_labels([0, 1, 1]).tolist()
+    [0, 1, 1]
+    >>> check_labels([0, None, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'y' parameter must hold class labels without missing values. ...
+    """
+    if isinstance(y, str | bytes | Mapping | Set) or not (
+        hasattr(y, "__len__") and hasattr(y, "__getitem__")
+    ):
+        raise TypeError(
+            f"The '{name}' parameter must be a 1-d array-like of labels, one per "
+            f"text (a list, 1-d array or pandas Series). Got {_describe(y)} "
+            f"({type(y).__name__}) instead."
+        )
+    try:
+        values = np.asarray(y)
+    except ValueError as error:
+        raise ValueError(
+            f"The '{name}' parameter must be a 1-d array-like of labels. Got "
+            f"{_describe(y)}, which is not rectangular ({error})."
+        ) from None
+    if values.ndim != 1:
+        raise ValueError(
+            f"The '{name}' parameter must be a 1-d array-like of labels, one per "
+            f"text. Got an array of shape {values.shape} instead"
+            + ("; use y.ravel() for a column of labels." if values.ndim == 2 else ".")
+        )
+    if n_samples is not None and len(values) != n_samples:
+        raise ValueError(
+            f"X and {name} must have the same length. Got {n_samples} texts and "
+            f"{len(values)} labels instead."
+        )
+    if isinstance(y, np.ndarray):
+        kinds = _kinds(values)
+    else:
+        # Before numpy's coercion: ["pos", 1] would become two strings.
+        items = np.empty(len(values), dtype=object)
+        items[:] = list(y)
+        kinds = _kinds(items)
+    for bad, what in (
+        ("missing", "class labels without missing values"),
+        ("fraction", "class labels (integers or strings), not fractions"),
+        ("other", "class labels that are integers, strings or booleans"),
+    ):
+        positions = np.flatnonzero(kinds == bad)
+        if positions.size:
+            raise ValueError(
+                f"The '{name}' parameter must hold {what}. Got "
+                f"{_positions(positions, values)} instead."
+            )
+    present = sorted(set(kinds.tolist()))
+    if len(present) > 1:
+        parts = [
+            f"{_KIND_NAMES[kind]} at positions "
+            f"{np.flatnonzero(kinds == kind)[:5].tolist()}"
+            for kind in present
+        ]
+        raise ValueError(
+            f"The '{name}' parameter must hold labels of one type (all integers, "
+            f"all strings or all booleans). Got {' and '.join(parts)} instead."
+        )
+    if like is None or len(values) == 0:
+        return values
+    like = np.asarray(like)
+    expected = sorted(set(_kinds(like).tolist()))
+    if present and expected and present != expected:
+        classes = np.unique(like)
+        shown = _describe(classes.tolist(), 40)
+        raise ValueError(
+            f"The '{name}' parameter must hold labels of the same type as the "
+            f"labels given so far ({_KIND_NAMES[expected[0]]}: {shown}): a new "
+            f"class is fine, but it must be of that type too. Got "
+            f"{_KIND_NAMES[present[0]]}: {_positions(np.arange(len(values)), values)}"
+            " instead."
+        )
+    if like.dtype.kind in "iuf" and values.dtype != like.dtype:
+        values = values.astype(like.dtype)
+    return values
 
 
 def check_n_instances(n_instances, n_available, name="n_instances"):

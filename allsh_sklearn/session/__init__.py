@@ -1,0 +1,53 @@
+"""Label your own data: a crash-safe labeling session and the ``allsh-label`` CLI.
+
+:class:`LabelingSession` keeps a pool of unlabeled texts, every label given
+to them (with annotator, time and batch), the queried batches, the trained
+model and the stopping rules' verdicts in one SQLite database in a project
+folder. Batches go out and labels come back as CSV, JSONL, Parquet or Label
+Studio task JSON; the terminal annotator (``allsh-label annotate``) labels
+one text at a time. See the user guide's "Labeling your own data".
+"""
+
+from ._audit import accuracy_interval
+from ._errors import (
+    EXIT_CODES,
+    InputFileError,
+    NotReadyError,
+    SessionBusyError,
+    SessionError,
+    SessionVersionError,
+    StorageError,
+)
+from ._formats import label_studio_config, read_pool
+from ._session import (
+    Batch,
+    Event,
+    ImportReport,
+    Item,
+    LabelingSession,
+    RoundInfo,
+    SessionStatus,
+)
+from ._store import DATABASE_NAME, SCHEMA_VERSION
+
+__all__ = [
+    "DATABASE_NAME",
+    "EXIT_CODES",
+    "SCHEMA_VERSION",
+    "Batch",
+    "Event",
+    "ImportReport",
+    "InputFileError",
+    "Item",
+    "LabelingSession",
+    "NotReadyError",
+    "RoundInfo",
+    "SessionBusyError",
+    "SessionError",
+    "SessionStatus",
+    "SessionVersionError",
+    "StorageError",
+    "accuracy_interval",
+    "label_studio_config",
+    "read_pool",
+]

@@ -1,0 +1,528 @@
+"""``allsh-label``: label your own texts with active learning, from the shell.
+
+Every command takes the project folder first. The work is done by
+:class:`~allsh_sklearn.session.LabelingSession`; this module only parses
+arguments, prints, and maps errors to exit codes (:data:`EXIT_CODES`).
+"""
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from ._errors import EXIT_CODES, SessionError
+
+__all__ = ["build_parser", "main"]
+
+_FORMATS = ("csv", "jsonl", "parquet", "labelstudio")
+
+
+def _epilog():
+    codes = "\n".join(
+        textwrap.fill(f"{code:>3}  {text}", width=78, subsequent_indent=" " * 5)
+        for code, text in EXIT_CODES.items()
+    )
+    return (
+        "A typical session:\n"
+        "  allsh-label init tickets/ --data tickets.csv --labels billing,bug,other\n"
+        "  allsh-label annotate tickets/ --annotator alice\n"
+        "  allsh-label next tickets/ --output batch.json       "
+        "# or label elsewhere\n"
+        "  allsh-label import tickets/ batch-labeled.json --retrain\n"
+        "  allsh-label status tickets/ --plot curve.png\n"
+        "  allsh-label predict tickets/ new.csv --output predicted.csv\n\n"
+        f"Exit codes:\n{codes}"
+    )
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 0.9:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in [0, 0.9), got {value}"
+        )
+    return value
+
+
+def build_parser():
+    """The argument parser of ``allsh-label``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    from .. import __version__
+    from ..presets import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="allsh-label",
+        description=(
+            "Label your own texts with active learning: a crash-safe session "
+            "in a project folder picks the texts that teach the model most "
+            "(ALLSH by default), keeps every label in one SQLite database, and "
+            "tells you when more labels stop helping."
+        ),
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name, help_text, description=None):
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=description or help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog="Exit codes: see 'allsh-label --help'.",
+        )
+        sub.add_argument("project", type=Path, help="the project folder")
+        return sub
+
+    init = command(
+        "init",
+        "create a session from a file of texts",
+        "Create a labeling session in PROJECT from a CSV, JSONL or Parquet file.",
+    )
+    init.add_argument("--data", required=True, type=Path, help="the texts to label")
+    init.add_argument(
+        "--labels",
+        required=True,
+        help="the label set, comma-separated (e.g. 'billing,bug,other')",
+    )
+    init.add_argument("--text-column", default="text", help="default: text")
+    init.add_argument("--pair-column", help="the second text of sentence pairs")
+    init.add_argument("--id-column", help="unique ids (default: a hash of each text)")
+    init.add_argument("--format", choices=("csv", "jsonl", "parquet"))
+    from ..models import CLASSIFIERS
+
+    init.add_argument(
+        "--classifier",
+        default="tfidf-lr",
+        choices=sorted(CLASSIFIERS),
+        help="default: tfidf-lr. "
+        + "; ".join(f"{name}: {text}" for name, text in CLASSIFIERS.items()),
+    )
+    init.add_argument(
+        "--strategy",
+        default="allsh",
+        choices=sorted(PRESETS),
+        help="default: allsh. "
+        + "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items()),
+    )
+    init.add_argument(
+        "--batch-size", type=_positive_int, default=50, help="default: 50"
+    )
+    init.add_argument(
+        "--audit-fraction",
+        type=_fraction,
+        default=0.1,
+        help="share of every batch drawn at random and never trained on, to "
+        "estimate accuracy (default: 0.1; 0 disables it)",
+    )
+    init.add_argument(
+        "--retrain-every",
+        type=_positive_int,
+        help="the terminal annotator retrains after this many labels "
+        "(default: the batch size)",
+    )
+    init.add_argument(
+        "--budget",
+        type=_positive_int,
+        help="add a stopping rule that says stop at this many labels",
+    )
+    init.add_argument(
+        "--stop-set-size", type=_positive_int, default=1000, help="default: 1000"
+    )
+    init.add_argument("--seed", type=int, default=0, help="default: 0")
+    init.add_argument(
+        "--drop-empty",
+        action="store_true",
+        help="leave out rows with an empty text instead of refusing the file",
+    )
+
+    nxt = command(
+        "next",
+        "show or export the batch to label next",
+        "Print the open batch (querying a new one, retraining first, when it "
+        "is done), or write it to a file for another labeling tool.",
+    )
+    nxt.add_argument("--output", type=Path, help="write the batch to this file")
+    nxt.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
+    nxt.add_argument("--size", type=_positive_int, help="default: the batch size")
+    nxt.add_argument(
+        "--new",
+        action="store_true",
+        help="retrain now and query a fresh batch even if the open one has texts left",
+    )
+
+    imp = command(
+        "import",
+        "import labels from a file",
+        "Import labels from a CSV, JSONL, Parquet or Label Studio JSON file: "
+        "all of them or none (unknown ids or labels, or a file from another "
+        "session, refuse the whole file).",
+    )
+    imp.add_argument("file", type=Path, help="the labeled file")
+    imp.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
+    imp.add_argument("--annotator", help="for rows that name none (default: 'import')")
+    imp.add_argument(
+        "--retrain", action="store_true", help="retrain and query a fresh batch after"
+    )
+
+    exp = command("export", "export labels, the open batch or the model")
+    exp.add_argument("output", type=Path, help="the file to write")
+    exp.add_argument(
+        "--what",
+        choices=("labels", "batch", "model"),
+        default="labels",
+        help="default: labels",
+    )
+    exp.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
+    exp.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="labels: leave out the audit sample's labels",
+    )
+
+    ann = command(
+        "annotate",
+        "label in the terminal, one text at a time",
+        "Label in the terminal: 1-9 label, s skip, u undo, w why was this "
+        "picked, r retrain now, q quit. Every key is saved at once.",
+    )
+    ann.add_argument(
+        "--annotator",
+        default=os.environ.get("USER") or "annotator",
+        help="your name, stored with every label (default: $USER)",
+    )
+    ann.add_argument(
+        "--retrain-every",
+        type=_positive_int,
+        help="retrain after this many labels (default: the session's)",
+    )
+
+    ret = command("retrain", "retrain now and query a fresh batch")
+    ret.add_argument("--size", type=_positive_int, help="default: the batch size")
+
+    st = command("status", "labels, rounds, audit estimate and stopping rules")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.add_argument("--plot", type=Path, help="save the learning curve (PNG)")
+    st.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit with 10 when a stopping rule says stop",
+    )
+
+    pred = command("predict", "predict the labels of a new file with the last model")
+    pred.add_argument("file", type=Path, help="CSV, JSONL or Parquet")
+    pred.add_argument(
+        "--output", required=True, type=Path, help="CSV, JSONL or Parquet"
+    )
+    pred.add_argument("--text-column", help="default: the session's")
+    pred.add_argument("--pair-column", help="default: the session's")
+    pred.add_argument("--id-column", help="default: the session's, when present")
+    return parser
+
+
+# Commands ------------------------------------------------------------------------
+
+
+def _open(args, **kwargs):
+    from ._session import LabelingSession
+
+    return LabelingSession.open(args.project, **kwargs)
+
+
+def _print_batch(batch, out):
+    if batch is None:
+        print("No open batch.", file=out)
+        return
+    kind = "random" if batch.kind == "initial" else f"round {batch.round}"
+    print(
+        f"Batch {batch.batch} ({kind}): {batch.n_pending} of {len(batch.items)} "
+        "texts left.",
+        file=out,
+    )
+    for item in batch.items:
+        if item.label is not None or item.skipped:
+            continue
+        text = (
+            item.text if item.text_pair is None else f"{item.text} || {item.text_pair}"
+        )
+        text = text.replace("\n", " ")
+        guess = "" if item.guess is None else f"[{item.guess}] "
+        print(f"  {item.item_id}  {guess}{text[:90]}", file=out)
+
+
+def _run_init(args, out):
+    from ..stopping import LabelBudget
+    from ._session import LabelingSession, _default_rules
+
+    rules = _default_rules()
+    if args.budget is not None:
+        rules["budget"] = LabelBudget(args.budget)
+    session = LabelingSession.create(
+        args.project,
+        args.data,
+        labels=args.labels,
+        text_column=args.text_column,
+        pair_column=args.pair_column,
+        id_column=args.id_column,
+        classifier=args.classifier,
+        strategy=args.strategy,
+        batch_size=args.batch_size,
+        initial_size=args.initial_size,
+        audit_fraction=args.audit_fraction,
+        stop_set_size=args.stop_set_size,
+        stopping_rules=rules,
+        retrain_every=args.retrain_every,
+        random_state=args.seed,
+        drop_empty=args.drop_empty,
+        format=args.format,
+    )
+    print(
+        f"Next: allsh-label annotate {args.project}   (or: allsh-label next "
+        f"{args.project} --output batch.csv)",
+        file=out,
+    )
+    session.close()
+    return 0
+
+
+def _run_next(args, out):
+    from ._formats import guess_format, label_studio_config
+
+    session = _open(args)
+    if args.new:
+        session.retrain(size=args.size)
+        batch = session.current_batch()
+    else:
+        batch = session.next_batch(size=args.size)
+    rounds = session.rounds()
+    if batch.kind == "query" and rounds:
+        from ._annotate import _print_round
+
+        _print_round(rounds[-1], out)
+    if args.output is None:
+        _print_batch(batch, out)
+        return 0
+    n = session.export_batch(args.output, format=args.format)
+    print(f"Wrote {n} texts of batch {batch.batch} to {args.output}.", file=out)
+    if guess_format(args.output, args.format) == "labelstudio":
+        config = args.output.with_suffix(".labelconfig.xml")
+        config.write_text(
+            label_studio_config(
+                session.labels, pair=session.config.get("pair_column") is not None
+            ),
+            encoding="utf-8",
+        )
+        print(f"Label Studio labeling configuration: {config}", file=out)
+    return 0
+
+
+def _run_import(args, out):
+    session = _open(args)
+    report = session.import_labels(
+        args.file, format=args.format, annotator=args.annotator, retrain=args.retrain
+    )
+    print(
+        f"Imported {report.n_imported} labels from {args.file} "
+        f"({report.n_skips} skips; {report.n_unchanged} unchanged; "
+        f"{report.n_unlabeled} rows without a label left alone).",
+        file=out,
+    )
+    if report.round is not None:
+        from ._annotate import _print_round
+
+        _print_round(report.round, out)
+    return 0
+
+
+def _run_export(args, out):
+    session = _open(args)
+    if args.what == "model":
+        path = session.export_model(args.output)
+        print(
+            f"Wrote the model of round {session.rounds()[-1].round} to {path}.",
+            file=out,
+        )
+    elif args.what == "batch":
+        n = session.export_batch(args.output, format=args.format)
+        print(f"Wrote {n} texts of the open batch to {args.output}.", file=out)
+    else:
+        n = session.export_labels(
+            args.output, format=args.format, include_audit=not args.no_audit
+        )
+        print(f"Wrote {n} labels to {args.output}.", file=out)
+    return 0
+
+
+def _run_annotate(args, out):
+    from ._annotate import annotate
+
+    session = _open(args)
+    summary = annotate(
+        session,
+        annotator=args.annotator,
+        retrain_every=args.retrain_every,
+        output=out,
+    )
+    print(
+        f"{summary.n_labeled} labeled, {summary.n_skipped} skipped, "
+        f"{summary.n_undone} undone, {summary.n_retrained} retrainings.",
+        file=out,
+    )
+    return 0
+
+
+def _run_retrain(args, out):
+    from ._annotate import _print_round
+
+    session = _open(args)
+    round_info = session.retrain(size=args.size)
+    if round_info is None:
+        print(
+            "Too few classes have labels to train a model: a random batch was "
+            "queried instead.",
+            file=out,
+        )
+    else:
+        _print_round(round_info, out)
+    _print_batch(session.current_batch(), out)
+    return 0
+
+
+def _run_status(args, out):
+    session = _open(args, progress=False)
+    status = session.status()
+    if args.plot is not None:
+        session.plot_learning_curve(args.plot)
+    if args.json:
+        print(json.dumps(status.as_dict(), indent=1), file=out)
+    else:
+        print(f"Session {status.session_id[:8]} in {args.project}", file=out)
+        print(
+            f"  {status.n_items} texts; {status.n_labeled} training labels, "
+            f"{status.n_audit_labeled} audit labels, {status.n_skipped} skipped",
+            file=out,
+        )
+        counts = ", ".join(f"{k} {v}" for k, v in status.class_counts.items())
+        print(f"  classes: {counts}", file=out)
+        if status.annotators:
+            who = ", ".join(f"{k} {v}" for k, v in status.annotators.items())
+            print(f"  annotators: {who}", file=out)
+        if status.batch:
+            b = status.batch
+            print(
+                f"  open batch {b['batch']}: {b['done']} of {b['size']} done; "
+                f"{status.labels_since_round} labels since the last retraining",
+                file=out,
+            )
+        if status.rounds:
+            print("  round  labels  audit accuracy [95% interval]   stop?", file=out)
+            for r in status.rounds:
+                audit = (
+                    f"{r.audit_accuracy:.3f} [{r.audit_low:.3f}, {r.audit_high:.3f}] "
+                    f"n={r.n_audit}"
+                    if r.n_audit
+                    else "-"
+                )
+                fired = ",".join(c["rule"] for c in r.checks if c["stop"]) or "-"
+                print(
+                    f"  {r.round:>5}  {r.n_labeled:>6}  {audit:<31} {fired}", file=out
+                )
+            print("  stopping rules at the last round:", file=out)
+            for check in status.rounds[-1].checks:
+                verdict = "STOP" if check["stop"] else "go on"
+                print(f"    {verdict:5}  {check['message']}", file=out)
+        else:
+            print("  no model trained yet", file=out)
+        if args.plot is not None:
+            print(f"  learning curve: {args.plot}", file=out)
+    if args.exit_code and status.should_stop:
+        return 10
+    return 0
+
+
+def _run_predict(args, out):
+    session = _open(args)
+    n = session.predict_file(
+        args.file,
+        args.output,
+        text_column=args.text_column,
+        pair_column=args.pair_column,
+        id_column=args.id_column,
+    )
+    print(f"Wrote {n} predictions to {args.output}.", file=out)
+    return 0
+
+
+_RUNNERS = {
+    "init": _run_init,
+    "next": _run_next,
+    "import": _run_import,
+    "export": _run_export,
+    "annotate": _run_annotate,
+    "retrain": _run_retrain,
+    "status": _run_status,
+    "predict": _run_predict,
+}
+
+
+def main(argv=None):
+    """Run ``allsh-label`` with ``argv`` (``sys.argv[1:]`` by default).
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+
+    Returns
+    -------
+    exit_code : int
+        See :data:`~allsh_sklearn.session.EXIT_CODES`.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    try:
+        return _RUNNERS[args.command](args, out)
+    except KeyboardInterrupt:
+        print("\nInterrupted: every label given so far is saved.", file=sys.stderr)
+        return 130
+    except SessionError as error:
+        print(f"allsh-label {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except (ValueError, TypeError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"allsh-label {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): nothing to report.
+        sys.stderr.close()
+        return 141
+    except OSError as error:
+        print(f"allsh-label {args.command}: error: {error}", file=sys.stderr)
+        return 6
+
+
+def console_main():
+    """Entry point of the ``allsh-label`` console script."""
+    sys.exit(main())

@@ -1,0 +1,599 @@
+"""The seam between a labeling session and active learning.
+
+Everything a session does with a model happens here and only here: build
+the classifier (a tier of :mod:`allsh_sklearn.models` or an estimator given
+in Python), fit it on the labels, score and select the next batch with the
+query strategy, predict, and explain why ALLSH picked a text. The session
+around it stores labels and batches; it never fits or queries itself.
+
+``Engine.step`` is the one place where refit and query happen (one step of
+active learning on the current labels); see its docstring for how it maps
+onto :mod:`allsh_sklearn.loop` once that module drives it.
+"""
+
+import io
+import pickle
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+
+from ._errors import SessionError
+
+__all__ = ["Engine", "StepResult", "check_strategy_name"]
+
+_CHUNK = 4096
+
+
+def check_strategy_name(name, classifier):
+    """Check a strategy name of :data:`allsh_sklearn.presets.PRESETS`.
+
+    Parameters
+    ----------
+    name : str
+    classifier : str or estimator
+        ALLSH + CL (``"allsh-cl"``) trains with the consistency loss, which
+        only the fine-tuned tier supports.
+
+    Returns
+    -------
+    preset : Preset
+    """
+    from ..presets import PRESETS
+    from ..utils._validation import check_one_of
+
+    check_one_of(name, "strategy", PRESETS, owner="LabelingSession")
+    preset = PRESETS[name]
+    if preset.consistency:
+        from ..models import make_tier
+
+        if (
+            not isinstance(classifier, str)
+            or not make_tier(classifier).supports_consistency
+        ):
+            raise ValueError(
+                f"The {name!r} strategy trains the classifier with the consistency "
+                "loss, which needs classifier='minilm'. Got classifier="
+                f"{classifier if isinstance(classifier, str) else 'an estimator'!r}."
+            )
+    return preset
+
+
+@dataclass
+class StepResult:
+    """What one step of active learning produced.
+
+    Attributes
+    ----------
+    estimator : object
+        The classifier fitted on the labels (None when the step reused one).
+    indices : ndarray
+        Positions in the candidate pool, most informative first.
+    scores : ndarray
+        Their scores.
+    mean_pool_score : float or None
+        The mean score over the whole candidate pool.
+    train_seconds, query_seconds : float
+    """
+
+    estimator: object
+    indices: np.ndarray
+    scores: np.ndarray
+    mean_pool_score: float | None
+    train_seconds: float
+    query_seconds: float
+
+
+class _ChunkedProgress:
+    """A fitted classifier whose ``predict_proba`` runs in chunks under a bar."""
+
+    def __init__(self, estimator, progress, description):
+        self.estimator_ = estimator
+        self._progress = progress
+        self._description = description
+
+    @property
+    def classes_(self):
+        return self.estimator_.classes_
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def predict_proba(self, X):
+        items = list(X)
+        if len(items) <= _CHUNK or not self._progress:
+            return self.estimator_.predict_proba(items)
+        from tqdm.auto import tqdm
+
+        parts = []
+        with tqdm(
+            total=len(items), desc=self._description, unit="text", leave=False
+        ) as bar:
+            for start in range(0, len(items), _CHUNK):
+                chunk = items[start : start + _CHUNK]
+                parts.append(self.estimator_.predict_proba(chunk))
+                bar.update(len(chunk))
+        return np.vstack(parts)
+
+    def __getattr__(self, name):
+        if name in ("embed", "predict_proba_and_embed", "transform", "named_steps"):
+            return getattr(self.estimator_, name)
+        raise AttributeError(name)
+
+
+class _Stages:
+    """A tqdm bar over named steps (nothing when ``progress`` is False)."""
+
+    def __init__(self, names, progress):
+        self.names = list(names)
+        self.bar = None
+        if progress and self.names:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(self.names), desc=self.names[0], leave=False)
+
+    def next(self):
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        if self.bar.n < len(self.names):
+            self.bar.set_description(self.names[self.bar.n])
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _LayeredCache:
+    """An in-memory dict in front of a persistent augmentation cache."""
+
+    def __init__(self, persistent):
+        self.persistent = persistent
+        self._memory = {}
+
+    @staticmethod
+    def _key(key):
+        from ..augment._cache import item_key
+
+        fingerprint, copy_index, item = key
+        return str(fingerprint), int(copy_index), item_key(item)
+
+    def get_many(self, keys):
+        keys = list(keys)
+        values = [self._memory.get(self._key(k)) for k in keys]
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            fetched = self.persistent.get_many([keys[i] for i in missing])
+            for i, value in zip(missing, fetched, strict=True):
+                if value is not None:
+                    self._memory[self._key(keys[i])] = value
+                    values[i] = value
+        return values
+
+    def set_many(self, mapping):
+        self.persistent.set_many(mapping)
+        for key, value in mapping.items():
+            self._memory[self._key(key)] = value
+
+    def __getstate__(self):
+        return {"persistent": self.persistent}
+
+    def __setstate__(self, state):
+        self.persistent = state["persistent"]
+        self._memory = {}
+
+
+class Engine:
+    """Builds, fits, queries and explains for one session (the only seam).
+
+    Parameters
+    ----------
+    labels : list of str
+        The label set (the classifier's classes, in this order).
+    classifier : str or estimator
+        A tier name of :data:`allsh_sklearn.models.TIERS`, or an unfitted
+        estimator on raw texts (cloned at every fit).
+    strategy : str or callable
+        A name of :data:`allsh_sklearn.presets.PRESETS` or a query strategy.
+    cache_dir : pathlib.Path
+        The project's cache folder (embeddings, augmented copies).
+    artifacts : dict-like
+        ``get(name) -> bytes | None`` and ``put(name, bytes)``: where fitted
+        parts shared by every round are kept (the TF-IDF vocabulary) so that
+        a reopened session does not refit them.
+    random_state : int
+    """
+
+    def __init__(
+        self, labels, classifier, strategy, cache_dir, artifacts, random_state
+    ):
+        self.labels = list(labels)
+        self.classifier = classifier
+        self.strategy = strategy
+        self.cache_dir = cache_dir
+        self.artifacts = artifacts
+        self.random_state = random_state
+        self._tier = None
+        self._strategy = None
+
+    # Building -----------------------------------------------------------------
+
+    def tier(self, X_pool, progress=False):
+        """The prepared classifier tier (None for an estimator given in Python).
+
+        The prepared tier (for TF-IDF, the vocabulary learned from the pool)
+        is kept in the session so a reopened session does not refit it; a
+        stored tier this version cannot use is prepared again (the result is
+        the same: preparing uses no labels and no randomness).
+        """
+        if not isinstance(self.classifier, str):
+            return None
+        if self._tier is None:
+            tier = _load_checked(self.artifacts.get("tier"))
+            if tier is None or getattr(tier, "name", None) != self.classifier:
+                from ..models import make_tier
+
+                tier = make_tier(self.classifier, cache_dir=self.cache_dir)
+                if progress:
+                    print(f"Preparing the {self.classifier} classifier on the pool...")
+                tier.prepare(X_pool)
+                self.artifacts.put("tier", pickle.dumps(tier, protocol=5))
+            tier.cache_dir = self.cache_dir
+            self._tier = tier
+        return self._tier
+
+    def build(self, X_pool, seed, progress=False):
+        """A fresh, unfitted classifier."""
+        tier = self.tier(X_pool, progress=progress)
+        if tier is not None:
+            return tier.build(
+                classes=np.asarray(self.labels),
+                random_state=seed,
+                consistency=self.consistency(),
+            )
+        return clone(self.classifier)
+
+    def query_strategy(self, X_pool):
+        """The strategy, set up once: ALLSH's augmenter fitted on the whole pool."""
+        if self._strategy is not None:
+            return self._strategy
+        strategy = self.strategy
+        if isinstance(strategy, str):
+            from ..presets import make_strategy
+
+            params = {"random_state": self.random_state}
+            if (
+                "embedding"
+                in check_strategy_name(strategy, self.classifier).cls().get_params()
+            ):
+                tier = self.tier(X_pool)
+                params["embedding"] = None if tier is None else tier.embedding
+            strategy = make_strategy(strategy, **params)
+        else:
+            strategy = clone(strategy) if hasattr(strategy, "get_params") else strategy
+        if "augmenter" in getattr(strategy, "get_params", dict)():
+            strategy = self._prepare_allsh(strategy, X_pool)
+        self._strategy = strategy
+        return strategy
+
+    def consistency(self):
+        """Whether the classifier trains with the consistency loss (ALLSH + CL)."""
+        if not isinstance(self.strategy, str):
+            return False
+        return check_strategy_name(self.strategy, self.classifier).consistency
+
+    def _prepare_allsh(self, strategy, X_pool):
+        """Fit ALLSH's augmenter once on the whole pool and cache copies on disk.
+
+        The augmenter is fitted here, on every text of the pool, rather than
+        by the strategy on the first unlabeled pool it sees: the fit (and so
+        the fingerprint the cached copies are filed under) is then the same
+        in every process, and a reopened session finds its copies in
+        ``cache/augmentations.sqlite`` instead of augmenting the pool again.
+        """
+        from sklearn.exceptions import NotFittedError
+        from sklearn.frozen import FrozenEstimator
+        from sklearn.utils.validation import check_is_fitted
+
+        from ..augment import SQLiteAugmentationCache, TfidfAugmenter
+
+        augmenter = strategy.augmenter
+        if augmenter is None:
+            augmenter = TfidfAugmenter(p=0.3, random_state=self.random_state)
+        try:
+            check_is_fitted(augmenter)
+        except NotFittedError:
+            augmenter = clone(augmenter)
+            if getattr(augmenter, "random_state", 0) is None:
+                augmenter.set_params(random_state=self.random_state)
+            augmenter.fit(X_pool)
+        params = {"augmenter": FrozenEstimator(augmenter)}
+        if strategy.cache is None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            params["cache"] = _LayeredCache(
+                SQLiteAugmentationCache(self.cache_dir / "augmentations.sqlite")
+            )
+        return strategy.set_params(**params)
+
+    # One step of active learning ----------------------------------------------
+
+    def step(
+        self,
+        X_labeled,
+        y_labeled,
+        X_candidates,
+        n_instances,
+        *,
+        X_pool,
+        seed,
+        progress=True,
+    ):
+        """Refit on the labels, then query the next batch: one loop iteration.
+
+        THE SEAM: the only place where a session refits and queries. It
+        drives :class:`~allsh_sklearn.loop.ActiveLearningLoop` for one
+        iteration on a pool made of the training texts followed by the
+        candidates: ``start`` trains on the labels, ``query`` selects from
+        the candidates. Labeling happens outside, at a person's pace, and is
+        stored by the session before this is called; the audit sample and
+        skipped texts are kept out simply by not being candidates.
+
+        Parameters
+        ----------
+        X_labeled : list
+            Training texts (the audit sample excluded).
+        y_labeled : array-like of str
+            Their labels.
+        X_candidates : list
+            The unlabeled texts the batch may come from.
+        n_instances : int
+            The batch's training part.
+        X_pool : list
+            The whole pool (what the tier and the augmenter are prepared on).
+        seed : int
+            Seeds the classifier, the learner and the strategy's tie-breaking.
+        progress : bool, default=True
+            A tqdm bar over the steps (and the encoder's own while encoding).
+
+        Returns
+        -------
+        result : StepResult
+        """
+        from ..loop import ActiveLearningLoop, LambdaCallback
+
+        strategy = self.query_strategy(X_pool)
+        self.encode_ahead(X_pool, progress=progress)
+        estimator = self.build(X_pool, seed, progress=progress)
+        n_labeled = len(X_labeled)
+        bar = _Stages(
+            [f"training on {n_labeled} labels", f"scoring {len(X_candidates)} texts"],
+            progress,
+        )
+        times = {}
+
+        def trained(loop, record):
+            times["train"] = record.time.get("training", 0.0)
+            bar.next()
+
+        loop = ActiveLearningLoop(
+            estimator,
+            strategy,
+            list(X_labeled) + list(X_candidates),
+            classes=np.asarray(self.labels),
+            seed=seed,
+            callbacks=[LambdaCallback(on_iteration_end=trained)],
+        )
+        try:
+            loop.start(np.arange(n_labeled), np.asarray(y_labeled, dtype=object))
+            started = time.perf_counter()
+            chosen = loop.query(n_instances)
+            times["query"] = time.perf_counter() - started
+            bar.next()
+        finally:
+            bar.close()
+        learner = loop.learner_
+        self._check_classes(learner.estimator_)
+        self.fitted_strategy_ = getattr(learner, "query_strategy_", strategy)
+        indices = np.asarray(chosen, dtype=np.int64) - n_labeled
+        scores_all = getattr(self.fitted_strategy_, "last_scores_", None)
+        if scores_all is not None and len(scores_all) == len(X_candidates):
+            scores_all = np.asarray(scores_all, dtype=np.float64)
+            scores, mean_score = scores_all[indices], float(np.mean(scores_all))
+        else:
+            scores, mean_score = np.full(len(indices), np.nan), None
+        return StepResult(
+            estimator=learner.estimator_,
+            indices=indices,
+            scores=scores,
+            mean_pool_score=mean_score,
+            train_seconds=times.get("train", 0.0),
+            query_seconds=times.get("query", 0.0),
+        )
+
+    def encode_ahead(self, X_pool, progress=True):
+        """Encode the pool (and ALLSH's copies) once with a frozen encoder tier.
+
+        The embeddings land in the project's cache (``cache/``), so a
+        reopened session never encodes them again; texts already there are
+        read back, not encoded.
+        """
+        if getattr(self, "_encoded", False):
+            return
+        tier = self.tier(X_pool)
+        encoder = None if tier is None else tier.encoder()
+        if encoder is not None:
+            texts = list(X_pool)
+            strategy = self.query_strategy(X_pool)
+            if hasattr(strategy, "augmenter") and hasattr(strategy, "cache"):
+                from ..augment._cache import augment_with_cache
+
+                copies, _ = augment_with_cache(
+                    strategy.augmenter,
+                    texts,
+                    strategy.n_augmentations,
+                    strategy.cache,
+                )
+                texts += [item for copy in copies for item in copy]
+            encoder.set_params(progress_bar=progress)
+            for start in range(0, len(texts), 8192):
+                encoder.transform(texts[start : start + 8192])
+        self._encoded = True
+
+    def fit(self, X, y, *, X_pool, seed, progress=True):
+        """A fresh classifier fitted on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : list
+        y : array-like of str
+        X_pool : list
+            The whole pool (the tier is prepared on it).
+        seed : int
+        progress : bool, default=True
+
+        Returns
+        -------
+        estimator : object
+        """
+        estimator = self.build(X_pool, seed, progress=progress)
+        self._fit(estimator, X, y, progress)
+        return estimator
+
+    def _fit(self, estimator, X, y, progress):
+        bar = _Stages([f"training on {len(X)} labels"], progress)
+        try:
+            estimator.fit(list(X), np.asarray(y, dtype=object).astype(str))
+            bar.next()
+        finally:
+            bar.close()
+        self._check_classes(estimator)
+
+    def _check_classes(self, estimator):
+        classes = [str(c) for c in getattr(estimator, "classes_", [])]
+        unknown = [c for c in classes if c not in self.labels]
+        if unknown:
+            raise SessionError(
+                f"The classifier learned classes {unknown} that are not in the "
+                f"session's labels {self.labels}."
+            )
+
+    # Predictions --------------------------------------------------------------
+
+    def predict_proba(self, estimator, X, progress=False, description="predicting"):
+        """Probabilities in the order of the session's labels, shape (n, n_labels)."""
+        if len(X) == 0:
+            return np.zeros((0, len(self.labels)))
+        proba = _ChunkedProgress(estimator, progress, description).predict_proba(X)
+        classes = [str(c) for c in estimator.classes_]
+        full = np.zeros((len(X), len(self.labels)))
+        for column, label in enumerate(classes):
+            full[:, self.labels.index(label)] = proba[:, column]
+        return full
+
+    def explain(self, estimator, X_selected, proba):
+        """Why the strategy picked each text (ALLSH: the copy that moved the model).
+
+        Returns
+        -------
+        explanations : list of dict or None
+            For ALLSH, per text: ``copies`` (each with ``text``, ``proba``
+            and ``divergence``), ``driver`` (the index of the copy with the
+            largest divergence, the one WCA scores by), ``divergence`` (the
+            name of the measure) and ``aggregate`` (``"max"`` or ``"mean"``).
+        """
+        strategy = getattr(self, "fitted_strategy_", None)
+        if strategy is None or not hasattr(strategy, "augmenter_") or not X_selected:
+            return None
+        from ..augment._cache import augment_with_cache
+        from ..divergences import get_divergence
+
+        copies, _ = augment_with_cache(
+            strategy.augmenter_, X_selected, strategy.n_augmentations, strategy.cache_
+        )
+        measure = get_divergence(strategy.divergence, alpha=strategy.alpha)
+        per_copy = []
+        for copy in copies:
+            copy_proba = self.predict_proba(estimator, copy)
+            per_copy.append((copy, copy_proba, measure(proba, copy_proba)))
+        name = strategy.divergence if isinstance(strategy.divergence, str) else "custom"
+        explanations = []
+        for row in range(len(X_selected)):
+            entries = [
+                {
+                    "text": _as_text(copy[row]),
+                    "proba": [round(float(p), 6) for p in copy_proba[row]],
+                    "divergence": float(divergence[row]),
+                }
+                for copy, copy_proba, divergence in per_copy
+            ]
+            driver = int(np.argmax([e["divergence"] for e in entries]))
+            explanations.append(
+                {
+                    "kind": "allsh",
+                    "divergence": name,
+                    "aggregate": "max" if strategy.worst_case else "mean",
+                    "driver": driver,
+                    "copies": entries,
+                }
+            )
+        return explanations
+
+    # Saving models ------------------------------------------------------------
+
+    def dumps(self, estimator):
+        """Serialize a fitted classifier; the tier's shared parts are referenced."""
+        buffer = io.BytesIO()
+        shared = self._shared_objects()
+
+        class _Pickler(pickle.Pickler):
+            def persistent_id(self, obj):
+                for name, value in shared.items():
+                    if obj is value:
+                        return name
+                return None
+
+        _Pickler(buffer, protocol=5).dump(estimator)
+        return buffer.getvalue()
+
+    def loads(self, data, X_pool, *, fresh_shared=False):
+        """Load a classifier written by :meth:`dumps`.
+
+        ``fresh_shared=True`` gives it its own copy of the shared parts
+        without their memoized rows (for a model written to a file).
+        """
+        self.tier(X_pool)
+        shared = self._shared_objects()
+
+        class _Unpickler(pickle.Unpickler):
+            def persistent_load(self, name):
+                value = shared[name]
+                if fresh_shared and hasattr(value, "transformer"):
+                    return type(value)(value.transformer)
+                return value
+
+        return _Unpickler(io.BytesIO(data)).load()
+
+    def _shared_objects(self):
+        features = getattr(self._tier, "features_", None)
+        return {} if features is None else {"tier-features": features}
+
+
+def _load_checked(data):
+    """Unpickle a stored tier; None if missing or written by another version."""
+    if data is None:
+        return None
+    try:
+        tier = pickle.loads(data)
+        # Attributes the current classes expect must all be there.
+        features = getattr(tier, "features_", None)
+        if features is not None:
+            features.get_params()
+            features.transformer.get_params()
+        return tier
+    except Exception:  # any mismatch: prepare the tier again
+        return None
+
+
+def _as_text(item):
+    return list(item) if isinstance(item, tuple) else item

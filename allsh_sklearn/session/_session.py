@@ -1,0 +1,2182 @@
+"""A crash-safe labeling session: real texts, real annotators, one database.
+
+:class:`LabelingSession` keeps a pool of unlabeled texts and everything done
+with it in one SQLite file in a project folder. Labels are committed the
+moment they are given; the model is retrained and the next batch queried
+when a batch is done (or every ``retrain_every`` labels, or on demand); a
+random audit sample, labeled alongside and never trained on, estimates the
+model's accuracy with a confidence interval; stopping rules say when more
+labels stop helping. The command-line tool ``allsh-label`` and the labeling
+web page are thin layers over the methods of this class.
+"""
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..stopping import (
+    DivergencePlateau,
+    OverallUncertainty,
+    StabilizingPredictions,
+    StoppingRule,
+    evaluate_rules,
+)
+from ._audit import accuracy_interval
+from ._engine import Engine, check_strategy_name
+from ._errors import InputFileError, NotReadyError, SessionError, StorageError
+from ._formats import read_label_rows, read_pool, write_rows
+from ._store import CHUNK, DATABASE_NAME, SCHEMA_VERSION, SessionStore
+
+__all__ = [
+    "Batch",
+    "Event",
+    "ImportReport",
+    "Item",
+    "LabelingSession",
+    "RoundInfo",
+    "SessionStatus",
+]
+
+#: Seconds an annotator keeps an item shown to them before another may take it.
+CLAIM_SECONDS = 600.0
+
+#: The skip marker of the terminal and of label files' ``label`` column.
+SKIP = "__skip__"
+
+
+# What the session hands out ---------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One text as an annotator sees it.
+
+    Attributes
+    ----------
+    item_id : str
+        The id from the data file (or the text's hash).
+    text : str
+    text_pair : str or None
+    batch : int or None
+        The batch it was served in (None outside any batch).
+    position : int or None
+        1-based position in that batch.
+    batch_size : int or None
+    guess : str or None
+        The model's predicted label when the batch was queried.
+    proba : dict of {str: float} or None
+        The model's probabilities then, by label.
+    score : float or None
+        The strategy's score (for ALLSH, the divergence).
+    explanation : dict or None
+        Why the strategy picked it (for ALLSH, the augmented copies with the
+        model's probabilities on each and their divergence; see
+        :meth:`LabelingSession.why`).
+    label : str or None
+        The current label (latest wins).
+    skipped : bool
+    history : list of Event
+        Filled by :meth:`LabelingSession.item` only.
+    """
+
+    item_id: str
+    text: str
+    text_pair: str | None = None
+    batch: int | None = None
+    position: int | None = None
+    batch_size: int | None = None
+    guess: str | None = None
+    proba: dict | None = None
+    score: float | None = None
+    explanation: dict | None = None
+    label: str | None = None
+    skipped: bool = False
+    history: list = field(default_factory=list)
+
+    def as_dict(self):
+        """A JSON-friendly dict."""
+        out = asdict(self)
+        out["history"] = [e if isinstance(e, dict) else asdict(e) for e in self.history]
+        return out
+
+
+@dataclass
+class Event:
+    """One labeling event, as stored.
+
+    Attributes
+    ----------
+    event : int
+        Its number (increasing).
+    item_id : str
+    kind : {"label", "skip", "undo"}
+    label : str or None
+    annotator : str
+    created_at : float
+        Seconds since the epoch.
+    undone : bool
+        Whether a later undo took it back.
+    source : str
+        ``"annotate"``, ``"api"``, ``"import:<file name>"``, ...
+    """
+
+    event: int
+    item_id: str
+    kind: str
+    label: str | None
+    annotator: str
+    created_at: float
+    undone: bool = False
+    source: str = "api"
+
+
+@dataclass
+class Batch:
+    """A queried batch.
+
+    Attributes
+    ----------
+    batch : int
+    kind : {"initial", "query"}
+        ``"initial"``: random (no model yet); ``"query"``: chosen by the
+        strategy with the model of ``round``.
+    round : int or None
+    created_at : float
+    items : list of Item
+    n_done : int
+        Items labeled or skipped.
+    closed : bool
+    """
+
+    batch: int
+    kind: str
+    round: int | None
+    created_at: float
+    items: list
+    n_done: int
+    closed: bool
+
+    @property
+    def n_pending(self):
+        """Items still to label."""
+        return len(self.items) - self.n_done
+
+
+@dataclass
+class RoundInfo:
+    """One retraining: the model, its audit estimate and the stopping rules.
+
+    Attributes
+    ----------
+    round : int
+    created_at : float
+    n_labeled : int
+        Training labels (the audit sample excluded).
+    class_counts : dict of {str: int}
+    n_audit : int
+        Audit labels the model was scored on.
+    audit_correct : int
+    audit_accuracy : float or None
+    audit_low, audit_high : float or None
+        The Wilson 95% interval.
+    mean_pool_score : float or None
+    checks : list of dict
+        The stopping rules' :meth:`~allsh_sklearn.stopping.StopCheck.as_dict`.
+    train_seconds, query_seconds : float
+    """
+
+    round: int
+    created_at: float
+    n_labeled: int
+    class_counts: dict
+    n_audit: int
+    audit_correct: int
+    audit_accuracy: float | None
+    audit_low: float | None
+    audit_high: float | None
+    mean_pool_score: float | None
+    checks: list
+    train_seconds: float
+    query_seconds: float
+
+    @property
+    def stop(self):
+        """Whether any stopping rule says stop at this round."""
+        return any(check["stop"] for check in self.checks)
+
+
+@dataclass
+class SessionStatus:
+    """Where a session stands.
+
+    Attributes
+    ----------
+    session_id : str
+    n_items : int
+    n_labeled : int
+        Items with a training label.
+    n_audit_labeled : int
+        Items of the audit sample with a label.
+    n_skipped : int
+    class_counts : dict of {str: int}
+        Training labels per class.
+    n_events : int
+        Every label, skip and undo stored.
+    annotators : dict of {str: int}
+        Labels given per annotator (current ones).
+    batch : dict or None
+        The open batch: ``batch``, ``kind``, ``size``, ``done``.
+    labels_since_round : int
+        Training labels given since the last retraining.
+    rounds : list of RoundInfo
+    should_stop : bool
+        Whether a stopping rule says stop at the last round.
+    """
+
+    session_id: str
+    n_items: int
+    n_labeled: int
+    n_audit_labeled: int
+    n_skipped: int
+    class_counts: dict
+    n_events: int
+    annotators: dict
+    batch: dict | None
+    labels_since_round: int
+    rounds: list
+    should_stop: bool
+
+    def as_dict(self):
+        """A JSON-friendly dict."""
+        out = asdict(self)
+        out["rounds"] = [asdict(r) for r in self.rounds]
+        return out
+
+
+@dataclass
+class ImportReport:
+    """What an import did.
+
+    Attributes
+    ----------
+    path : str
+    n_rows : int
+        Rows (or Label Studio annotations) with a label or a skip.
+    n_unlabeled : int
+        Rows or tasks without one (left alone).
+    n_imported : int
+        Events stored.
+    n_unchanged : int
+        Rows whose label the item already had (not stored again).
+    n_skips : int
+    round : RoundInfo or None
+        The retraining that followed, if any.
+    """
+
+    path: str
+    n_rows: int
+    n_unlabeled: int
+    n_imported: int
+    n_unchanged: int
+    n_skips: int
+    round: RoundInfo | None = None
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+def _seed(random_state, *parts):
+    sequence = np.random.SeedSequence([int(random_state), *map(int, parts)])
+    return int(sequence.generate_state(1)[0] % (2**31 - 1))
+
+
+def _check_labels(labels):
+    if isinstance(labels, str):
+        labels = [part.strip() for part in labels.split(",")]
+    try:
+        labels = [str(label).strip() for label in labels]
+    except TypeError:
+        raise TypeError(
+            "The 'labels' parameter must be a list of label names (or a "
+            f"comma-separated string). Got {type(labels).__name__} instead."
+        ) from None
+    problems = []
+    if len(labels) < 2:
+        problems.append("at least two labels are needed")
+    if any(not label for label in labels):
+        problems.append("a label is empty")
+    if len(set(labels)) != len(labels):
+        problems.append("a label is repeated")
+    if any(label == SKIP for label in labels):
+        problems.append(f"{SKIP!r} is reserved for skips")
+    if problems:
+        raise ValueError(
+            f"The 'labels' parameter must name two or more distinct, non-empty "
+            f"labels ({'; '.join(problems)}). Got {labels!r} instead."
+        )
+    return labels
+
+
+def _check_fraction(value, name, *, upper=1.0):
+    from ..utils._validation import check_real
+
+    return check_real(
+        value,
+        name,
+        f"a float in [0, {upper})",
+        lambda v: 0 <= v < upper,
+        owner="LabelingSession",
+    )
+
+
+def _default_rules():
+    return {
+        "stabilizing": StabilizingPredictions(window=3, threshold=0.99),
+        "uncertainty": OverallUncertainty(threshold=0.1),
+        "divergence": DivergencePlateau(window=3, tolerance=0.02),
+    }
+
+
+class _Artifacts:
+    def __init__(self, store):
+        self.store = store
+
+    def get(self, name):
+        with self.store.read() as connection:
+            row = connection.execute(
+                "SELECT data FROM artifacts WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put(self, name, data):
+        if self.store.readonly:
+            return
+        with self.store.write() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO artifacts (name, data, created_at) "
+                "VALUES (?, ?, ?)",
+                (name, data, time.time()),
+            )
+
+
+# The session -----------------------------------------------------------------------
+
+
+class LabelingSession:
+    """A labeling project: a pool of texts, its labels, models and batches.
+
+    Create one with :meth:`create`, reopen it with :meth:`open`; do not call
+    the constructor. Every method that changes the session commits before
+    it returns, so a process killed at any point loses nothing that a method
+    returned from.
+
+    What a labeling page calls:
+
+    - :meth:`next_item` (the text to show), :meth:`label`, :meth:`skip`,
+      :meth:`undo`, :meth:`item` (with its history), :meth:`why` (why the
+      strategy picked it);
+    - :meth:`current_batch`, :meth:`next_batch` (retrains and queries when
+      the batch is done), :meth:`retrain` (on demand), :meth:`retrain_due`;
+    - :meth:`status`, :meth:`plot_learning_curve`;
+    - :meth:`import_labels`, :meth:`export_batch`, :meth:`export_labels`,
+      :meth:`export_model`, :meth:`predict`, :meth:`predict_file`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The project folder.
+    session_id : str
+    labels : list of str
+    config : dict
+        The session's parameters.
+    readonly : bool
+        Opened from a read-only folder: reads work, writes raise
+        :class:`~allsh_sklearn.session.StorageError`.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from allsh_sklearn.session import LabelingSession
+    >>> texts = pd.DataFrame({"text": ["a good film", "a bad film", "great acting",
+    ...                                "dull plot", "a fine cast", "poor music"]})
+    >>> session = LabelingSession.create(
+    ...     tempfile.mkdtemp() + "/project", texts, labels=["neg", "pos"],
+    ...     strategy="entropy", batch_size=2, progress=False)
+    >>> batch = session.next_batch()  # the first one is random: no model yet
+    >>> item = session.next_item(annotator="ann")
+    >>> event = session.label(item.item_id, "pos", annotator="ann")
+    >>> session.status().n_labeled
+    1
+    """
+
+    def __init__(self, path, store, meta, *, progress=True):
+        self.path = Path(path)
+        self._store = store
+        self.readonly = store.readonly
+        self.session_id = meta["session_id"]
+        self.config = json.loads(meta["config"])
+        self.labels = list(self.config["labels"])
+        self.progress = progress
+        self._token = uuid.uuid4().hex[:12]
+        self._pool_cache = None
+        self._engine_cache = None
+        self._rules_cache = None
+        self._model = None  # (round, fitted estimator)
+
+    # Creating and opening -----------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path,
+        data,
+        *,
+        labels,
+        text_column="text",
+        pair_column=None,
+        id_column=None,
+        classifier="tfidf-lr",
+        strategy="allsh",
+        batch_size=50,
+        initial_size=None,
+        audit_fraction=0.0,
+        stop_set_size=1000,
+        stopping_rules=None,
+        retrain_every=None,
+        random_state=0,
+        drop_empty=False,
+        format=None,
+        progress=True,
+    ):
+        """Create a session in a new project folder from a file of texts.
+
+        Parameters
+        ----------
+        path : path-like
+            The project folder; created, must not hold a session already.
+        data : path-like or pandas.DataFrame
+            A CSV, JSONL or Parquet file (or a DataFrame) of texts.
+        labels : list of str or str
+            The label set (or a comma-separated string).
+        text_column : str, default="text"
+        pair_column : str or None, default=None
+            The second text of sentence pairs.
+        id_column : str or None, default=None
+            Unique ids; None uses a hash of each text (repeated texts merge).
+        classifier : str or estimator, default="tfidf-lr"
+            A tier of :data:`allsh_sklearn.models.TIERS` (``"tfidf-lr"``,
+            ``"minilm-frozen"``, ``"minilm"``, ...), or an unfitted
+            classifier on raw texts (stored in the session with pickle: its
+            class must be importable when the session is reopened).
+        strategy : str or callable, default="allsh"
+            A name of :data:`allsh_sklearn.presets.PRESETS` or any query
+            strategy of :mod:`allsh_sklearn.strategies` (or your own).
+        batch_size : int, default=50
+            Texts per batch, audit texts included.
+        initial_size : int or None, default=None
+            The size of the first batch, drawn at random (there is no model
+            yet); None: ``batch_size``. Later batches are random too until
+            two classes have labels.
+        audit_fraction : float, default=0.0
+            The share of every batch drawn at random from the pool as the
+            audit sample (never trained on); 0 disables the estimate.
+        stop_set_size : int, default=1000
+            The fixed random stop set the stopping rules predict on.
+        stopping_rules : dict of {str: StoppingRule} or None, default=None
+            None: stabilizing predictions (k=3, 0.99), overall uncertainty
+            (0.1) and the divergence plateau (3 rounds, 2%).
+        retrain_every : int or None, default=None
+            The terminal annotator retrains after this many labels (None:
+            ``batch_size``).
+        random_state : int, default=0
+        drop_empty : bool, default=False
+            Leave out rows with an empty text instead of refusing the file.
+        format : str or None, default=None
+            The data file's format (from its suffix when None).
+        progress : bool, default=True
+            Progress bars and messages.
+
+        Returns
+        -------
+        session : LabelingSession
+        """
+        from ..utils._validation import check_int
+
+        labels = _check_labels(labels)
+        check_int(batch_size, "batch_size", 1, owner="LabelingSession")
+        check_int(
+            initial_size, "initial_size", 1, owner="LabelingSession", allow_none=True
+        )
+        check_int(stop_set_size, "stop_set_size", 1, owner="LabelingSession")
+        check_int(random_state, "random_state", 0, owner="LabelingSession")
+        check_int(
+            retrain_every, "retrain_every", 1, owner="LabelingSession", allow_none=True
+        )
+        _check_fraction(audit_fraction, "audit_fraction", upper=0.9)
+        if isinstance(classifier, str):
+            from ..models import TIERS
+            from ..utils._validation import check_one_of
+
+            check_one_of(classifier, "classifier", TIERS, owner="LabelingSession")
+        elif not (hasattr(classifier, "fit") and hasattr(classifier, "predict_proba")):
+            raise TypeError(
+                "The 'classifier' parameter of LabelingSession must be a tier name "
+                "(e.g. 'tfidf-lr') or an unfitted classifier with fit and "
+                f"predict_proba. Got {type(classifier).__name__} instead."
+            )
+        if isinstance(strategy, str):
+            check_strategy_name(strategy, classifier)
+        elif not callable(strategy):
+            raise TypeError(
+                "The 'strategy' parameter of LabelingSession must be a strategy "
+                "name (e.g. 'allsh') or a callable query strategy. Got "
+                f"{type(strategy).__name__} instead."
+            )
+        rules = _default_rules() if stopping_rules is None else dict(stopping_rules)
+        for name, rule in rules.items():
+            if not isinstance(rule, StoppingRule):
+                raise TypeError(
+                    "The 'stopping_rules' parameter of LabelingSession must map "
+                    f"names to StoppingRule objects. Got {type(rule).__name__} for "
+                    f"{name!r} instead."
+                )
+        folder = Path(path)
+        database = folder / DATABASE_NAME
+        if database.exists():
+            raise SessionError(
+                f"{folder} already holds a labeling session ({database.name}). "
+                "Open it instead, or choose another folder."
+            )
+        pool = read_pool(
+            data,
+            text_column=text_column,
+            pair_column=pair_column,
+            id_column=id_column,
+            drop_empty=drop_empty,
+            format=format,
+        )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"Cannot create the project folder {folder}: {error}"
+            ) from error
+        if not os.access(folder, os.W_OK):
+            raise StorageError(
+                f"The project folder {folder} is read-only: a session cannot be "
+                "created there."
+            )
+        n_items = len(pool.ids)
+        rng = np.random.RandomState(random_state)
+        audit_rank = rng.permutation(n_items)
+        stop_set = np.zeros(n_items, dtype=bool)
+        stop_set[
+            rng.choice(n_items, size=min(stop_set_size, n_items), replace=False)
+        ] = True
+        config = {
+            "labels": labels,
+            "text_column": text_column,
+            "pair_column": pair_column,
+            "id_column": id_column,
+            "classifier": classifier if isinstance(classifier, str) else "python",
+            "classifier_repr": repr(classifier)[:200],
+            "strategy": strategy if isinstance(strategy, str) else "python",
+            "strategy_repr": repr(strategy)[:200],
+            "batch_size": int(batch_size),
+            "initial_size": int(initial_size or batch_size),
+            "audit_fraction": float(audit_fraction),
+            "stop_set_size": int(stop_set.sum()),
+            "retrain_every": int(retrain_every or batch_size),
+            "random_state": int(random_state),
+            "rules": {name: repr(rule) for name, rule in rules.items()},
+        }
+        from .. import __version__
+
+        session_id = uuid.uuid4().hex
+        meta = {
+            "session_id": session_id,
+            "created_at": repr(time.time()),
+            "library_version": __version__,
+            "config": json.dumps(config),
+        }
+        temporary = folder / f".{DATABASE_NAME}.{os.getpid()}.creating"
+        for leftover in folder.glob(f".{DATABASE_NAME}.*.creating*"):
+            leftover.unlink()
+        store = None
+        try:
+            store = SessionStore(temporary, create=True)
+            with store.write() as connection:
+                connection.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)", list(meta.items())
+                )
+                rows = (
+                    (
+                        index,
+                        pool.ids[index],
+                        pool.texts[index],
+                        None if pool.pairs is None else pool.pairs[index],
+                        int(audit_rank[index]),
+                        int(stop_set[index]),
+                    )
+                    for index in range(n_items)
+                )
+                connection.executemany(
+                    "INSERT INTO items (item, ext_id, text, text_pair, audit_rank, "
+                    "stop_set) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                blobs = {"rules": pickle.dumps(rules, protocol=5)}
+                if not isinstance(classifier, str):
+                    blobs["estimator"] = pickle.dumps(classifier, protocol=5)
+                if not isinstance(strategy, str):
+                    blobs["strategy"] = pickle.dumps(strategy, protocol=5)
+                connection.executemany(
+                    "INSERT INTO artifacts (name, data, created_at) VALUES (?, ?, ?)",
+                    [(name, blob, time.time()) for name, blob in blobs.items()],
+                )
+            store.close()
+            os.replace(temporary, database)
+        except BaseException:
+            if store is not None:
+                store.close()
+            for leftover in folder.glob(f".{DATABASE_NAME}.{os.getpid()}.creating*"):
+                leftover.unlink()
+            raise
+        session = cls.open(folder, progress=progress)
+        if progress:
+            notes = []
+            if pool.n_dropped_empty:
+                notes.append(f"{pool.n_dropped_empty} empty rows left out")
+            if pool.n_merged_duplicates:
+                notes.append(f"{pool.n_merged_duplicates} repeated texts merged")
+            extra = f" ({'; '.join(notes)})" if notes else ""
+            print(f"Created session {session_id[:8]} with {n_items} texts{extra}.")
+        session.n_dropped_empty = pool.n_dropped_empty
+        session.n_merged_duplicates = pool.n_merged_duplicates
+        return session
+
+    @classmethod
+    def open(cls, path, *, progress=True, readonly=None, timeout=30.0):
+        """Open the session of a project folder.
+
+        Parameters
+        ----------
+        path : path-like
+            The project folder.
+        progress : bool, default=True
+        readonly : bool or None, default=None
+            None opens read-only when the folder is not writable.
+        timeout : float, default=30.0
+            Seconds to wait for another process's write.
+
+        Returns
+        -------
+        session : LabelingSession
+        """
+        folder = Path(path)
+        database = folder / DATABASE_NAME
+        if not database.is_file():
+            raise SessionError(
+                f"No labeling session in {folder} (no {DATABASE_NAME}). Create one "
+                "with 'allsh-label init' or LabelingSession.create."
+            )
+        if readonly is None:
+            readonly = not (os.access(folder, os.W_OK) and os.access(database, os.W_OK))
+        store = SessionStore(database, readonly=readonly, timeout=timeout)
+        meta = store.meta()
+        if "session_id" not in meta or "config" not in meta:
+            raise SessionError(f"{database} is damaged: its metadata is incomplete.")
+        return cls(folder, store, meta, progress=progress)
+
+    def close(self):
+        """Close the database connection of this thread."""
+        self._store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __repr__(self):
+        return (
+            f"LabelingSession({str(self.path)!r}, session_id={self.session_id[:8]!r})"
+        )
+
+    # Internal readers ---------------------------------------------------------
+
+    def _pool(self):
+        """(ext_ids, texts as the classifier takes them) in item order."""
+        if self._pool_cache is None:
+            with self._store.read() as connection:
+                rows = connection.execute(
+                    "SELECT ext_id, text, text_pair FROM items ORDER BY item"
+                ).fetchall()
+            ids = [row[0] for row in rows]
+            texts = [row[1] if row[2] is None else (row[1], row[2]) for row in rows]
+            self._pool_cache = (ids, texts)
+        return self._pool_cache
+
+    def _engine(self):
+        if self._engine_cache is None:
+            artifacts = _Artifacts(self._store)
+            classifier = self.config["classifier"]
+            if classifier == "python":
+                classifier = self._unpickle(artifacts, "estimator")
+            strategy = self.config["strategy"]
+            if strategy == "python":
+                strategy = self._unpickle(artifacts, "strategy")
+            self._engine_cache = Engine(
+                self.labels,
+                classifier,
+                strategy,
+                self.path / "cache",
+                artifacts,
+                self.config["random_state"],
+            )
+        return self._engine_cache
+
+    def _rules(self):
+        if self._rules_cache is None:
+            self._rules_cache = self._unpickle(_Artifacts(self._store), "rules")
+        return self._rules_cache
+
+    @staticmethod
+    def _unpickle(artifacts, name):
+        data = artifacts.get(name)
+        if data is None:
+            raise SessionError(f"The session's {name} is missing from its database.")
+        try:
+            return pickle.loads(data)
+        except (AttributeError, ImportError, ModuleNotFoundError) as error:
+            raise SessionError(
+                f"The session's {name} was saved from Python code that cannot be "
+                f"imported here ({error}). Make that code importable (install its "
+                "package or add it to PYTHONPATH) and reopen the session."
+            ) from error
+
+    def _item_number(self, connection, item_id):
+        row = connection.execute(
+            "SELECT item FROM items WHERE ext_id = ?", (str(item_id),)
+        ).fetchone()
+        if row is None:
+            raise KeyError(
+                f"No item with id {item_id!r} in this session. Ids are those of "
+                "the data file's id column (or the text hashes the exports show)."
+            )
+        return row[0]
+
+    def _check_label(self, label):
+        if label not in self.labels:
+            raise ValueError(
+                f"The 'label' parameter must be one of the session's labels "
+                f"{self.labels}. Got {label!r} instead."
+            )
+
+    @staticmethod
+    def _check_annotator(annotator):
+        if not isinstance(annotator, str) or not annotator.strip():
+            raise ValueError(
+                "The 'annotator' parameter must be a non-empty name (it is stored "
+                f"with every label). Got {annotator!r} instead."
+            )
+        return annotator.strip()
+
+    def _open_batch_row(self, connection):
+        return connection.execute(
+            "SELECT batch, kind, round, created_at FROM batches "
+            "WHERE closed_at IS NULL ORDER BY batch DESC LIMIT 1"
+        ).fetchone()
+
+    def _items_from_rows(self, connection, rows, batch_sizes=None):
+        """Items from (item, batch, position, guess, proba, score, explanation)."""
+        if not rows:
+            return []
+        numbers = [row[0] for row in rows]
+        texts, states = {}, {}
+        for start in range(0, len(numbers), CHUNK):
+            chunk = numbers[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for item, ext_id, text, pair in connection.execute(
+                "SELECT item, ext_id, text, text_pair FROM items "
+                f"WHERE item IN ({marks})",
+                chunk,
+            ):
+                texts[item] = (ext_id, text, pair)
+            for item, kind, label in connection.execute(
+                f"SELECT item, kind, label FROM item_state WHERE item IN ({marks})",
+                chunk,
+            ):
+                states[item] = (kind, label)
+        items = []
+        for item, batch, position, guess, proba, score, explanation in rows:
+            ext_id, text, pair = texts[item]
+            kind, label = states.get(item, (None, None))
+            proba = None if proba is None else json.loads(proba)
+            items.append(
+                Item(
+                    item_id=ext_id,
+                    text=text,
+                    text_pair=pair,
+                    batch=batch,
+                    position=None if position is None else position + 1,
+                    batch_size=None if batch_sizes is None else batch_sizes.get(batch),
+                    guess=guess,
+                    proba=None
+                    if proba is None
+                    else dict(zip(self.labels, proba, strict=False)),
+                    score=None if score is None or math.isnan(score) else float(score),
+                    explanation=None
+                    if explanation is None
+                    else json.loads(explanation),
+                    label=label if kind == "label" else None,
+                    skipped=kind == "skip",
+                )
+            )
+        return items
+
+    # One item at a time -------------------------------------------------------
+
+    def next_item(self, annotator="annotator", *, claim=True):
+        """The next text of the open batch for this annotator, or None.
+
+        Items another annotator is looking at (claimed in the last
+        :data:`CLAIM_SECONDS` seconds) are passed over, so two annotators on
+        one session do not label the same text. None when the open batch is
+        done (or there is none): call :meth:`next_batch`.
+
+        Parameters
+        ----------
+        annotator : str, default="annotator"
+        claim : bool, default=True
+            Mark the item as shown to this annotator.
+
+        Returns
+        -------
+        item : Item or None
+        """
+        annotator = self._check_annotator(annotator)
+        owner = f"{annotator}\x1f{self._token}"
+        now = time.time()
+        query = (
+            "SELECT bi.item, bi.batch, bi.position, bi.guess, bi.proba, bi.score, "
+            "bi.explanation FROM batch_items bi "
+            "LEFT JOIN item_state s ON s.item = bi.item "
+            "LEFT JOIN claims c ON c.item = bi.item AND c.owner != ? "
+            "AND c.expires_at > ? "
+            "WHERE bi.batch = ? AND s.item IS NULL AND c.item IS NULL "
+            "ORDER BY bi.position LIMIT 1"
+        )
+        claim = claim and not self.readonly
+        context = self._store.write() if claim else self._store.read()
+        with context as connection:
+            batch = self._open_batch_row(connection)
+            if batch is None:
+                return None
+            row = connection.execute(query, (owner, now, batch[0])).fetchone()
+            if row is None:
+                return None
+            if claim:
+                connection.execute(
+                    "INSERT OR REPLACE INTO claims (item, owner, expires_at) "
+                    "VALUES (?, ?, ?)",
+                    (row[0], owner, now + CLAIM_SECONDS),
+                )
+            size = connection.execute(
+                "SELECT COUNT(*) FROM batch_items WHERE batch = ?", (batch[0],)
+            ).fetchone()[0]
+            return self._items_from_rows(connection, [row], {batch[0]: size})[0]
+
+    def item(self, item_id):
+        """An item with its current label, its latest batch and its full history.
+
+        Parameters
+        ----------
+        item_id : str
+
+        Returns
+        -------
+        item : Item
+        """
+        with self._store.read() as connection:
+            number = self._item_number(connection, item_id)
+            row = connection.execute(
+                "SELECT item, batch, position, guess, proba, score, explanation "
+                "FROM batch_items WHERE item = ? ORDER BY batch DESC LIMIT 1",
+                (number,),
+            ).fetchone()
+            if row is None:
+                row = (number, None, None, None, None, None, None)
+            item = self._items_from_rows(connection, [row])[0]
+            events = connection.execute(
+                "SELECT event, kind, label, annotator, created_at, undone, source "
+                "FROM events WHERE item = ? ORDER BY event",
+                (number,),
+            ).fetchall()
+        item.history = [
+            Event(
+                event=event,
+                item_id=str(item_id),
+                kind=kind,
+                label=label,
+                annotator=annotator,
+                created_at=created,
+                undone=bool(undone),
+                source=source,
+            )
+            for event, kind, label, annotator, created, undone, source in events
+        ]
+        return item
+
+    def why(self, item_id):
+        """Why the strategy picked an item, for people.
+
+        Parameters
+        ----------
+        item_id : str
+
+        Returns
+        -------
+        why : dict
+            ``score``, ``guess``, ``proba`` (by label) and, for ALLSH,
+            ``copy`` (the augmented text that moved the model most),
+            ``copy_proba`` (by label), ``divergence`` (its value),
+            ``measure`` (``"kl"``, ...) and ``copies`` (all of them); for a
+            random or audit pick, ``reason`` says so.
+        """
+        with self._store.read() as connection:
+            number = self._item_number(connection, item_id)
+            row = connection.execute(
+                "SELECT bi.score, bi.guess, bi.proba, bi.explanation, b.kind "
+                "FROM batch_items bi JOIN batches b ON b.batch = bi.batch "
+                "WHERE bi.item = ? ORDER BY bi.batch DESC LIMIT 1",
+                (number,),
+            ).fetchone()
+        if row is None:
+            return {"reason": "not picked: the item was never in a batch"}
+        score, guess, proba, explanation, kind = row
+        out = {
+            "score": None if score is None or math.isnan(score) else score,
+            "guess": guess,
+            "proba": None
+            if proba is None
+            else dict(zip(self.labels, json.loads(proba), strict=False)),
+        }
+        if kind == "initial":
+            out["reason"] = "picked at random: there was no model yet"
+        elif explanation is None:
+            out["reason"] = (
+                f"picked by the {self.config['strategy']} strategy"
+                if score is not None
+                else "picked at random"
+            )
+        else:
+            explanation = json.loads(explanation)
+            copy = explanation["copies"][explanation["driver"]]
+            out.update(
+                reason="the model's prediction moved when the text was paraphrased",
+                copy=copy["text"],
+                copy_proba=dict(zip(self.labels, copy["proba"], strict=False)),
+                divergence=copy["divergence"],
+                measure=explanation["divergence"],
+                copies=explanation["copies"],
+            )
+        return out
+
+    def _record(
+        self, connection, number, kind, label, annotator, source, created_at=None
+    ):
+        batch = connection.execute(
+            "SELECT batch FROM batch_items WHERE item = ? ORDER BY batch DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+        created_at = time.time() if created_at is None else created_at
+        cursor = connection.execute(
+            "INSERT INTO events (item, kind, label, annotator, created_at, batch, "
+            "source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                number,
+                kind,
+                label,
+                annotator,
+                created_at,
+                None if batch is None else batch[0],
+                source,
+            ),
+        )
+        event = cursor.lastrowid
+        connection.execute(
+            "INSERT INTO item_state (item, kind, label, event) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(item) DO UPDATE SET kind = excluded.kind, "
+            "label = excluded.label, event = excluded.event",
+            (number, kind, label, event),
+        )
+        connection.execute("DELETE FROM claims WHERE item = ?", (number,))
+        return event, created_at
+
+    def label(self, item_id, label, *, annotator="annotator", source="api"):
+        """Label an item; committed before this returns.
+
+        A second label of the same item is a re-label: both are kept in the
+        history and the latest counts.
+
+        Parameters
+        ----------
+        item_id : str
+        label : str
+            One of :attr:`labels`.
+        annotator : str, default="annotator"
+        source : str, default="api"
+            Stored with the event (``"annotate"``, ``"web"``, ...).
+
+        Returns
+        -------
+        event : Event
+        """
+        self._check_label(label)
+        annotator = self._check_annotator(annotator)
+        with self._store.write() as connection:
+            number = self._item_number(connection, item_id)
+            event, created = self._record(
+                connection, number, "label", label, annotator, source
+            )
+        return Event(
+            event, str(item_id), "label", label, annotator, created, source=source
+        )
+
+    def skip(self, item_id, *, annotator="annotator", source="api"):
+        """Skip an item: it leaves the batch and is not queried again.
+
+        Parameters
+        ----------
+        item_id : str
+        annotator : str, default="annotator"
+        source : str, default="api"
+
+        Returns
+        -------
+        event : Event
+        """
+        annotator = self._check_annotator(annotator)
+        with self._store.write() as connection:
+            number = self._item_number(connection, item_id)
+            event, created = self._record(
+                connection, number, "skip", None, annotator, source
+            )
+        return Event(
+            event, str(item_id), "skip", None, annotator, created, source=source
+        )
+
+    def undo(self, *, annotator="annotator", source="api"):
+        """Take back this annotator's last label or skip.
+
+        The item falls back to its previous label (or to unlabeled); the
+        undone event stays in the history, marked undone.
+
+        Parameters
+        ----------
+        annotator : str, default="annotator"
+        source : str, default="api"
+
+        Returns
+        -------
+        undone : Event or None
+            The event taken back (None when there is nothing to undo). Show
+            ``undone.item_id`` again to let the annotator redo it.
+        """
+        annotator = self._check_annotator(annotator)
+        with self._store.write() as connection:
+            row = connection.execute(
+                "SELECT e.event, e.item, e.kind, e.label, e.created_at, e.source, "
+                "i.ext_id FROM events e JOIN items i ON i.item = e.item "
+                "WHERE e.annotator = ? AND e.kind IN ('label', 'skip') "
+                "AND e.undone = 0 ORDER BY e.event DESC LIMIT 1",
+                (annotator,),
+            ).fetchone()
+            if row is None:
+                return None
+            event, number, kind, label, created, old_source, ext_id = row
+            connection.execute("UPDATE events SET undone = 1 WHERE event = ?", (event,))
+            connection.execute(
+                "INSERT INTO events (item, kind, target, annotator, created_at, "
+                "source) VALUES (?, 'undo', ?, ?, ?, ?)",
+                (number, event, annotator, time.time(), source),
+            )
+            previous = connection.execute(
+                "SELECT event, kind, label FROM events WHERE item = ? AND kind IN "
+                "('label', 'skip') AND undone = 0 ORDER BY event DESC LIMIT 1",
+                (number,),
+            ).fetchone()
+            if previous is None:
+                connection.execute("DELETE FROM item_state WHERE item = ?", (number,))
+            else:
+                connection.execute(
+                    "UPDATE item_state SET event = ?, kind = ?, label = ? "
+                    "WHERE item = ?",
+                    (previous[0], previous[1], previous[2], number),
+                )
+        return Event(event, ext_id, kind, label, annotator, created, True, old_source)
+
+    # Batches ------------------------------------------------------------------
+
+    def current_batch(self):
+        """The open batch with its items (labeled ones included), or None.
+
+        Returns
+        -------
+        batch : Batch or None
+        """
+        with self._store.read() as connection:
+            row = self._open_batch_row(connection)
+            if row is None:
+                return None
+            return self._batch(connection, row, closed=False)
+
+    def _batch(self, connection, row, closed):
+        number, kind, round_, created = row
+        rows = connection.execute(
+            "SELECT item, batch, position, guess, proba, score, explanation "
+            "FROM batch_items WHERE batch = ? ORDER BY position",
+            (number,),
+        ).fetchall()
+        items = self._items_from_rows(connection, rows, {number: len(rows)})
+        done = sum(1 for item in items if item.label is not None or item.skipped)
+        return Batch(number, kind, round_, created, items, done, closed)
+
+    def retrain_due(self, every=None):
+        """Whether ``every`` training labels were given since the last retraining.
+
+        Parameters
+        ----------
+        every : int or None, default=None
+            None: the session's ``retrain_every``.
+
+        Returns
+        -------
+        due : bool
+        """
+        every = self.config["retrain_every"] if every is None else every
+        return self._labels_since_round() >= every
+
+    def _labels_since_round(self):
+        with self._store.read() as connection:
+            last = connection.execute(
+                "SELECT label_event FROM rounds ORDER BY round DESC LIMIT 1"
+            ).fetchone()
+            since = -1 if last is None else last[0]
+            return connection.execute(
+                "SELECT COUNT(*) FROM item_state s JOIN items i ON i.item = s.item "
+                "WHERE s.kind = 'label' AND i.role IS NULL AND s.event > ?",
+                (since,),
+            ).fetchone()[0]
+
+    def next_batch(self, size=None, *, progress=None):
+        """The open batch if it has texts left, else a new one.
+
+        A new batch is queried with the model trained on every label so far
+        (retraining first when labels changed since the last round); before
+        two classes have labels, batches are drawn at random.
+
+        Parameters
+        ----------
+        size : int or None, default=None
+            None: the session's ``batch_size``.
+        progress : bool or None, default=None
+            None: the session's setting.
+
+        Returns
+        -------
+        batch : Batch
+        """
+        batch = self.current_batch()
+        if batch is not None and batch.n_pending > 0:
+            return batch
+        return self._advance(size=size, progress=progress, close_open=True)
+
+    def retrain(self, *, size=None, progress=None):
+        """Retrain on every label now and query a fresh batch (closing the open one).
+
+        Does nothing (and returns the last round) when no label changed since
+        the last retraining and the open batch still has texts.
+
+        Parameters
+        ----------
+        size : int or None, default=None
+            The new batch's size (None: ``batch_size``).
+        progress : bool or None, default=None
+
+        Returns
+        -------
+        round : RoundInfo or None
+            None when too few classes have labels to train a model (then a
+            random batch is queried instead).
+        """
+        self._advance(size=size, progress=progress, close_open=True, force=True)
+        rounds = self.rounds()
+        return rounds[-1] if rounds else None
+
+    def _snapshot(self, connection):
+        train = connection.execute(
+            "SELECT s.item, s.label, s.event FROM item_state s JOIN items i "
+            "ON i.item = s.item WHERE s.kind = 'label' AND i.role IS NULL "
+            "ORDER BY s.item"
+        ).fetchall()
+        audit = connection.execute(
+            "SELECT s.item, s.label FROM item_state s JOIN items i ON i.item = s.item "
+            "WHERE s.kind = 'label' AND i.role = 'audit' ORDER BY s.item"
+        ).fetchall()
+        last = connection.execute(
+            "SELECT round, label_event, class_counts FROM rounds "
+            "ORDER BY round DESC LIMIT 1"
+        ).fetchone()
+        digest_row = connection.execute(
+            "SELECT value FROM meta WHERE key = ?",
+            (f"round_digest:{last[0]}" if last else "",),
+        ).fetchone()
+        open_batch = self._open_batch_row(connection)
+        busy = {
+            row[0]
+            for row in connection.execute(
+                "SELECT item FROM item_state UNION SELECT item FROM items "
+                "WHERE role = 'audit'"
+            )
+        }
+        if open_batch is not None:
+            pending = connection.execute(
+                "SELECT COUNT(*) FROM batch_items bi LEFT JOIN item_state s "
+                "ON s.item = bi.item WHERE bi.batch = ? AND s.item IS NULL",
+                (open_batch[0],),
+            ).fetchone()[0]
+        else:
+            pending = 0
+        slots = connection.execute(
+            "SELECT COUNT(*), COALESCE(SUM(purpose = 'audit'), 0) FROM batch_items"
+        ).fetchone()
+        n_batches = connection.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        stop_set = [
+            row[0]
+            for row in connection.execute(
+                "SELECT item FROM items WHERE stop_set = 1 ORDER BY item"
+            )
+        ]
+        return {
+            "train": train,
+            "audit": audit,
+            "last_round": last,
+            "last_digest": None if digest_row is None else digest_row[0],
+            "open_batch": open_batch,
+            "pending": pending,
+            "busy": busy,
+            "slots": slots,
+            "n_batches": n_batches,
+            "stop_set": stop_set,
+        }
+
+    @staticmethod
+    def _digest(train):
+        text = "\n".join(f"{item}\t{label}" for item, label, _ in train)
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def _advance(self, *, size, progress, close_open, force=False):
+        """Retrain if labels changed, query a batch and store it: one transaction."""
+        from ..utils._validation import check_int
+
+        if self.readonly:
+            raise StorageError(
+                f"The session in {self.path} is read-only: no batch can be queried."
+            )
+        if size is None:
+            size = self.config["batch_size"]
+            if not self._has_batches():
+                size = self.config.get("initial_size") or size
+        check_int(size, "size", 1, owner="next_batch")
+        progress = self.progress if progress is None else progress
+        with self._store.read() as connection:
+            snap = self._snapshot(connection)
+        train = snap["train"]
+        classes = {label for _, label, _ in train}
+        digest = self._digest(train)
+        last = snap["last_round"]
+        changed = last is None or snap["last_digest"] != digest
+        if (
+            force
+            and not changed
+            and snap["open_batch"] is not None
+            and snap["pending"] > 0
+        ):
+            return self.current_batch()
+        ids, X_pool = self._pool()
+        n_items = len(ids)
+        candidates = [i for i in range(n_items) if i not in snap["busy"]]
+        n_audit = self._audit_plan(snap, size)
+        n_train = size - n_audit
+        if len(candidates) < 1:
+            raise NotReadyError(
+                "Every text of the pool is labeled, skipped or in the audit "
+                "sample: there is nothing left to query."
+            )
+        n_train = min(n_train, len(candidates))
+        batch_number = snap["n_batches"] + 1
+        round_row = None
+        explanations = None
+        if len(classes) < 2:
+            kind, round_number = "initial", None
+            rng = np.random.RandomState(
+                _seed(self.config["random_state"], 0, batch_number)
+            )
+            chosen = rng.choice(len(candidates), size=n_train, replace=False)
+            train_items = [candidates[i] for i in chosen]
+            scores = [None] * len(train_items)
+            guesses = probas = None
+            if progress and train:
+                print(
+                    f"Only the class {sorted(classes)} has labels so far: this "
+                    "batch is drawn at random too."
+                )
+        else:
+            kind = "query"
+            engine = self._engine()
+            # Unchanged labels (a batch wholly skipped): the same round's
+            # model, refitted with the same seed, queries a new batch.
+            round_number = 1 if last is None else last[0] + int(changed)
+            result = engine.step(
+                [X_pool[item] for item, _, _ in train],
+                [label for _, label, _ in train],
+                [X_pool[i] for i in candidates],
+                n_train,
+                X_pool=X_pool,
+                seed=_seed(self.config["random_state"], round_number),
+                progress=progress,
+            )
+            estimator = result.estimator
+            if changed:
+                round_row = self._evaluate_round(
+                    engine, estimator, snap, round_number, result, X_pool, progress
+                )
+            train_items = [candidates[i] for i in result.indices]
+            scores = [float(s) for s in result.scores]
+        audit_items = self._draw_audit(snap, n_audit, exclude=set(train_items))
+        # Audit texts sit at random places so annotators cannot tell them apart.
+        rng = np.random.RandomState(_seed(self.config["random_state"], 1, batch_number))
+        entries = [
+            (item, "train", score)
+            for item, score in zip(train_items, scores, strict=True)
+        ]
+        entries += [(item, "audit", None) for item in audit_items]
+        order = rng.permutation(len(entries))
+        entries = [entries[i] for i in order]
+        if kind == "query":
+            X_batch = [X_pool[item] for item, _, _ in entries]
+            probas = engine.predict_proba(estimator, X_batch)
+            guesses = [self.labels[int(i)] for i in probas.argmax(axis=1)]
+            picked = [
+                i for i, (_, purpose, _) in enumerate(entries) if purpose == "train"
+            ]
+            explained = engine.explain(
+                estimator, [X_batch[i] for i in picked], probas[picked]
+            )
+            if explained is not None:
+                explanations = dict(zip(picked, explained, strict=True))
+        self._write_batch(
+            snap,
+            batch_number=batch_number,
+            kind=kind,
+            round_number=round_number,
+            entries=entries,
+            guesses=guesses,
+            probas=probas,
+            explanations=explanations,
+            round_row=round_row,
+            estimator=estimator if round_row is not None else None,
+            digest=digest,
+            close_open=close_open,
+        )
+        if kind == "query":
+            self._model = (round_number, estimator)
+        return self.current_batch()
+
+    def _has_batches(self):
+        with self._store.read() as connection:
+            return connection.execute("SELECT COUNT(*) FROM batches").fetchone()[0] > 0
+
+    def _audit_plan(self, snap, size):
+        fraction = self.config["audit_fraction"]
+        n_slots, n_audit_slots = snap["slots"]
+        if fraction <= 0:
+            return 0
+        target = math.floor(fraction * (n_slots + size) + 1e-9)
+        return max(0, min(size - 1, target - n_audit_slots))
+
+    def _draw_audit(self, snap, n_audit, exclude):
+        if n_audit == 0:
+            return []
+        with self._store.read() as connection:
+            rows = connection.execute(
+                # Audit texts of a batch closed before they were labeled come
+                # back first (they keep their place in the random order).
+                "SELECT i.item FROM items i LEFT JOIN item_state s ON s.item = i.item "
+                "WHERE s.item IS NULL ORDER BY i.audit_rank LIMIT ?",
+                (n_audit + len(exclude),),
+            ).fetchall()
+        return [row[0] for row in rows if row[0] not in exclude][:n_audit]
+
+    def _evaluate_round(
+        self, engine, estimator, snap, round_number, result, X_pool, progress
+    ):
+        stop_items = snap["stop_set"]
+        stop_proba = engine.predict_proba(
+            estimator, [X_pool[i] for i in stop_items], progress, "stop set"
+        )
+        stop_predictions = stop_proba.argmax(axis=1).astype(np.int16)
+        audit = snap["audit"]
+        if audit:
+            audit_proba = engine.predict_proba(estimator, [X_pool[i] for i, _ in audit])
+            predicted = [self.labels[int(i)] for i in audit_proba.argmax(axis=1)]
+            correct = int(
+                sum(p == label for p, (_, label) in zip(predicted, audit, strict=True))
+            )
+            low, high = accuracy_interval(correct, len(audit))
+        else:
+            correct, low, high = 0, None, None
+        counts = {label: 0 for label in self.labels}
+        for _, label, _ in snap["train"]:
+            counts[label] += 1
+        label_event = max((event for _, _, event in snap["train"]), default=0)
+        row = {
+            "round": round_number,
+            "created_at": time.time(),
+            "n_labeled": len(snap["train"]),
+            "label_event": label_event,
+            "class_counts": json.dumps(counts),
+            "n_audit": len(audit),
+            "audit_correct": correct,
+            "audit_low": low,
+            "audit_high": high,
+            "mean_pool_score": result.mean_pool_score,
+            "stop_set_predictions": stop_predictions.tobytes(),
+            "stop_set_proba": stop_proba.astype(np.float32).tobytes(),
+            "train_seconds": result.train_seconds,
+            "query_seconds": result.query_seconds,
+        }
+        history = self._history() + [_HistoryRound.from_row(row, len(self.labels))]
+        checks = evaluate_rules(self._rules(), history)
+        row["checks"] = json.dumps([check.as_dict() for check in checks])
+        return row
+
+    def _write_batch(
+        self,
+        snap,
+        *,
+        batch_number,
+        kind,
+        round_number,
+        entries,
+        guesses,
+        probas,
+        explanations,
+        round_row,
+        estimator,
+        digest,
+        close_open,
+    ):
+        model_blob = None
+        if estimator is not None:
+            model_blob = self._engine().dumps(estimator)
+        now = time.time()
+        with self._store.write() as connection:
+            # Another process may have queried meanwhile: keep its batch.
+            current = connection.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+            if current != snap["n_batches"]:
+                return
+            if round_row is not None:
+                columns = list(round_row)
+                connection.execute(
+                    f"INSERT INTO rounds ({', '.join(columns)}) VALUES "
+                    f"({', '.join('?' * len(columns))})",
+                    [round_row[c] for c in columns],
+                )
+                connection.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (f"round_digest:{round_number}", digest),
+                )
+                connection.execute("DELETE FROM models")
+                connection.execute(
+                    "INSERT INTO models (round, format, data) VALUES (?, 'pickle', ?)",
+                    (round_number, model_blob),
+                )
+            if close_open:
+                connection.execute(
+                    "UPDATE batches SET closed_at = ? WHERE closed_at IS NULL", (now,)
+                )
+            connection.execute(
+                "INSERT INTO batches (batch, round, kind, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (batch_number, round_number, kind, now),
+            )
+            rows = []
+            for position, (item, purpose, score) in enumerate(entries):
+                explanation = None
+                if explanations is not None and position in explanations:
+                    explanation = json.dumps(explanations[position])
+                rows.append(
+                    (
+                        batch_number,
+                        position,
+                        item,
+                        purpose,
+                        score,
+                        None if guesses is None else guesses[position],
+                        None
+                        if probas is None
+                        else json.dumps([round(float(p), 6) for p in probas[position]]),
+                        explanation,
+                    )
+                )
+            connection.executemany(
+                "INSERT INTO batch_items (batch, position, item, purpose, score, "
+                "guess, proba, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            audit = [item for item, purpose, _ in entries if purpose == "audit"]
+            connection.executemany(
+                "UPDATE items SET role = 'audit' WHERE item = ?", [(i,) for i in audit]
+            )
+
+    def _load_model(self, round_number, X_pool, train=None):
+        """The model of a round: from memory, from the database, or refitted.
+
+        A stored model this version cannot unpickle (its classes changed) is
+        refitted on the round's labels (``train``) with the round's seed,
+        which gives the same model.
+        """
+        if self._model is not None and self._model[0] == round_number:
+            return self._model[1]
+        with self._store.read() as connection:
+            row = connection.execute(
+                "SELECT data FROM models WHERE round = ?", (round_number,)
+            ).fetchone()
+        if row is None and train is None:
+            raise NotReadyError("The session has no trained model yet.")
+        engine = self._engine()
+        estimator = None
+        if row is not None:
+            try:
+                estimator = engine.loads(bytes(row[0]), X_pool)
+            except Exception:
+                if train is None:
+                    raise
+        if estimator is None:
+            estimator = engine.fit(
+                [X_pool[item] for item, _, _ in train],
+                [label for _, label, _ in train],
+                X_pool=X_pool,
+                seed=_seed(self.config["random_state"], round_number),
+                progress=self.progress,
+            )
+        self._model = (round_number, estimator)
+        return estimator
+
+    def model(self):
+        """The last trained classifier (loaded from the database).
+
+        Returns
+        -------
+        estimator : object
+        """
+        rounds = self.rounds()
+        if not rounds:
+            raise NotReadyError(
+                "The session has no trained model yet: label texts of at least "
+                "two classes, then retrain (allsh-label retrain)."
+            )
+        return self._load_model(rounds[-1].round, self._pool()[1])
+
+    # Rounds, status, learning curve -------------------------------------------
+
+    def _history(self):
+        with self._store.read() as connection:
+            rows = connection.execute(
+                "SELECT round, n_labeled, stop_set_predictions, stop_set_proba, "
+                "mean_pool_score FROM rounds ORDER BY round"
+            ).fetchall()
+        keys = (
+            "round",
+            "n_labeled",
+            "stop_set_predictions",
+            "stop_set_proba",
+            "mean_pool_score",
+        )
+        return [
+            _HistoryRound.from_row(dict(zip(keys, row, strict=True)), len(self.labels))
+            for row in rows
+        ]
+
+    def rounds(self):
+        """Every retraining so far, oldest first.
+
+        Returns
+        -------
+        rounds : list of RoundInfo
+        """
+        with self._store.read() as connection:
+            rows = connection.execute(
+                "SELECT round, created_at, n_labeled, class_counts, n_audit, "
+                "audit_correct, audit_low, audit_high, mean_pool_score, checks, "
+                "train_seconds, query_seconds FROM rounds ORDER BY round"
+            ).fetchall()
+        return [
+            RoundInfo(
+                round=r[0],
+                created_at=r[1],
+                n_labeled=r[2],
+                class_counts=json.loads(r[3]),
+                n_audit=r[4],
+                audit_correct=r[5],
+                audit_accuracy=None if r[4] == 0 else r[5] / r[4],
+                audit_low=r[6],
+                audit_high=r[7],
+                mean_pool_score=r[8],
+                checks=json.loads(r[9]),
+                train_seconds=r[10],
+                query_seconds=r[11],
+            )
+            for r in rows
+        ]
+
+    def status(self):
+        """Where the session stands.
+
+        Returns
+        -------
+        status : SessionStatus
+        """
+        with self._store.read() as connection:
+            n_items = connection.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            counts = dict.fromkeys(self.labels, 0)
+            n_audit = n_skipped = 0
+            for kind, label, role, n in connection.execute(
+                "SELECT s.kind, s.label, i.role, COUNT(*) FROM item_state s "
+                "JOIN items i ON i.item = s.item GROUP BY s.kind, s.label, i.role"
+            ):
+                if kind == "skip":
+                    n_skipped += n
+                elif role == "audit":
+                    n_audit += n
+                else:
+                    counts[label] = counts.get(label, 0) + n
+            annotators = dict(
+                connection.execute(
+                    "SELECT e.annotator, COUNT(*) FROM item_state s JOIN events e "
+                    "ON e.event = s.event WHERE s.kind = 'label' GROUP BY e.annotator"
+                ).fetchall()
+            )
+            n_events = connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            open_batch = self._open_batch_row(connection)
+            batch = None
+            if open_batch is not None:
+                size, done = connection.execute(
+                    "SELECT COUNT(*), COUNT(s.item) FROM batch_items bi LEFT JOIN "
+                    "item_state s ON s.item = bi.item WHERE bi.batch = ?",
+                    (open_batch[0],),
+                ).fetchone()
+                batch = {
+                    "batch": open_batch[0],
+                    "kind": open_batch[1],
+                    "size": size,
+                    "done": done,
+                }
+        rounds = self.rounds()
+        return SessionStatus(
+            session_id=self.session_id,
+            n_items=n_items,
+            n_labeled=sum(counts.values()),
+            n_audit_labeled=n_audit,
+            n_skipped=n_skipped,
+            class_counts=counts,
+            n_events=n_events,
+            annotators=annotators,
+            batch=batch,
+            labels_since_round=self._labels_since_round(),
+            rounds=rounds,
+            should_stop=bool(rounds and rounds[-1].stop),
+        )
+
+    def plot_learning_curve(self, path=None, *, truth=None):
+        """Draw the audit estimate (with its interval) against the number of labels.
+
+        Parameters
+        ----------
+        path : path-like or None, default=None
+            Where to save a PNG; None returns the figure without saving.
+        truth : sequence of (int, float) or None, default=None
+            Optional ``(n_labeled, accuracy)`` points measured elsewhere (a
+            held-out test set), drawn for comparison.
+
+        Returns
+        -------
+        figure : matplotlib.figure.Figure
+        """
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        rounds = self.rounds()
+        figure, (top, bottom) = plt.subplots(
+            2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
+        audited = [r for r in rounds if r.n_audit > 0]
+        if audited:
+            x = [r.n_labeled for r in audited]
+            top.plot(
+                x, [r.audit_accuracy for r in audited], "o-", label="audit estimate"
+            )
+            top.fill_between(
+                x,
+                [r.audit_low for r in audited],
+                [r.audit_high for r in audited],
+                alpha=0.25,
+                label="95% interval (Wilson)",
+            )
+        if truth:
+            top.plot(*zip(*truth, strict=True), "s--", color="black", label="test set")
+        top.set_ylabel("accuracy")
+        top.set_title("Learning curve")
+        if audited or truth:
+            top.legend(loc="lower right")
+        top.grid(alpha=0.3)
+        fired = {}
+        for r in rounds:
+            for check in r.checks:
+                if check["stop"] and check["rule"] not in fired:
+                    fired[check["rule"]] = r.n_labeled
+        for rule, n in fired.items():
+            for axis in (top, bottom):
+                axis.axvline(n, color="grey", linestyle=":", linewidth=1)
+            top.annotate(
+                f"{rule} says stop",
+                (n, 0.02),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                fontsize=8,
+                color="grey",
+            )
+        names = sorted({c["rule"] for r in rounds for c in r.checks})
+        for name in names:
+            xs, ys = [], []
+            for r in rounds:
+                for check in r.checks:
+                    if check["rule"] == name and check["value"] is not None:
+                        xs.append(r.n_labeled)
+                        ys.append(check["value"])
+            if xs and name != "budget":
+                bottom.plot(xs, ys, ".-", label=name)
+        bottom.set_xlabel("training labels")
+        bottom.set_ylabel("stopping rule value")
+        if names:
+            bottom.legend(loc="best", fontsize=8)
+        bottom.grid(alpha=0.3)
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(path, dpi=120)
+            plt.close(figure)
+        return figure
+
+    # Files --------------------------------------------------------------------
+
+    def _columns(self):
+        pair = self.config.get("pair_column") is not None
+        return ["id", "text"] + (["text_pair"] if pair else [])
+
+    def export_batch(self, path, *, format=None):
+        """Write the open batch's texts still to label (CSV, JSONL, Parquet, LS).
+
+        Rows carry ``id``, ``text`` (``text_pair``), an empty ``label`` to
+        fill in, the model's ``guess`` and its ``guess_probability``, and
+        ``session_id``. A Label Studio file holds one task per text with the
+        guess as a prediction; :func:`~allsh_sklearn.session.label_studio_config`
+        is the matching labeling configuration.
+
+        Parameters
+        ----------
+        path : path-like
+        format : str or None, default=None
+
+        Returns
+        -------
+        n_rows : int
+        """
+        batch = self.current_batch()
+        if batch is None:
+            raise NotReadyError("There is no open batch: call next_batch() first.")
+        rows = []
+        for item in batch.items:
+            if item.label is not None or item.skipped:
+                continue
+            rows.append(
+                {
+                    "id": item.item_id,
+                    "text": item.text,
+                    "text_pair": item.text_pair,
+                    "label": "",
+                    "guess": item.guess,
+                    "guess_probability": None
+                    if item.proba is None or item.guess is None
+                    else item.proba[item.guess],
+                }
+            )
+        write_rows(
+            path,
+            rows,
+            format=format,
+            session_id=self.session_id,
+            columns=self._columns() + ["label", "guess", "guess_probability"],
+            model_version=f"allsh-label round {batch.round}",
+        )
+        return len(rows)
+
+    def export_labels(self, path, *, format=None, include_audit=True):
+        """Write every current label (CSV, JSONL, Parquet, Label Studio).
+
+        Parameters
+        ----------
+        path : path-like
+        format : str or None, default=None
+        include_audit : bool, default=True
+            Include the audit sample's labels (an ``audit`` column marks them).
+
+        Returns
+        -------
+        n_rows : int
+        """
+        with self._store.read() as connection:
+            rows = connection.execute(
+                "SELECT i.ext_id, i.text, i.text_pair, s.label, e.annotator, "
+                "e.created_at, i.role FROM item_state s "
+                "JOIN items i ON i.item = s.item "
+                "JOIN events e ON e.event = s.event WHERE s.kind = 'label' "
+                "ORDER BY s.event"
+            ).fetchall()
+        out = [
+            {
+                "id": ext_id,
+                "text": text,
+                "text_pair": pair,
+                "label": label,
+                "annotator": annotator,
+                "labeled_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+                + f".{int((created % 1) * 1e6):06d}Z",
+                "audit": role == "audit",
+            }
+            for ext_id, text, pair, label, annotator, created, role in rows
+            if include_audit or role != "audit"
+        ]
+        write_rows(
+            path,
+            out,
+            format=format,
+            session_id=self.session_id,
+            columns=self._columns() + ["label", "annotator", "labeled_at", "audit"],
+        )
+        return len(out)
+
+    def import_labels(
+        self, path, *, format=None, annotator=None, retrain=False, progress=None
+    ):
+        """Import labels from CSV, JSONL, Parquet or Label Studio: all or nothing.
+
+        Rows without a label are left alone (a partly labeled batch is
+        fine). The file is checked first: ids this session does not know,
+        labels outside the label set, or rows from another session (its
+        ``session_id``) refuse the whole file with a list of the problems;
+        otherwise every label is stored in one transaction. A row whose
+        label the item already has is not stored again, so importing a file
+        twice changes nothing.
+
+        Parameters
+        ----------
+        path : path-like
+        format : str or None, default=None
+        annotator : str or None, default=None
+            Used for rows that do not name one (None: ``"import"``).
+        retrain : bool, default=False
+            Retrain and query a fresh batch after importing.
+        progress : bool or None, default=None
+
+        Returns
+        -------
+        report : ImportReport
+        """
+        rows, n_unlabeled = read_label_rows(path, format)
+        default_annotator = annotator or "import"
+        problems = []
+        other_sessions = sorted(
+            {
+                row.session_id
+                for row in rows
+                if row.session_id not in (None, self.session_id)
+            }
+        )
+        if other_sessions:
+            raise InputFileError(
+                f"{os.fspath(path)!r} was exported from another session "
+                f"({', '.join(s[:8] for s in other_sessions)}); this session is "
+                f"{self.session_id[:8]}. Import it into the session it came from, "
+                "or remove its session_id column if you know the ids match.",
+                problems=[f"session {s}" for s in other_sessions],
+            )
+        for row in rows:
+            if (
+                row.label is not None
+                and row.label != SKIP
+                and row.label not in self.labels
+            ):
+                problems.append(
+                    f"{row.row}: label {row.label!r} is not in {self.labels}"
+                )
+        with self._store.read() as connection:
+            known = {}
+            wanted = list(dict.fromkeys(row.item_id for row in rows))
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                known.update(
+                    connection.execute(
+                        f"SELECT ext_id, item FROM items WHERE ext_id IN "
+                        f"({','.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchall()
+                )
+        for row in rows:
+            if row.item_id not in known:
+                problems.append(f"{row.row}: id {row.item_id!r} is not in this session")
+        if problems:
+            shown = "; ".join(problems[:10])
+            more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+            raise InputFileError(
+                f"{os.fspath(path)!r} cannot be imported: {len(problems)} problem(s): "
+                f"{shown}{more}. Nothing was imported.",
+                problems=problems,
+            )
+        source = f"import:{Path(path).name}"
+        n_imported = n_unchanged = n_skips = 0
+        with self._store.write() as connection:
+            numbers = [known[row.item_id] for row in rows]
+            state = {}
+            unique = list(dict.fromkeys(numbers))
+            for start in range(0, len(unique), CHUNK):
+                chunk = unique[start : start + CHUNK]
+                for item, kind, label in connection.execute(
+                    f"SELECT item, kind, label FROM item_state WHERE item IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    state[item] = (kind, label)
+            for row, number in zip(rows, numbers, strict=True):
+                kind = "skip" if row.label in (None, SKIP) else "label"
+                label = None if kind == "skip" else row.label
+                if state.get(number) == (kind, label):
+                    n_unchanged += 1
+                    continue
+                self._record(
+                    connection,
+                    number,
+                    kind,
+                    label,
+                    row.annotator or default_annotator,
+                    source,
+                    created_at=row.created_at,
+                )
+                state[number] = (kind, label)
+                n_imported += 1
+                n_skips += kind == "skip"
+        report = ImportReport(
+            path=os.fspath(path),
+            n_rows=len(rows),
+            n_unlabeled=n_unlabeled,
+            n_imported=n_imported,
+            n_unchanged=n_unchanged,
+            n_skips=n_skips,
+        )
+        if retrain and n_imported:
+            report.round = self.retrain(progress=progress)
+        return report
+
+    # Using the model ----------------------------------------------------------
+
+    def export_model(self, path):
+        """Save the last trained classifier to a file.
+
+        scikit-learn models (and the TF-IDF and frozen-MiniLM tiers) are
+        written with :func:`joblib.dump` (``joblib.load(path)`` gives a
+        fitted estimator with ``predict``); a fine-tuned transformer is
+        saved in its own format when it has one (``save_pretrained`` into the
+        folder ``path``), else with joblib.
+
+        Parameters
+        ----------
+        path : path-like
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        import joblib
+
+        rounds = self.rounds()
+        if not rounds:
+            raise NotReadyError(
+                "The session has no trained model yet: label texts of at least two "
+                "classes and retrain first."
+            )
+        with self._store.read() as connection:
+            row = connection.execute(
+                "SELECT data FROM models WHERE round = ?", (rounds[-1].round,)
+            ).fetchone()
+        estimator = self._engine().loads(
+            bytes(row[0]), self._pool()[1], fresh_shared=True
+        )
+        path = Path(path)
+        if hasattr(estimator, "save_pretrained"):
+            path.mkdir(parents=True, exist_ok=True)
+            estimator.save_pretrained(path)
+            return path
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            joblib.dump(estimator, temporary)
+            os.replace(temporary, path)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
+        return path
+
+    def predict(self, X):
+        """Labels and probabilities of the last trained model for new texts.
+
+        Parameters
+        ----------
+        X : sequence of str or of (str, str)
+
+        Returns
+        -------
+        labels : list of str
+        proba : ndarray of shape (n_texts, n_labels)
+            Columns in the order of :attr:`labels`.
+        """
+        from ..utils._validation import check_texts
+
+        check_texts(X, name="X")
+        estimator = self.model()
+        proba = self._engine().predict_proba(
+            estimator, list(X), self.progress, "predicting"
+        )
+        return [self.labels[int(i)] for i in proba.argmax(axis=1)], proba
+
+    def predict_file(
+        self,
+        data,
+        output,
+        *,
+        text_column=None,
+        pair_column=None,
+        id_column=None,
+        format=None,
+        output_format=None,
+    ):
+        """Predict every text of a file and write ``id, text, prediction, p(label)...``.
+
+        Parameters
+        ----------
+        data : path-like
+            CSV, JSONL or Parquet.
+        output : path-like
+            CSV, JSONL or Parquet.
+        text_column, pair_column, id_column : str or None
+            None: the session's own columns (``id_column`` falls back to row
+            hashes when the file has none).
+        format, output_format : str or None
+
+        Returns
+        -------
+        n_rows : int
+        """
+        text_column = text_column or self.config["text_column"]
+        pair_column = pair_column or self.config.get("pair_column")
+        if id_column is None:
+            id_column = self.config.get("id_column")
+        import pandas as pd
+
+        from ._formats import read_table
+
+        table = read_table(data, format) if not isinstance(data, pd.DataFrame) else data
+        if id_column is not None and id_column not in table.columns:
+            id_column = None
+        pool = read_pool(
+            table, text_column=text_column, pair_column=pair_column, id_column=id_column
+        )
+        X = (
+            pool.texts
+            if pool.pairs is None
+            else list(zip(pool.texts, pool.pairs, strict=True))
+        )
+        predicted, proba = self.predict(X)
+        rows = []
+        for index, item_id in enumerate(pool.ids):
+            row = {
+                "id": item_id,
+                "text": pool.texts[index],
+                "prediction": predicted[index],
+            }
+            if pool.pairs is not None:
+                row["text_pair"] = pool.pairs[index]
+            for column, label in enumerate(self.labels):
+                row[f"p({label})"] = float(proba[index, column])
+            rows.append(row)
+        columns = ["id", "text"] + (["text_pair"] if pool.pairs is not None else [])
+        columns += ["prediction"] + [f"p({label})" for label in self.labels]
+        write_rows(
+            output,
+            rows,
+            format=output_format,
+            session_id=self.session_id,
+            columns=columns,
+        )
+        return len(rows)
+
+    # Maintenance --------------------------------------------------------------
+
+    def clear_cache(self):
+        """Delete the project's cache folder (embeddings, augmented copies)."""
+        shutil.rmtree(self.path / "cache", ignore_errors=True)
+
+
+@dataclass
+class _HistoryRound:
+    """A stored round as the stopping rules read it."""
+
+    n_labeled: int
+    stop_set_predictions: object
+    stop_set_proba: object
+    mean_pool_score: float | None
+
+    @classmethod
+    def from_row(cls, row, n_labels):
+        predictions = row.get("stop_set_predictions")
+        proba = row.get("stop_set_proba")
+        if predictions is not None:
+            predictions = np.frombuffer(predictions, dtype=np.int16)
+        if proba is not None:
+            proba = np.frombuffer(proba, dtype=np.float32).reshape(-1, n_labels)
+        return cls(row["n_labeled"], predictions, proba, row.get("mean_pool_score"))
+
+
+_ = SCHEMA_VERSION  # re-exported through the package for the CLI's --version

@@ -1,0 +1,264 @@
+"""Labeling page latency: from a key press to the next text on screen.
+
+A real browser (Debian's headless Chromium, driven by Selenium through
+/usr/bin/chromedriver) labels a queried batch of an ALLSH session with the
+keyboard. For every key press the page itself records (``window.allshTimings``)
+the milliseconds from the ``keydown`` event to the next text put in the page
+(``to DOM``) and to the frame after it was painted (``to paint``); the server
+reports how long the session took (label committed, next text claimed) in a
+``Server-Timing`` header. Retraining is excluded: it runs before the timed
+batch.
+
+The same measurement runs side by side on a small and a large session (by
+default 1,000 and 50,000 SST-2 training phrases, TF-IDF + logistic
+regression, ALLSH) so the ratio shows whether the pool's size reaches the
+annotator. The target: under 100 ms from key press to the next text on the
+50,000-text session.
+
+Run::
+
+    ALLSH_SKLEARN_DATA=../shared/data python benchmarks/bench_web.py
+    python benchmarks/bench_web.py --sizes 1000 50000 --batch-size 50 \\
+        --json results/benchmarks/web_latency.json
+"""
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allsh_sklearn.datasets import load_dataset
+from allsh_sklearn.session import LabelingSession
+from allsh_sklearn.web import BackgroundServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def default_data_home():
+    if os.environ.get("ALLSH_SKLEARN_DATA"):
+        return None
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return str(shared) if shared.is_dir() else None
+
+
+def unique_texts(n, data_home):
+    """The first ``n`` distinct SST-2 training phrases and their labels."""
+    bunch = load_dataset("sst2", "train", data_home=data_home)
+    names = list(bunch.target_names)
+    seen, texts, truth = set(), [], {}
+    for text, target in zip(bunch.data, bunch.target, strict=True):
+        if text.strip() and text not in seen:
+            seen.add(text)
+            texts.append(text)
+            truth[text] = names[int(target)]
+            if len(texts) == n:
+                break
+    if len(texts) < n:
+        raise SystemExit(
+            f"SST-2's training split has only {len(texts)} distinct texts."
+        )
+    return texts, truth, names
+
+
+def start_browser(profile):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    return webdriver.Chrome(
+        service=Service(executable_path=CHROMEDRIVER), options=options
+    )
+
+
+def prepare(folder, texts, truth, labels, batch_size):
+    """A session whose open batch was queried by ALLSH after one round."""
+    started = time.perf_counter()
+    session = LabelingSession.create(
+        folder,
+        pd.DataFrame({"text": texts}),
+        labels=labels,
+        batch_size=batch_size,
+        progress=False,
+    )
+    created = time.perf_counter()
+    for item in session.next_batch().items:
+        session.label(item.item_id, truth[item.text], annotator="scripted")
+    labeled = time.perf_counter()
+    round_info = session.retrain()
+    retrained = time.perf_counter()
+    batch = session.current_batch()
+    n_explained = sum(item.explanation is not None for item in batch.items)
+    session.close()
+    return {
+        "create_seconds": created - started,
+        "first_batch_seconds": labeled - created,
+        "retrain_and_query_seconds": retrained - labeled,
+        "round": round_info.round,
+        "batch_size": len(batch.items),
+        "n_explained": n_explained,
+    }
+
+
+def server_ms(header, name):
+    for part in header.split(","):
+        fields = dict(
+            field.strip().split("=", 1) if "=" in field else (field.strip(), "")
+            for field in part.split(";")
+        )
+        if name in fields:
+            return float(fields["dur"])
+    return float("nan")
+
+
+def measure(driver, url, truth, labels, n_skips):
+    """Label the open batch from the keyboard; the page's timings of each press."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.delete_all_cookies()
+    driver.get(url + "label")
+    field = driver.find_element(By.ID, "annotator")
+    field.send_keys("bench", Keys.ENTER)
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "current"))
+    driver.find_element(By.TAG_NAME, "body").click()
+    presses = 0
+    while True:
+        text = driver.execute_script(
+            "const t = document.getElementById('text'); return t ? t.textContent : null"
+        )
+        if text is None:
+            break
+        key = "s" if presses < n_skips else str(labels.index(truth[text]) + 1)
+        ActionChains(driver).send_keys(key).perform()
+        presses += 1
+        WebDriverWait(driver, 30).until(
+            lambda d, n=presses: (
+                d.execute_script("return window.allshTimings.length") >= n
+            )
+        )
+    return driver.execute_script("return window.allshTimings")
+
+
+def summary(values):
+    values = np.asarray(values, dtype=float)
+    return {
+        "n": int(values.size),
+        "median": float(np.median(values)),
+        "p90": float(np.percentile(values, 90)),
+        "p95": float(np.percentile(values, 95)),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 50000])
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--skips", type=int, default=5, help="skips among the presses")
+    parser.add_argument("--data-home", default=default_data_home())
+    parser.add_argument("--json", default=None, help="write the figures here")
+    args = parser.parse_args(argv)
+
+    texts, truth, labels = unique_texts(max(args.sizes), args.data_home)
+    work = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    profile = work / "chromium-profile"
+    driver = start_browser(profile)
+    results = []
+    try:
+        for size in args.sizes:
+            print(f"\n== {size} texts: ALLSH with TF-IDF + LR, batch {args.batch_size}")
+            setup = prepare(
+                work / f"session-{size}", texts[:size], truth, labels, args.batch_size
+            )
+            print(
+                "set-up (not timed below): create {create_seconds:.1f} s, retrain "
+                "and query {retrain_and_query_seconds:.1f} s, {n_explained} of "
+                "{batch_size} texts with an ALLSH explanation".format(**setup)
+            )
+            with BackgroundServer(work / f"session-{size}") as server:
+                timings = measure(driver, server.url, truth, labels, args.skips)
+            row = {"pool": size, **setup}
+            for action in ("label", "skip"):
+                chosen = [t for t in timings if t["action"] == action]
+                if not chosen:
+                    continue
+                row[action] = {
+                    "to_paint_ms": summary([t["toPaint"] for t in chosen]),
+                    "to_dom_ms": summary([t["toDom"] for t in chosen]),
+                    "server_session_ms": summary(
+                        [server_ms(t["server"], "session") for t in chosen]
+                    ),
+                }
+            results.append(row)
+    finally:
+        driver.quit()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("\nKey press to the next text on screen (ms), label presses")
+    header = f"{'pool':>8} {'n':>4} {'median':>8} {'p90':>8} {'p95':>8} {'max':>8}"
+    header += f" {'to DOM':>8} {'server':>8}"
+    print(header)
+    for row in results:
+        paint = row["label"]["to_paint_ms"]
+        print(
+            f"{row['pool']:>8} {paint['n']:>4} {paint['median']:>8.1f} "
+            f"{paint['p90']:>8.1f} {paint['p95']:>8.1f} {paint['max']:>8.1f} "
+            f"{row['label']['to_dom_ms']['median']:>8.1f} "
+            f"{row['label']['server_session_ms']['median']:>8.1f}"
+        )
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        ratio = (
+            large["label"]["to_paint_ms"]["median"]
+            / small["label"]["to_paint_ms"]["median"]
+        )
+        print(f"median ratio {large['pool']} / {small['pool']} texts: {ratio:.2f}")
+    large = results[-1]
+    p95 = large["label"]["to_paint_ms"]["p95"]
+    verdict = "under" if p95 < 100 else "OVER"
+    print(
+        f"target: p95 {p95:.1f} ms on {large['pool']} texts, {verdict} 100 ms "
+        f"(median {large['label']['to_paint_ms']['median']:.1f} ms)"
+    )
+    if args.json:
+        record = {
+            "benchmark": "bench_web",
+            "chromium": CHROMIUM,
+            "batch_size": args.batch_size,
+            "cpu_count": os.cpu_count(),
+            "results": results,
+        }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"written to {args.json}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

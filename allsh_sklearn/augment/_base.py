@@ -9,7 +9,9 @@ sides.
 Subclasses implement ``_fit_texts(texts)`` and
 ``_augment_texts(texts, copy_index)`` on plain lists of strings; this base
 class handles validation, sentence pairs, seeding and the fingerprint that
-keys augmentation caches.
+keys augmentation caches. A subclass that treats the two sides of a pair
+together (``TfidfAugmenter``) overrides ``_fit_items`` and
+``_augment_items`` instead.
 """
 
 import hashlib
@@ -64,13 +66,13 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
         self : object
         """
         self._validate_params()
-        texts = self._flatten(check_texts(X, name="X"))
+        items = list(check_texts(X, name="X"))
         random_state = getattr(self, "random_state", None)
         if isinstance(random_state, int | np.integer):
             self.seed_ = int(random_state)
         else:
             self.seed_ = int(check_random_state(random_state).randint(2**31 - 1))
-        self._fit_texts(texts)
+        self._fit_items(items)
         return self
 
     def transform(self, X):
@@ -144,6 +146,13 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
 
     def _validate_params(self):
         """Check the constructor parameters; raise with a clear message."""
+
+    def _fit_items(self, items):
+        """Learn from a list of texts and pairs; by default from every text.
+
+        Override it to treat the two sides of a pair together.
+        """
+        self._fit_texts(self._flatten(items))
 
     def _fit_texts(self, texts):
         """Learn from a list of strings."""

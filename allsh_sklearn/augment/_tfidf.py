@@ -6,27 +6,30 @@ keeps the informative ones. The ALLSH paper uses it with magnitude
 ``p = 0.3`` to build the local neighbourhood of a text.
 
 The whole batch is processed with array operations: words become integer ids
-through a dictionary, per-sentence scores are computed on flat arrays, and
-the random numbers come from a counter-based hash of a per-text seed, so a
-copy depends only on the text, the copy index and the seed.
+through a dictionary, per-document scores are computed on flat arrays, and
+the random numbers come from a counter-based hash of a per-document seed, so
+a copy depends only on the text (or pair), the copy index and the seed.
 """
 
+import functools
 import hashlib
 import itertools
 import numbers
+import re
 import string
+import unicodedata
 
 import numpy as np
 
-from ..utils._validation import _describe
+from ..utils._validation import _describe, _is_pair, check_bool, check_one_of
 from ._base import BaseAugmenter, stable_seed
-
-_PUNCTUATION = frozenset(string.punctuation)
 
 # SplitMix64 constants (Steele, Lea and Flood, 2014).
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+
+_TOKENIZERS = ("bert-basic", "whitespace")
 
 
 def _uniform_from_counter(seeds, counters):
@@ -42,18 +45,208 @@ def _uniform_from_counter(seeds, counters):
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2.0**53)
 
 
-def _is_punctuation(word):
-    return all(char in _PUNCTUATION for char in word)
+# Tokenisers -------------------------------------------------------------------
+#
+# A tokeniser turns a text into the words the statistics count, and renders a
+# copy: the original text with some of its words replaced. Rendering keeps
+# everything else of the text as it was (case, spacing, HTML breaks), so a
+# copy differs from its text only where words were replaced.
 
 
-def _tokenize(texts):
-    """Split each text on whitespace; return flat tokens and lengths."""
-    token_lists = [text.split() for text in texts]
-    lengths = np.fromiter(
-        (len(tokens) for tokens in token_lists), dtype=np.int64, count=len(texts)
+class _WhitespaceTokenizer:
+    """Words are the whitespace-separated chunks, case-sensitive.
+
+    Punctuation counts as its own word only when spaces separate it, as in
+    SST-2's distribution ("film ." but "film." in IMDB).
+    """
+
+    name = "whitespace"
+    _chunks = re.compile(r"(\S+)")
+
+    def tokenize(self, text):
+        return text.split()
+
+    def is_punctuation(self, word):
+        return all(char in string.punctuation for char in word)
+
+    def render(self, text, replacements):
+        """Return ``text`` with word ``i`` replaced by ``replacements[i]``."""
+        pieces = self._chunks.split(text)  # [gap, word, gap, word, ..., gap]
+        for position, word in replacements.items():
+            pieces[2 * position + 1] = word
+        return "".join(pieces)
+
+
+# BERT's BasicTokenizer (google-research/bert, tokenization.py; UDA's
+# utils/tokenization.py): remove control characters, lower-case, strip accents
+# (NFD, drop non-spacing marks) and split every punctuation character off as
+# its own word. Punctuation: every ASCII character that is not a letter, a
+# digit or whitespace, and every Unicode "P*" character. Whitespace: space,
+# tab, newline, carriage return and Unicode "Zs".
+_ASCII_PUNCTUATION = "".join(
+    chr(code) for code in range(33, 127) if not chr(code).isalnum()
+)
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_P = re.escape(_ASCII_PUNCTUATION)
+_ASCII_WORD = re.compile(rf"[{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+")
+# UDA cleans IMDB's line breaks ("<br />") into spaces before tokenising.
+_ASCII_BREAK = re.compile(r"<br[ \t\n\r]*/?>")
+
+
+def _char_class(codes):
+    """A regex character-class body holding the code points ``codes``."""
+    parts, start, previous = [], None, None
+    for code in [*codes, None]:
+        if start is not None and code == previous + 1:
+            previous = code
+            continue
+        if start is not None:
+            parts.append(
+                re.escape(chr(start))
+                if start == previous
+                else f"{re.escape(chr(start))}-{re.escape(chr(previous))}"
+            )
+        start = previous = code
+    return "".join(parts)
+
+
+@functools.cache
+def _unicode_patterns():
+    """Compiled patterns for any text (built on first non-ASCII text, ~0.1 s).
+
+    No punctuation or space separator lies beyond U+1FFFF in Unicode 15
+    (checked by the tests against the running Python's database).
+    """
+    punctuation, spaces = [], []
+    for code in range(0x20000):
+        category = unicodedata.category(chr(code))
+        if category[0] == "P" or chr(code) in _ASCII_PUNCTUATION:
+            punctuation.append(code)
+        elif category == "Zs":
+            spaces.append(code)
+    p = _char_class(sorted(punctuation))
+    w = " \\t\\n\\r" + _char_class(spaces)
+    # (break)|(word): a break is kept as it is and is no word.
+    pieces = re.compile(rf"(?i:(<br[{w}]*/?>))|([{p}]|[^{w}{p}]+)")
+    words = re.compile(rf"[{p}]|[^{w}{p}]+")
+    word_char = re.compile(rf"[^{w}{p}]")
+    return pieces, words, word_char
+
+
+def _is_removed(char):
+    """Characters BERT's tokenizer deletes: NUL, U+FFFD, controls."""
+    if char in "\t\n\r":
+        return False
+    return char in "\x00\ufffd" or unicodedata.category(char)[0] == "C"
+
+
+@functools.lru_cache(maxsize=2**16)
+def _normalize(raw):
+    """Words of one raw word of a non-ASCII text, as BERT normalises them.
+
+    Usually one word; none for a run of control characters or accents; more
+    when normalising creates punctuation (NFD of "≠" is "=" + a mark).
+    """
+    text = "".join(char for char in raw if not _is_removed(char)).lower()
+    text = "".join(
+        char
+        for char in unicodedata.normalize("NFD", text)
+        if unicodedata.category(char) != "Mn"
     )
-    flat = [token for tokens in token_lists for token in tokens]
-    return flat, lengths
+    return tuple(_unicode_patterns()[1].findall(text))
+
+
+class _BertBasicTokenizer:
+    """BERT's basic tokenizer (as UDA uses it), with IMDB's breaks removed.
+
+    One known difference: words are lower-cased one at a time, so a Greek
+    capital sigma next to punctuation may take its final form where BERT,
+    lower-casing whole whitespace-separated chunks, would not.
+    """
+
+    name = "bert-basic"
+
+    @staticmethod
+    def _is_plain(text):
+        return text.isascii() and _ASCII_CONTROL.search(text) is None
+
+    def tokenize(self, text):
+        if self._is_plain(text):
+            lowered = text.lower()
+            if "<br" in lowered:
+                lowered = _ASCII_BREAK.sub(" ", lowered)
+            return _ASCII_WORD.findall(lowered)
+        words = []
+        for _, raw in _unicode_patterns()[0].findall(text):
+            if raw:
+                words.extend(_normalize(raw))
+        return words
+
+    def is_punctuation(self, word):
+        return len(word) == 1 and (
+            word in _ASCII_PUNCTUATION or unicodedata.category(word)[0] == "P"
+        )
+
+    def render(self, text, replacements):
+        """Return ``text`` with word ``i`` replaced by ``replacements[i]``.
+
+        The rest of the text is kept as it is. A space is put between a
+        replacement and a neighbouring word character it would otherwise
+        merge with ("don't" with "'" replaced by "film" gives "don film t"),
+        so that tokenising the copy gives back the copy's words.
+        """
+        patterns = _unicode_patterns()
+        pieces = patterns[0].split(text)
+        # pieces: [gap, break, raw, gap, break, raw, ..., gap]; one of break
+        # and raw is None in each match.
+        plain = self._is_plain(text)
+        changed = set()
+        position = 0
+        for index in range(2, len(pieces), 3):
+            raw = pieces[index]
+            if raw is None:
+                continue
+            words = (raw.lower(),) if plain else _normalize(raw)
+            if not words:
+                continue
+            end = position + len(words)
+            if any(i in replacements for i in range(position, end)):
+                pieces[index] = " ".join(
+                    replacements.get(i, word)
+                    for i, word in enumerate(words, start=position)
+                )
+                changed.add(index)
+            position = end
+        word_char = patterns[2].match
+        for index in sorted(changed):
+            new = pieces[index]
+            left, right = self._neighbour(pieces, index, -1), None
+            if index + 3 not in changed:
+                right = self._neighbour(pieces, index, 1)
+            if left and word_char(left) and word_char(new[0]):
+                new = " " + new
+            if right and word_char(right) and word_char(new[-1]):
+                new = new + " "
+            pieces[index] = new
+        return "".join(piece for piece in pieces if piece)
+
+    @staticmethod
+    def _neighbour(pieces, index, direction):
+        """The character next to match ``index`` when no gap separates them."""
+        gap = pieces[index - 2] if direction < 0 else pieces[index + 1]
+        if gap:
+            return None
+        match = index - 3 if direction < 0 else index + 3
+        if not 0 < match < len(pieces):
+            return None
+        other = pieces[match] if pieces[match] is not None else pieces[match - 1]
+        if not other:
+            return None
+        return other[-1] if direction < 0 else other[0]
+
+
+def _make_tokenizer(name):
+    return _BertBasicTokenizer() if name == "bert-basic" else _WhitespaceTokenizer()
 
 
 class TfidfAugmenter(BaseAugmenter):
@@ -61,22 +254,47 @@ class TfidfAugmenter(BaseAugmenter):
 
     ``fit`` learns from a corpus the inverse document frequency of each word,
     ``idf(w) = log(N / df(w))``, and its corpus score
-    ``tfidf(w) = sum over texts of count(w) / len(text) * idf(w)``.
-    ``transform`` scores each word of a sentence by ``s_i = tf(w_i) *
-    idf(w_i)`` (``tf`` within the sentence), replaces it with probability
-    ``min(p * (max_j s_j - s_i) / Z, 1)``, where ``Z`` is the sentence's mean
+    ``tfidf(w) = sum over documents of count(w) / len(document) * idf(w)``.
+    ``transform`` scores each word of a document by ``s_i = tf(w_i) *
+    idf(w_i)`` (``tf`` within the document), replaces it with probability
+    ``min(p * (max_j s_j - s_i) / Z, 1)``, where ``Z`` is the document's mean
     of ``max_j s_j - s_j``, and draws each replacement from the vocabulary
     with probability proportional to ``max_w tfidf(w) - tfidf(w)``. On
     average about a fraction ``p`` of the words are replaced, the least
     informative ones most often.
 
-    Read more in UDA's ``word_level_augment.py`` (google-research/uda).
+    The defaults follow UDA's reference code (google-research/uda,
+    ``augmentation/word_level_augment.py`` and its preprocessing): words come
+    from BERT's basic tokenizer, every word may be replaced, and a sentence
+    pair is one document. Each departure is an option.
+
+    Read more in the user guide (``docs/augmenters.md``, "TF-IDF word
+    replacement").
 
     Parameters
     ----------
     p : float, default=0.3
         The magnitude: the expected fraction of replaced words, in (0, 1].
         The ALLSH paper uses 0.3.
+    tokenizer : {"bert-basic", "whitespace"}, default="bert-basic"
+        How a text becomes words. ``"bert-basic"`` is BERT's basic tokenizer,
+        as UDA (and the ALLSH paper, "BERT is used as the word tokenizer")
+        uses it: lower-cased, accents stripped, control characters removed,
+        every punctuation character a word of its own, and HTML line breaks
+        (``<br />``, which UDA cleans out of IMDB) not words. ``"whitespace"``
+        splits on whitespace only, case-sensitive: ``"film."`` and ``"film"``
+        are different words (this library's earlier default).
+    replace_punctuation : bool, default=True
+        Whether words made only of punctuation (``","``, ``"--"``) may be
+        replaced, as every word may in UDA. With False they take part in the
+        scores but are never replaced, which lowers the fraction of replaced
+        words (by 13-19% on SST-2 with whitespace words).
+    joint_pairs : bool, default=True
+        Whether both sides of a sentence pair form one document, as in UDA:
+        the pair counts once in ``N`` and ``df``, its words are scored
+        together, and the copy is split back into its two sides. With False
+        each side is a document of its own (both sides count in ``N``) and
+        gets the copy it would get alone.
     random_state : int, RandomState instance or None, default=None
         Seeds the replacements. With an int, copy ``k`` of a text is the same
         on every call and whatever the other texts of the batch.
@@ -93,40 +311,62 @@ class TfidfAugmenter(BaseAugmenter):
         Probability of drawing each word as a replacement, proportional to
         ``tfidf_.max() - tfidf_`` (uniform if all scores are equal).
     n_texts_ : int
-        Number of texts in the fitted corpus (both sides of pairs count).
+        Number of documents in the fitted corpus: texts, and pairs (or both
+        of their sides with ``joint_pairs=False``).
     seed_ : int
         The seed drawn from ``random_state`` at fit time.
 
+    See Also
+    --------
+    SynonymAugmenter : WordNet or GloVe synonym replacement.
+    BackTranslationAugmenter : Paraphrases by translation and back.
+
     Notes
     -----
-    Texts are tokenised by splitting on whitespace, as UDA does on
-    pre-tokenised text: words are case-sensitive and punctuation must be
-    separated by spaces to count as its own token (SST-2 is distributed this
-    way, lower-cased). An augmented text is its tokens joined by single
-    spaces; a text with no replaced word is returned unchanged.
+    A copy is its text with the replaced words substituted in place:
+    everything else (case, spacing, line breaks) is kept, so a copy differs
+    from its text only where words were replaced; replacement words are
+    vocabulary words (lower-cased with ``"bert-basic"``). For an uncased
+    model this is the input UDA builds from its word lists; where a
+    replacement would merge with a neighbouring word character, a space
+    separates them. A text with no replaced word is returned unchanged.
 
-    Words made only of punctuation characters (``","``, ``"--"``) take part
-    in the scores but are never replaced, as in UDA. Words unseen at fit time
-    get the largest fitted ``idf``. When every word of a sentence has the
-    same score (a one-word sentence, for instance), ``Z = 0`` and the
-    sentence is left unchanged, where UDA would produce NaN probabilities.
+    Words unseen at fit time get the largest fitted ``idf`` (UDA fits on
+    the texts it augments). When every word of a document has the same score
+    (a one-word sentence, for instance), ``Z = 0`` and the document is left
+    unchanged, where UDA would produce NaN probabilities. UDA draws
+    replacements from a pre-sampled list it refills; here each draw is
+    independent, with the same distribution.
 
     Examples
     --------
     >>> from allsh_sklearn.augment import TfidfAugmenter
-    >>> corpus = ["the film is good", "the film is bad", "the plot is thin",
+    >>> corpus = ["The film is good.", "the film is bad", "the plot is thin",
     ...           "a good cast"]
-    >>> augmenter = TfidfAugmenter(p=0.5, random_state=0).fit(corpus)
+    >>> augmenter = TfidfAugmenter(p=0.3, random_state=6).fit(corpus)
+    >>> augmenter.build_tokenizer()("The film is good.")
+    ['the', 'film', 'is', 'good', '.']
     >>> round(float(augmenter.idf_[augmenter.vocabulary_["the"]]), 4)
     0.2877
-    >>> augmenter.transform(["the film is good", "good"])
-    ['the film good good', 'good']
+    >>> augmenter.transform(["The film is good.", "good"])
+    ['The film the good.', 'good']
     >>> [len(copies) for copies in augmenter.augment(corpus, n_copies=3)]
     [4, 4, 4]
     """
 
-    def __init__(self, p=0.3, random_state=None):
+    def __init__(
+        self,
+        p=0.3,
+        *,
+        tokenizer="bert-basic",
+        replace_punctuation=True,
+        joint_pairs=True,
+        random_state=None,
+    ):
         self.p = p
+        self.tokenizer = tokenizer
+        self.replace_punctuation = replace_punctuation
+        self.joint_pairs = joint_pairs
         self.random_state = random_state
 
     def _validate_params(self):
@@ -141,45 +381,102 @@ class TfidfAugmenter(BaseAugmenter):
                 "The 'p' parameter of TfidfAugmenter must be a float in (0, 1]. "
                 f"Got {_describe(p)} instead; the paper uses 0.3."
             )
+        check_one_of(self.tokenizer, "tokenizer", _TOKENIZERS, owner="TfidfAugmenter")
+        check_bool(
+            self.replace_punctuation, "replace_punctuation", owner="TfidfAugmenter"
+        )
+        check_bool(self.joint_pairs, "joint_pairs", owner="TfidfAugmenter")
+
+    def build_tokenizer(self):
+        """Return the function that splits a text into the words counted.
+
+        Returns
+        -------
+        tokenize : callable
+            ``tokenize(text) -> list of str``, the ``tokenizer`` parameter's
+            words (see the class description).
+        """
+        check_one_of(self.tokenizer, "tokenizer", _TOKENIZERS, owner="TfidfAugmenter")
+        return _make_tokenizer(self.tokenizer).tokenize
+
+    # Documents ---------------------------------------------------------------
+
+    def _documents(self, items, tokenizer):
+        """Tokenise ``items`` into documents.
+
+        Returns the texts (each side of a pair is a text), the words of all
+        texts in order, the number of words of each text, the document of
+        each text, and the seed key (the texts) of each document.
+        """
+        texts, text_doc, keys = [], [], []
+        joint = bool(self.joint_pairs)
+        for item in items:
+            if _is_pair(item):
+                if joint:
+                    text_doc += [len(keys), len(keys)]
+                    keys.append(tuple(item))
+                else:
+                    text_doc += [len(keys), len(keys) + 1]
+                    keys += [(item[0],), (item[1],)]
+                texts += item
+            else:
+                text_doc.append(len(keys))
+                keys.append((item,))
+                texts.append(item)
+        word_lists = [tokenizer.tokenize(text) for text in texts]
+        lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(texts))
+        words = list(itertools.chain.from_iterable(word_lists))
+        return texts, words, lengths, np.asarray(text_doc, dtype=np.int64), keys
 
     # Fitting -----------------------------------------------------------------
 
-    def _fit_texts(self, texts):
-        tokens, lengths = _tokenize(texts)
+    def _fit_items(self, items):
+        tokenizer = _make_tokenizer(self.tokenizer)
+        _, words, lengths, text_doc, keys = self._documents(items, tokenizer)
+        n_docs = len(keys)
+        doc_lengths = np.bincount(text_doc, weights=lengths, minlength=n_docs)
         vocabulary = {}
         ids = np.fromiter(
-            (vocabulary.setdefault(token, len(vocabulary)) for token in tokens),
+            (vocabulary.setdefault(word, len(vocabulary)) for word in words),
             dtype=np.int64,
-            count=len(tokens),
+            count=len(words),
         )
         n_words = len(vocabulary)
-        n_texts = len(texts)
-        doc = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
+        doc = np.repeat(text_doc, lengths)
 
-        # Document frequency: count each (text, word) pair once.
+        # Document frequency: count each (document, word) pair once.
         df = np.bincount(np.unique(doc * n_words + ids) % n_words, minlength=n_words)
-        idf = np.log(n_texts / df)
-        # Each occurrence adds 1 / len(text) * idf(w) to the word's score.
-        weights = 1.0 / np.repeat(lengths, lengths)
+        idf = np.log(n_docs / df) if n_words else np.zeros(0)
+        # Each occurrence adds 1 / len(document) * idf(w) to the word's score.
+        weights = 1.0 / doc_lengths[doc]
         tfidf = np.bincount(ids, weights=weights, minlength=n_words) * idf
 
-        distribution = tfidf.max() - tfidf
-        total = distribution.sum()
-        if not total > 0.0:
-            distribution = np.ones(n_words)
-            total = float(n_words)
-        distribution = distribution / total
+        if n_words:
+            distribution = tfidf.max() - tfidf
+            total = distribution.sum()
+            if not total > 0.0:
+                distribution = np.ones(n_words)
+                total = float(n_words)
+            distribution = distribution / total
+        else:
+            distribution = np.zeros(0)
 
         self.vocabulary_ = vocabulary
         self.idf_ = idf
         self.tfidf_ = tfidf
         self.replacement_distribution_ = distribution
-        self.n_texts_ = n_texts
+        self.n_texts_ = n_docs
+        self._tokenizer = tokenizer
         self._words = list(vocabulary)
         self._cdf = np.cumsum(distribution)
         self._punctuation = np.fromiter(
-            (_is_punctuation(word) for word in self._words), dtype=bool, count=n_words
+            (tokenizer.is_punctuation(word) for word in self._words),
+            dtype=bool,
+            count=n_words,
         )
+
+    def _fit_texts(self, texts):
+        self._fit_items(list(texts))
 
     def _fitted_state_token(self):
         digest = hashlib.blake2b(digest_size=16)
@@ -190,7 +487,7 @@ class TfidfAugmenter(BaseAugmenter):
 
     # Scoring -------------------------------------------------------------------
 
-    def _encode(self, tokens):
+    def _encode(self, words):
         """Return word ids, with ids past the vocabulary for unseen words.
 
         Returns the ids, the idf of every id and whether each id is
@@ -199,49 +496,54 @@ class TfidfAugmenter(BaseAugmenter):
         vocabulary = self.vocabulary_
         n_words = len(vocabulary)
         ids = np.fromiter(
-            map(vocabulary.get, tokens, itertools.repeat(-1)),
+            map(vocabulary.get, words, itertools.repeat(-1)),
             dtype=np.int64,
-            count=len(tokens),
+            count=len(words),
         )
         unseen = {}
         for position in np.flatnonzero(ids < 0).tolist():
-            ids[position] = n_words + unseen.setdefault(tokens[position], len(unseen))
+            ids[position] = n_words + unseen.setdefault(words[position], len(unseen))
         idf = self.idf_
         punctuation = self._punctuation
         if unseen:
             max_idf = idf.max() if n_words else 0.0
             idf = np.concatenate([idf, np.full(len(unseen), max_idf)])
+            is_punctuation = self._tokenizer.is_punctuation
             punctuation = np.concatenate(
-                [punctuation, [_is_punctuation(word) for word in unseen]]
+                [punctuation, [is_punctuation(word) for word in unseen]]
             )
         return ids, idf, punctuation
 
     def _probabilities(self, ids, idf, lengths):
-        """Replacement probability of every token of a batch of sentences."""
-        n_texts = len(lengths)
-        starts = np.zeros(n_texts, dtype=np.int64)
+        """Replacement probability of every word of a batch of documents.
+
+        ``ids`` lists the words of the documents in order, ``lengths`` the
+        number of words of each document.
+        """
+        n_docs = len(lengths)
+        starts = np.zeros(n_docs, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        doc = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
+        doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         n_ids = len(idf)
 
-        # s_i = count of w_i in its sentence / sentence length * idf(w_i).
+        # s_i = count of w_i in its document / document length * idf(w_i).
         _, inverse, counts = np.unique(
             doc * n_ids + ids, return_inverse=True, return_counts=True
         )
-        token_lengths = np.repeat(lengths, lengths)
-        scores = counts[inverse.ravel()] / token_lengths * idf[ids]
+        word_lengths = np.repeat(lengths, lengths)
+        scores = counts[inverse.ravel()] / word_lengths * idf[ids]
 
         probabilities = np.zeros(len(ids))
         nonempty = lengths > 0
         if not nonempty.any():
             return probabilities
         seg_starts = starts[nonempty]
-        max_scores = np.zeros(n_texts)
+        max_scores = np.zeros(n_docs)
         max_scores[nonempty] = np.maximum.reduceat(scores, seg_starts)
         gaps = max_scores[doc] - scores
-        mean_gap = np.zeros(n_texts)
+        mean_gap = np.zeros(n_docs)
         mean_gap[nonempty] = np.add.reduceat(gaps, seg_starts) / lengths[nonempty]
-        # Equal scores (Z = 0) leave the sentence unchanged; the tolerance
+        # Equal scores (Z = 0) leave the document unchanged; the tolerance
         # absorbs rounding so that Z never becomes a tiny spurious divisor.
         valid = mean_gap > 1e-12 * max_scores
         safe_gap = np.where(valid, mean_gap, 1.0)
@@ -249,58 +551,87 @@ class TfidfAugmenter(BaseAugmenter):
         probabilities[~valid[doc]] = 0.0
         return np.minimum(probabilities, 1.0)
 
-    def _replacement_probabilities(self, tokens):
-        """Return the replacement probability of each token of one sentence.
+    def _replacement_probabilities(self, words):
+        """Return the replacement probability of each word of one document.
 
         Parameters
         ----------
-        tokens : list of str
-            A tokenised sentence.
+        words : list of str
+            A tokenised document (both sides of a pair, one after the other).
 
         Returns
         -------
-        probabilities : ndarray of shape (len(tokens),)
+        probabilities : ndarray of shape (len(words),)
+            Punctuation included, whatever ``replace_punctuation``.
         """
-        ids, idf, _ = self._encode(list(tokens))
-        lengths = np.array([len(tokens)], dtype=np.int64)
+        ids, idf, _ = self._encode(list(words))
+        lengths = np.array([len(words)], dtype=np.int64)
         return self._probabilities(ids, idf, lengths)
 
     # Augmenting ----------------------------------------------------------------
 
-    def _augment_texts(self, texts, copy_index):
-        texts = list(texts)
-        if not texts:
+    def _augment_items(self, items, copy_index):
+        items = list(items)
+        if not items:
             return []
-        tokens, lengths = _tokenize(texts)
-        ids, idf, punctuation = self._encode(tokens)
-        probabilities = self._probabilities(ids, idf, lengths)
-        probabilities[punctuation[ids]] = 0.0
+        tokenizer = self._tokenizer
+        texts, words, lengths, text_doc, keys = self._documents(items, tokenizer)
+        n_docs = len(keys)
+        doc_lengths = np.bincount(text_doc, weights=lengths, minlength=n_docs).astype(
+            np.int64
+        )
+        ids, idf, punctuation = self._encode(words)
+        probabilities = self._probabilities(ids, idf, doc_lengths)
+        if not self.replace_punctuation:
+            probabilities[punctuation[ids]] = 0.0
 
         seeds = np.fromiter(
-            (stable_seed(self.seed_, copy_index, text) for text in texts),
+            (stable_seed(self.seed_, copy_index, *key) for key in keys),
             dtype=np.uint64,
-            count=len(texts),
+            count=n_docs,
         )
-        ends = np.cumsum(lengths)
-        doc = np.repeat(np.arange(len(texts)), lengths)
-        token_seeds = seeds[doc]
-        positions = np.arange(len(tokens), dtype=np.int64) - (ends - lengths)[doc]
-        # Counters 2j and 2j + 1 of a text: the coin and the word of token j.
-        coins = _uniform_from_counter(token_seeds, 2 * positions)
+        doc_ends = np.cumsum(doc_lengths)
+        doc = np.repeat(np.arange(n_docs), doc_lengths)
+        word_seeds = seeds[doc]
+        positions = (
+            np.arange(len(words), dtype=np.int64) - (doc_ends - doc_lengths)[doc]
+        )
+        # Counters 2j and 2j + 1 of a document: the coin and the word of word j.
+        coins = _uniform_from_counter(word_seeds, 2 * positions)
         replaced = np.flatnonzero(coins < probabilities)
-        if replaced.size == 0:
-            return texts
-        draws = _uniform_from_counter(
-            token_seeds[replaced], 2 * positions[replaced] + 1
-        )
-        new_ids = np.searchsorted(self._cdf, draws * self._cdf[-1], side="right")
-        np.minimum(new_ids, len(self._words) - 1, out=new_ids)
-
-        words = self._words
-        for position, new_id in zip(replaced.tolist(), new_ids.tolist(), strict=True):
-            tokens[position] = words[new_id]
         output = list(texts)
-        ends, lengths = ends.tolist(), lengths.tolist()
-        for index in np.unique(doc[replaced]).tolist():
-            output[index] = " ".join(tokens[ends[index] - lengths[index] : ends[index]])
-        return output
+        if replaced.size:
+            draws = _uniform_from_counter(
+                word_seeds[replaced], 2 * positions[replaced] + 1
+            )
+            new_ids = np.searchsorted(self._cdf, draws * self._cdf[-1], side="right")
+            np.minimum(new_ids, len(self._words) - 1, out=new_ids)
+
+            # Back from words of the batch to words of each text.
+            text_of_word = np.repeat(np.arange(len(texts)), lengths)
+            text_starts = np.cumsum(lengths) - lengths
+            by_text = {}
+            vocabulary_words = self._words
+            for position, new_id in zip(
+                replaced.tolist(), new_ids.tolist(), strict=True
+            ):
+                text = int(text_of_word[position])
+                local = position - int(text_starts[text])
+                new_word = vocabulary_words[new_id]
+                if new_word != words[position]:
+                    by_text.setdefault(text, {})[local] = new_word
+            for text, replacements in by_text.items():
+                output[text] = tokenizer.render(texts[text], replacements)
+
+        result, position = [], 0
+        for item in items:
+            if _is_pair(item):
+                result.append((output[position], output[position + 1]))
+                position += 2
+            else:
+                result.append(output[position])
+                position += 1
+        return result
+
+    def _augment_texts(self, texts, copy_index):
+        return self._augment_items(list(texts), copy_index)

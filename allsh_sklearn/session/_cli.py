@@ -28,6 +28,8 @@ def _epilog():
         "A typical session:\n"
         "  allsh-label init tickets/ --data tickets.csv --labels billing,bug,other\n"
         "  allsh-label annotate tickets/ --annotator alice\n"
+        "  allsh-label serve tickets/                          "
+        "# or label in a web page\n"
         "  allsh-label next tickets/ --output batch.json       "
         "# or label elsewhere\n"
         "  allsh-label import tickets/ batch-labeled.json --retrain\n"
@@ -239,6 +241,10 @@ def build_parser():
     pred.add_argument("--text-column", help="default: the session's")
     pred.add_argument("--pair-column", help="default: the session's")
     pred.add_argument("--id-column", help="default: the session's, when present")
+
+    from ..web._cli import DESCRIPTION, HELP, add_serve_arguments
+
+    add_serve_arguments(command("serve", HELP, DESCRIPTION))
     return parser
 
 
@@ -475,6 +481,12 @@ def _run_predict(args, out):
     return 0
 
 
+def _run_serve(args, out):
+    from ..web._cli import run_serve
+
+    return run_serve(args, out)
+
+
 _RUNNERS = {
     "init": _run_init,
     "next": _run_next,
@@ -484,6 +496,7 @@ _RUNNERS = {
     "retrain": _run_retrain,
     "status": _run_status,
     "predict": _run_predict,
+    "serve": _run_serve,
 }
 
 

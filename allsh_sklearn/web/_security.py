@@ -15,8 +15,6 @@ import socket
 import warnings
 from urllib.parse import urlsplit
 
-from starlette.responses import PlainTextResponse
-
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -122,6 +120,8 @@ class RequestGuard:
         self.allowed_hosts = None if allowed_hosts is None else set(allowed_hosts)
 
     async def __call__(self, scope, receive, send):
+        from starlette.responses import PlainTextResponse
+
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

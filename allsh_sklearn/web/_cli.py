@@ -1,0 +1,87 @@
+"""``allsh-label serve``: the arguments and the runner the CLI plugs in.
+
+Kept apart from the CLI module so that the labeling page's options live with
+the page; importing this module does not import the web stack.
+"""
+
+import sys
+import warnings
+
+__all__ = ["add_serve_arguments", "run_serve"]
+
+HELP = "label in a local web page"
+DESCRIPTION = (
+    "Serve a labeling page for PROJECT on this machine: one queried text at a "
+    "time with its label buttons (keys 1-9), skip (s) and undo (u), why the "
+    "strategy picked it, and a status page with the audit estimate, the "
+    "stopping rules and a button to retrain. Labels are saved the moment they "
+    "are given, by the same session code as 'allsh-label annotate'. Several "
+    "annotators can label at once, each in their own browser."
+)
+
+
+def _port(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in [0, 65535], got {value}")
+    return value
+
+
+def add_serve_arguments(parser):
+    """Add the ``serve`` options to its subparser (which has ``project``)."""
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="port to listen on (default: 8000; 0 takes a free one)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (the page has no login: "
+        "anyone who reaches it can label)",
+    )
+    return parser
+
+
+def run_serve(args, out=None):
+    """Run ``allsh-label serve`` until Ctrl-C; the exit code.
+
+    A non-local ``--host`` without ``--allow-remote`` raises ``ValueError``
+    and a taken port ``ValueError`` too (the CLI prints them and exits with
+    code 2) before anything is served.
+    """
+    from ._security import RemoteBindWarning, check_bind_address
+    from ._serve import serve
+
+    out = sys.stdout if out is None else out
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RemoteBindWarning)
+        check_bind_address(args.host, args.allow_remote)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RemoteBindWarning)
+        try:
+            serve(
+                args.project,
+                host=args.host,
+                port=args.port,
+                allow_remote=args.allow_remote,
+                out=out,
+            )
+        except OSError as error:
+            if "Cannot listen" in str(error):
+                raise ValueError(str(error)) from error
+            raise
+    return 0

@@ -236,7 +236,8 @@ def read_pool(
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InputFileError(
-            f"{name} has no column {_listing(missing)}. Its columns are "
+            f"{name} has no column {_listing([repr(c) for c in missing])}. Its "
+            "columns are "
             f"{list(map(str, table.columns))}; name the right ones with "
             "text_column / pair_column / id_column (--text-column, "
             "--pair-column, --id-column)."

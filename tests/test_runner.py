@@ -24,7 +24,7 @@ from allsh_sklearn.experiments import (
 )
 from allsh_sklearn.experiments.__main__ import build_parser, main
 from allsh_sklearn.experiments._runner import KILL_ENV, budget_label
-from allsh_sklearn.experiments._storage import JsonlLog, atomic_write_text
+from allsh_sklearn.utils._storage import JsonlLog, atomic_write_text
 
 # A tiny run: 400 texts, 10 initial labels, 10 per query, 50 labels.
 RUN_ARGS = [

@@ -15,19 +15,10 @@ for one release, with a ``DeprecationWarning``.
 import importlib
 import warnings
 
+from ..presets import STRATEGIES, build_strategy, canonical_strategy, parse_strategy
 from ._reporting import accuracy_table, load_runs, query_time_table, write_report
 from ._runner import ExperimentRunner, RunConfig, load_task_data, run_experiment
-from ._settings import (
-    SETTINGS,
-    STRATEGIES,
-    TASKS,
-    Setting,
-    Task,
-    build_strategy,
-    canonical_strategy,
-    parse_strategy,
-    strategy_label,
-)
+from ._settings import SETTINGS, TASKS, Setting, Task, strategy_label
 
 #: Names that moved out of this package: old name -> (module, new name).
 _MOVED = {

@@ -8,8 +8,8 @@ import sys
 import textwrap
 
 from ..models._tiers import CLASSIFIERS
-from ..presets import describe_presets
-from ._settings import AUGMENTERS, SETTINGS, STRATEGIES, TASKS
+from ..presets import AUGMENTERS, STRATEGIES, describe_presets
+from ._settings import SETTINGS, TASKS
 
 _EPILOG = """
 settings (--setting; budgets and strategies are the defaults of each):
@@ -63,7 +63,7 @@ def _initial(text):
 
 
 def _strategy(text):
-    from ._settings import parse_strategy
+    from ..presets import parse_strategy
 
     try:
         parse_strategy(text)
@@ -299,7 +299,7 @@ def main(argv=None):
         }
         try:
             if args.dry_run:
-                done = {r["run_id"] for r in runner.runs_log.read()}
+                done = runner.journal.finished()
                 for config in runner.plan(args.setting, **options):
                     state = "done" if config.run_id in done else "todo"
                     print(f"{state}  {config.run_id}")

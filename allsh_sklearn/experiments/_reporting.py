@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._storage import JsonlLog, atomic_write_bytes, atomic_write_text
 from ._settings import (
     PAPER_QUERY_TIME,
     SETTINGS,
@@ -28,7 +29,6 @@ from ._settings import (
     paper_row,
     strategy_label,
 )
-from ._storage import JsonlLog, atomic_write_bytes, atomic_write_text
 
 __all__ = ["load_runs", "query_time_table", "accuracy_table", "write_report"]
 

@@ -54,28 +54,24 @@ from sklearn.model_selection import train_test_split
 from ..datasets import load_dataset
 from ..loop import (
     ActiveLearningLoop,
-    IterationRecord,
-    LambdaCallback,
     PrintLog,
-    TimeSummary,
+    RunJournal,
     derive_seed,
     initial_labeled_indices,
     plan_labeling,
     resolve_size,
+    summarise_run,
 )
 from ..models._tiers import TIERS, make_tier
-from ..utils import get_cache_home
-from ..utils._validation import check_one_of
-from ._settings import (
-    SETTINGS,
-    TASKS,
-    augmentation_plan,
+from ..presets import (
     build_strategy,
     canonical_strategy,
     parse_strategy,
     uses_consistency,
 )
-from ._storage import JsonlLog, RunLock
+from ..utils import get_cache_home
+from ..utils._validation import check_one_of
+from ._settings import SETTINGS, TASKS
 
 __all__ = [
     "ExperimentRunner",
@@ -249,18 +245,6 @@ def load_task_data(task, data_home=None, pool_size=None, test_size=None):
     }
 
 
-def _mean_words(texts):
-    if not texts:
-        return 0.0
-    words = [
-        len(item.split())
-        if isinstance(item, str)
-        else sum(len(t.split()) for t in item)
-        for item in texts
-    ]
-    return float(np.mean(words))
-
-
 class ExperimentRunner:
     """Run the paper's settings resumably and write their results.
 
@@ -311,23 +295,7 @@ class ExperimentRunner:
         self._current_task = None
         self._augmentation_cache = None
         self._iterations_written = 0
-
-    # Files ------------------------------------------------------------------
-
-    @property
-    def iterations_log(self):
-        """The ``iterations.jsonl`` log."""
-        return JsonlLog(self.output_dir / "iterations.jsonl")
-
-    @property
-    def runs_log(self):
-        """The ``runs.jsonl`` log."""
-        return JsonlLog(self.output_dir / "runs.jsonl")
-
-    @property
-    def requests_log(self):
-        """The ``requests.jsonl`` log."""
-        return JsonlLog(self.output_dir / "requests.jsonl")
+        self.journal = RunJournal(self.output_dir)
 
     def _cache_dir(self):
         return get_cache_home(self.cache_dir)
@@ -474,11 +442,11 @@ class ExperimentRunner:
             return self._run(setting, configs)
 
     def _run(self, setting, configs):
-        done = {record["run_id"]: record for record in self.runs_log.read()}
-        requested = {(r["setting"], r["run_id"]) for r in self.requests_log.read()}
+        done = self.journal.finished()
+        requested = {(r["setting"], r["run_id"]) for r in self.journal.requests.read()}
         for config in configs:
             if (setting, config.run_id) not in requested:
-                self.requests_log.append(
+                self.journal.requests.append(
                     {
                         "setting": setting,
                         "run_id": config.run_id,
@@ -604,22 +572,23 @@ class ExperimentRunner:
         encoder.transform(data["X_pool"])
         for X_eval, _ in data["evaluation"].values():
             encoder.transform(X_eval)
-        plans = {}
+        plans = {}  # (augmenter, p) -> (an ALLSH strategy, the most copies asked)
         for spec in strategies:
-            plan = augmentation_plan(spec)
-            if plan is not None:
-                plans[plan[0]] = max(plans.get(plan[0], 0), plan[1])
-        for key, n_copies in plans.items():
-            options = json.loads(key)
-            spec = f"allsh:augmenter={options['augmenter']}"
-            if options["augmenter"] == "tfidf":
-                spec += f",p={options['p']}"
             strategy = build_strategy(
                 spec,
                 seed=self._augmenter_seed(config),
                 augmentation_cache=self._shared_augmentation_cache(),
                 cache_dir=self._cache_dir(),
             )
+            if "augmenter" not in strategy.get_params(deep=False):
+                continue
+            key = (
+                parse_strategy(spec)[1].get("augmenter", "tfidf"),
+                getattr(strategy.augmenter, "p", None),
+            )
+            if key not in plans or plans[key][1] < strategy.n_augmentations:
+                plans[key] = (strategy, strategy.n_augmentations)
+        for strategy, n_copies in plans.values():
             strategy.fit(data["X_pool"])
             copies, _ = augment_with_cache(
                 strategy.augmenter_, data["X_pool"], n_copies, strategy.cache_
@@ -634,31 +603,19 @@ class ExperimentRunner:
         )
         return encoder.n_encoded_
 
-    def _completed_iterations(self, run_id):
-        records = {}
-        for line in self.iterations_log.read():
-            if line.get("run_id") == run_id:
-                records.setdefault(line["iteration"], line)
-        completed = []
-        while len(completed) in records:
-            completed.append(IterationRecord.from_dict(records[len(completed)]))
-        return completed
-
-    def _on_iteration(self, run_id, record):
-        self.iterations_log.append({"run_id": run_id, **record.to_dict()})
+    def _after_append(self):
         self._iterations_written += 1
         limit = os.environ.get(KILL_ENV)
         if limit and self._iterations_written >= int(limit):
             os.kill(os.getpid(), signal.SIGKILL)
 
     def _run_one(self, config, data):
-        lock = RunLock(self.output_dir / ".locks" / f"{config.digest}.lock")
-        with lock:
+        with self.journal.lock(config.digest) as lock:
             if not lock.acquired:
                 return None
-            for record in self.runs_log.read():  # finished meanwhile elsewhere?
-                if record["run_id"] == config.run_id:
-                    return record
+            finished = self.journal.finished()  # finished meanwhile elsewhere?
+            if config.run_id in finished:
+                return finished[config.run_id]
             return self._compute(config, data)
 
     def _compute(self, config, data):
@@ -694,13 +651,7 @@ class ExperimentRunner:
         def evaluate(model):
             return {label: model.score(X, y) for label, (X, y) in evaluation.items()}
 
-        callbacks = [
-            LambdaCallback(
-                on_iteration_end=lambda _, record: self._on_iteration(
-                    config.run_id, record
-                )
-            )
-        ]
+        callbacks = [self.journal.recorder(config.run_id, after=self._after_append)]
         if self.verbose >= 2:
             callbacks.append(PrintLog())
         loop = ActiveLearningLoop(
@@ -712,7 +663,7 @@ class ExperimentRunner:
             evaluate=evaluate,
             callbacks=callbacks,
         )
-        completed = self._completed_iterations(config.run_id)
+        completed = self.journal.completed(config.run_id)
         initial = initial_labeled_indices(
             y_pool,
             plan.n_initial,
@@ -735,49 +686,26 @@ class ExperimentRunner:
             records = loop.run(plan.schedule, y_pool, initial_indices=initial)
         checkpoints = plan.checkpoints
         record = self._summarise(config, data, records, checkpoints)
-        self.runs_log.append(record)
+        self.journal.runs.append(record)
         return record
 
     @staticmethod
     def _summarise(config, data, records, checkpoints):
         by_size = {r.n_labeled: r.scores for r in records}
-        if config.n_queries is not None:
-            at_budget = {}
-        else:
+        at_budget = {}
+        if config.n_queries is None:
             at_budget = {
                 budget_label(b): by_size[c]
                 for b, c in zip(config.budgets, checkpoints, strict=True)
             }
-        queries = records[1:]
-        query_time = {
-            key: float(np.mean(values)) if len(values) else 0.0
-            for key, values in TimeSummary.of(records).items()
-        }
-        acquired = [i for r in queries for i in r.acquired]
-        y_pool = data["y_pool"]
-        classes = data["classes"]
+        labels = [budget_label(b) for b in config.budgets]
         return {
             "run_id": config.run_id,
             "config": config.as_dict(),
             "sizes": data["sizes"],
-            "checkpoints": dict(
-                zip(
-                    [budget_label(b) for b in config.budgets], checkpoints, strict=False
-                )
-            ),
-            "curve": [[r.n_labeled, r.scores] for r in records],
+            "checkpoints": dict(zip(labels, checkpoints, strict=False)),
             "at_budget": at_budget,
-            "final": records[-1].scores,
-            "n_queries": len(queries),
-            "query_time": query_time,
-            "first_query_time": dict(queries[0].time) if queries else {},
-            "classes": [c.item() for c in classes],
-            "pool_class_counts": [int(np.sum(y_pool == c)) for c in classes],
-            "acquired_class_counts": [
-                int(np.sum(y_pool[acquired] == c)) for c in classes
-            ],
-            "acquired_mean_words": _mean_words([data["X_pool"][i] for i in acquired]),
-            "pool_mean_words": _mean_words(data["X_pool"]),
+            **summarise_run(records, data["X_pool"], data["y_pool"], data["classes"]),
         }
 
 
@@ -835,8 +763,3 @@ def run_experiment(
             for path in paths:
                 print(f"wrote {path}", flush=True)
     return records
-
-
-def _check_strategies(specs):  # pragma: no cover - used by the CLI
-    for spec in specs:
-        parse_strategy(spec)

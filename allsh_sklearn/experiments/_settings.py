@@ -5,7 +5,7 @@ A *task* is a pool and its evaluation sets (``"sst2"``, ``"sst2->imdb"``,
 budgets, strategies, which evaluation set is reported and the paper's
 numbers. Strategies are written as specs, ``name`` or
 ``name:key=value,key=value`` (``"allsh:divergence=alpha,alpha=-0.5"``), and
-built by :func:`build_strategy`.
+built by :func:`allsh_sklearn.presets.build_strategy`.
 
 Data splits (all fixed, independent of the active learning seed):
 
@@ -21,22 +21,19 @@ Data splits (all fixed, independent of the active learning seed):
   before any ``--pool-size`` subsampling; test sets are unchanged.
 """
 
-import json
 from dataclasses import dataclass, field
 
-from ..presets import PRESETS
+# The strategy specs live in allsh_sklearn.presets (imported here too for
+# scripts that import them from this module).
+from ..presets import (  # noqa: F401
+    STRATEGIES,
+    build_strategy,
+    canonical_strategy,
+    parse_strategy,
+    uses_consistency,
+)
 
-__all__ = [
-    "SETTINGS",
-    "STRATEGIES",
-    "TASKS",
-    "Setting",
-    "Task",
-    "build_strategy",
-    "canonical_strategy",
-    "parse_strategy",
-    "strategy_label",
-]
+__all__ = ["SETTINGS", "TASKS", "Setting", "Task", "paper_row", "strategy_label"]
 
 
 @dataclass(frozen=True)
@@ -449,34 +446,6 @@ SETTINGS = {
 
 # Strategies -----------------------------------------------------------------
 
-#: Spec options and the strategy parameter each one sets. ``augmenter``
-#: picks an augmenter by name (:data:`AUGMENTERS`); ``p`` is the TF-IDF
-#: augmenter's replacement rate; ``balanced`` is ALLSH's ``balance``.
-SPEC_OPTIONS = {
-    "divergence": "divergence",
-    "alpha": "alpha",
-    "K": "n_augmentations",
-    "worst_case": "worst_case",
-    "p": "augmenter__p",
-    "augmenter": "augmenter",
-    "balanced": "balance",
-    "k": "n_neighbors",
-}
-
-
-def _spec_options(preset):
-    params = preset.cls().get_params(deep=False)
-    return tuple(
-        option
-        for option, param in SPEC_OPTIONS.items()
-        if param.split("__")[0] in params
-    )
-
-
-#: Strategy names (the presets of :mod:`allsh_sklearn.presets`) and the
-#: options their specs accept.
-STRATEGIES = {name: _spec_options(preset) for name, preset in PRESETS.items()}
-
 _LABELS = {
     "random": "Random",
     "entropy": "Entropy",
@@ -489,80 +458,6 @@ _LABELS = {
     "allsh-cl": "+ CL",
     "allsh-balanced": "Ours (class-balanced)",
 }
-
-
-def _parse_value(text):
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_strategy(spec):
-    """Split a strategy spec into its name and options.
-
-    Parameters
-    ----------
-    spec : str
-        ``name`` or ``name:key=value,key=value``; values are read as bool,
-        int, float or str.
-
-    Returns
-    -------
-    name : str
-    options : dict
-
-    Examples
-    --------
-    >>> parse_strategy("allsh:divergence=alpha,alpha=-0.5")
-    ('allsh', {'divergence': 'alpha', 'alpha': -0.5})
-    """
-    if not isinstance(spec, str) or not spec:
-        raise TypeError(
-            f"A strategy spec must be a non-empty str. Got {spec!r} instead."
-        )
-    name, _, rest = spec.partition(":")
-    name = name.strip()
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"Unknown strategy {name!r} in {spec!r}. Known strategies: "
-            f"{list(STRATEGIES)}."
-        )
-    options = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep:
-            raise ValueError(
-                f"Strategy option {part!r} in {spec!r} must be written key=value."
-            )
-        key = key.strip()
-        if key not in STRATEGIES[name]:
-            allowed = list(STRATEGIES[name]) or "none"
-            raise ValueError(
-                f"Strategy {name!r} has no option {key!r} (in {spec!r}). Its "
-                f"options: {allowed}."
-            )
-        options[key] = _parse_value(value.strip())
-    return name, options
-
-
-def canonical_strategy(spec):
-    """Return the spec with its options sorted (the key of a run).
-
-    Examples
-    --------
-    >>> canonical_strategy("allsh:divergence=alpha,alpha=-0.5")
-    'allsh:alpha=-0.5,divergence=alpha'
-    """
-    name, options = parse_strategy(spec)
-    if not options:
-        return name
-    return name + ":" + ",".join(f"{key}={options[key]}" for key in sorted(options))
 
 
 def strategy_label(spec, setting=None):
@@ -617,124 +512,3 @@ def paper_row(spec, setting):
     if spec in rows:
         return rows[spec]
     return strategy_label(spec, setting)
-
-
-def uses_consistency(spec):
-    """Whether the spec trains the classifier with the consistency loss (+ CL)."""
-    return PRESETS[parse_strategy(spec)[0]].consistency
-
-
-def _backtranslation(seed, cache_dir):
-    from ..augment import BackTranslationAugmenter
-
-    folder = None if cache_dir is None else f"{cache_dir}/backtranslation"
-    return BackTranslationAugmenter(
-        backend="apertium", cache_dir=folder, random_state=seed
-    )
-
-
-def _synonyms(seed, cache_dir):
-    from ..augment import SynonymAugmenter
-
-    return SynonymAugmenter(source="wordnet", random_state=seed)
-
-
-def _tfidf(seed, cache_dir):
-    from ..augment import TfidfAugmenter
-
-    return TfidfAugmenter(random_state=seed)  # its default p is the paper's
-
-
-#: Augmenters an ALLSH spec can name: ``factory(seed, cache_dir)``.
-AUGMENTERS = {
-    "tfidf": _tfidf,
-    "backtranslation": _backtranslation,
-    "synonym": _synonyms,
-}
-
-_BALANCE = {True: "pool", "pool": "pool", "uniform": "uniform", False: None}
-
-
-def build_strategy(
-    spec, *, embedding=None, seed=0, augmentation_cache=None, cache_dir=None
-):
-    """Build the query strategy of a spec.
-
-    The spec's name is a preset (:data:`allsh_sklearn.presets.PRESETS`); its
-    options (:data:`SPEC_OPTIONS`) become ``set_params`` values, checked by
-    the strategy itself. ``allsh`` options: ``divergence`` (kl, jsd, alpha,
-    reverse_kl), ``alpha`` (its order), ``K`` (copies), ``worst_case``,
-    ``p`` (the TF-IDF augmenter's replacement rate), ``augmenter``
-    (``tfidf``, ``backtranslation`` (Apertium) or ``synonym`` (WordNet,
-    p=0.1)), ``balanced`` (class-balanced top-b, ALLSH's ``balance``:
-    ``true`` or ``pool`` for shares proportional to the predicted classes of
-    the pool, ``uniform`` for equal shares). ``cal``: ``k`` neighbours.
-
-    Parameters
-    ----------
-    spec : str
-        See :func:`parse_strategy`.
-    embedding : str, callable or None, default=None
-        Where CAL and BADGE take embeddings (a pipeline step name).
-    seed : int, default=0
-        Seeds ALLSH and its augmenter; the runner fixes it per task so that
-        every strategy and seed shares the same augmented copies (and their
-        cached embeddings).
-    augmentation_cache : object or None, default=None
-        A shared cache of augmented copies.
-    cache_dir : path or None, default=None
-        Folder of the on-disk back-translation cache.
-
-    Returns
-    -------
-    strategy : BaseQueryStrategy
-    """
-    name, options = parse_strategy(spec)
-    preset = PRESETS[name]
-    accepted = preset.cls().get_params(deep=False)
-    params = {"embedding": embedding} if "embedding" in accepted else {}
-    if "augmenter" in accepted:
-        choice = options.pop("augmenter", "tfidf")
-        if choice not in AUGMENTERS:
-            raise ValueError(
-                f"The 'augmenter' option of {spec!r} must be one of "
-                f"{list(AUGMENTERS)}. Got {choice!r} instead."
-            )
-        if choice != "tfidf" and "p" in options:
-            raise ValueError(f"Option 'p' is for the TF-IDF augmenter (in {spec!r}).")
-        params.update(
-            augmenter=AUGMENTERS[choice](seed, cache_dir),
-            cache=augmentation_cache,
-            random_state=seed,
-        )
-    if "balanced" in options:
-        balanced = options.pop("balanced")
-        if balanced not in _BALANCE:
-            raise ValueError(
-                f"The 'balanced' option of {spec!r} must be true, false, 'pool' or "
-                f"'uniform'. Got {balanced!r} instead."
-            )
-        params["balance"] = _BALANCE[balanced]
-    params.update({SPEC_OPTIONS[key]: value for key, value in options.items()})
-    strategy = preset.build(**params)
-    strategy._validate_params()  # the strategy's own checks, before any work
-    return strategy
-
-
-def augmentation_plan(spec):
-    """``(augmenter options, n copies)`` of an ALLSH spec, None for others.
-
-    Used to warm the embedding cache with the copies a run will need.
-    """
-    name, options = parse_strategy(spec)
-    strategy = build_strategy(spec)
-    if "augmenter" not in strategy.get_params(deep=False):
-        return None
-    key = json.dumps(
-        {
-            "augmenter": options.get("augmenter", "tfidf"),
-            "p": getattr(strategy.augmenter, "p", None),
-        },
-        sort_keys=True,
-    )
-    return key, strategy.n_augmentations

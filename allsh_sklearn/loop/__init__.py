@@ -6,7 +6,8 @@ or run to the end of a schedule with an oracle. Every iteration leaves an
 :class:`IterationRecord` (a dataclass with a stable JSON form), from which a
 loop is resumed exactly. Callbacks (:class:`Callback` and its subclasses)
 log, show progress, collect timings and stop the loop when stopping rules
-(:mod:`allsh_sklearn.stopping`) say so.
+(:mod:`allsh_sklearn.stopping`) say so. :class:`RunJournal` keeps the
+records of many runs in crash-safe files, to resume them.
 
 Its drivers: :class:`ActiveLearningSimulation` (the loop as a
 grid-searchable scikit-learn estimator), the experiment runner
@@ -27,6 +28,7 @@ from ._callbacks import (
     StopWhen,
     TimeSummary,
 )
+from ._journal import RunJournal
 from ._loop import ActiveLearningLoop, active_learning_loop
 from ._planning import (
     LabelingPlan,
@@ -36,7 +38,7 @@ from ._planning import (
     plan_labeling,
     resolve_size,
 )
-from ._records import IterationRecord, summarise_scores
+from ._records import IterationRecord, query_times, summarise_run, summarise_scores
 from ._simulation import ActiveLearningSimulation
 
 __all__ = [
@@ -49,12 +51,15 @@ __all__ = [
     "PrintLog",
     "ProgressBar",
     "StopWhen",
+    "RunJournal",
     "TimeSummary",
     "acquisition_schedule",
     "active_learning_loop",
     "derive_seed",
     "initial_labeled_indices",
     "plan_labeling",
+    "query_times",
     "resolve_size",
+    "summarise_run",
     "summarise_scores",
 ]

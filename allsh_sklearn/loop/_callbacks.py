@@ -18,7 +18,7 @@ Hooks, in call order:
 
 import numpy as np
 
-from ._records import TIME_KEYS
+from ._records import TIME_KEYS, query_times
 
 __all__ = [
     "Callback",
@@ -164,11 +164,7 @@ class TimeSummary(Callback):
         -------
         times : dict of {str: ndarray}
         """
-        summary = TimeSummary()
-        summary.on_loop_begin(None)
-        for record in records:
-            summary.on_iteration_end(None, record)
-        return {key: np.asarray(values) for key, values in summary.times_.items()}
+        return query_times(records)
 
 
 class StopWhen(Callback):

@@ -96,7 +96,7 @@ class ActiveLearningLoop:
     >>> batch = loop.query(4)          # ask people to label these ...
     >>> loop.teach(batch, y[batch]).n_labeled  # ... and refit on their labels
     6
-    >>> [r.n_labeled for r in loop.run([6, 10, 12], oracle=y)]
+    >>> [r.n_labeled for r in loop.run([2, 6, 10, 12], oracle=y)]
     [2, 6, 10, 12]
     """
 

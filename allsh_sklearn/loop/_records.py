@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["IterationRecord", "summarise_scores"]
+__all__ = ["IterationRecord", "query_times", "summarise_run", "summarise_scores"]
 
 #: The phases of ``IterationRecord.time`` after a query (iteration 0 has
 #: only ``"training"``).
@@ -129,3 +129,75 @@ class IterationRecord:
             batch_labels=list(data.get("batch_labels", [])),
             query_scores=data.get("query_scores"),
         )
+
+
+def query_times(records):
+    """The seconds of every query among ``records``, per phase.
+
+    Parameters
+    ----------
+    records : sequence of IterationRecord
+
+    Returns
+    -------
+    times : dict of {str: ndarray}
+        For each phase of :data:`TIME_KEYS`, one value per query (0.0 when
+        the strategy did not report the phase); iteration 0 is left out.
+    """
+    queries = [record for record in records if record.iteration > 0]
+    return {
+        key: np.asarray([float(r.time.get(key, 0.0)) for r in queries])
+        for key in TIME_KEYS
+    }
+
+
+def _mean_words(texts):
+    words = [
+        len(item.split())
+        if isinstance(item, str)
+        else sum(len(t.split()) for t in item)
+        for item in texts
+    ]
+    return float(np.mean(words)) if words else 0.0
+
+
+def summarise_run(records, X, y, classes):
+    """What a finished run amounts to: its curve, times and acquired labels.
+
+    Parameters
+    ----------
+    records : sequence of IterationRecord
+        Every iteration of the run.
+    X : sequence of str or of (str, str)
+        The pool.
+    y : ndarray
+        Its labels.
+    classes : ndarray
+        The class labels.
+
+    Returns
+    -------
+    summary : dict
+        ``curve`` ([labeled count, scores] per iteration), ``final``
+        (the last scores), ``n_queries``, ``query_time`` (mean seconds per
+        phase), ``first_query_time``, ``classes``, ``pool_class_counts``,
+        ``acquired_class_counts`` (the queried items, initial set excluded),
+        ``acquired_mean_words`` and ``pool_mean_words``.
+    """
+    queries = records[1:]
+    acquired = [i for r in queries for i in r.acquired]
+    return {
+        "curve": [[r.n_labeled, r.scores] for r in records],
+        "final": records[-1].scores,
+        "n_queries": len(queries),
+        "query_time": {
+            key: float(np.mean(values)) if len(values) else 0.0
+            for key, values in query_times(records).items()
+        },
+        "first_query_time": dict(queries[0].time) if queries else {},
+        "classes": [c.item() for c in classes],
+        "pool_class_counts": [int(np.sum(y == c)) for c in classes],
+        "acquired_class_counts": [int(np.sum(y[acquired] == c)) for c in classes],
+        "acquired_mean_words": _mean_words([X[i] for i in acquired]),
+        "pool_mean_words": _mean_words(X),
+    }

@@ -16,6 +16,7 @@ import math
 import os
 import pickle
 import shutil
+import socket
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -344,6 +345,26 @@ def _default_rules():
         "uncertainty": OverallUncertainty(threshold=0.1),
         "divergence": DivergencePlateau(window=3, tolerance=0.02),
     }
+
+
+def _claim_is_live(owner):
+    """Whether a claim's process may still be running (unknown hosts: yes)."""
+    parts = owner.split("\x1f")
+    if len(parts) != 4 or parts[1] != socket.gethostname():
+        return True
+    try:
+        pid = int(parts[2])
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Artifacts:
@@ -849,10 +870,11 @@ class LabelingSession:
     def next_item(self, annotator="annotator", *, claim=True):
         """The next text of the open batch for this annotator, or None.
 
-        Items another annotator is looking at (claimed in the last
-        :data:`CLAIM_SECONDS` seconds) are passed over, so two annotators on
-        one session do not label the same text. None when the open batch is
-        done (or there is none): call :meth:`next_batch`.
+        Items another annotator (or another process) is looking at, claimed
+        in the last :data:`CLAIM_SECONDS` seconds, are passed over, so two
+        annotators on one session do not label the same text; the claims of
+        a process that died on this machine lapse at once. None when the
+        open batch is done (or there is none): call :meth:`next_batch`.
 
         Parameters
         ----------
@@ -865,24 +887,35 @@ class LabelingSession:
         item : Item or None
         """
         annotator = self._check_annotator(annotator)
-        owner = f"{annotator}\x1f{self._token}"
+        owner = self._owner(annotator)
         now = time.time()
-        query = (
-            "SELECT bi.item, bi.batch, bi.position, bi.guess, bi.proba, bi.score, "
-            "bi.explanation FROM batch_items bi "
-            "LEFT JOIN item_state s ON s.item = bi.item "
-            "LEFT JOIN claims c ON c.item = bi.item AND c.owner != ? "
-            "AND c.expires_at > ? "
-            "WHERE bi.batch = ? AND s.item IS NULL AND c.item IS NULL "
-            "ORDER BY bi.position LIMIT 1"
-        )
         claim = claim and not self.readonly
         context = self._store.write() if claim else self._store.read()
         with context as connection:
             batch = self._open_batch_row(connection)
             if batch is None:
                 return None
-            row = connection.execute(query, (owner, now, batch[0])).fetchone()
+            taken = {
+                item
+                for item, other in connection.execute(
+                    "SELECT c.item, c.owner FROM claims c JOIN batch_items bi "
+                    "ON bi.item = c.item AND bi.batch = ? WHERE c.owner != ? "
+                    "AND c.expires_at > ?",
+                    (batch[0], owner, now),
+                )
+                if _claim_is_live(other)
+            }
+            row = None
+            for candidate in connection.execute(
+                "SELECT bi.item, bi.batch, bi.position, bi.guess, bi.proba, "
+                "bi.score, bi.explanation FROM batch_items bi "
+                "LEFT JOIN item_state s ON s.item = bi.item "
+                "WHERE bi.batch = ? AND s.item IS NULL ORDER BY bi.position",
+                (batch[0],),
+            ):
+                if candidate[0] not in taken:
+                    row = candidate
+                    break
             if row is None:
                 return None
             if claim:
@@ -895,6 +928,13 @@ class LabelingSession:
                 "SELECT COUNT(*) FROM batch_items WHERE batch = ?", (batch[0],)
             ).fetchone()[0]
             return self._items_from_rows(connection, [row], {batch[0]: size})[0]
+
+    def _owner(self, annotator):
+        # The host and process let a claim of a process that died (killed,
+        # crashed) be taken over at once instead of after CLAIM_SECONDS.
+        return "\x1f".join(
+            [annotator, socket.gethostname(), str(os.getpid()), self._token]
+        )
 
     def item(self, item_id):
         """An item with its current label, its latest batch and its full history.

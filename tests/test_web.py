@@ -432,3 +432,79 @@ def test_background_server_answers_on_loopback(project):
         assert response.status_code == 200 and "csrf-token" in response.text
         rebound = httpx.get(server.url + "label", headers={"Host": "attacker.example"})
         assert rebound.status_code == 400
+
+
+def _serve_process(project, *options):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "allsh_sklearn.session",
+            "serve",
+            str(project),
+            "--port",
+            "0",
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_cli_serve_prints_its_address_and_stops_on_ctrl_c(project):
+    import signal
+
+    import httpx
+
+    process = _serve_process(project)
+    try:
+        line = process.stdout.readline()
+        assert "Ctrl-C" in process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        page = httpx.get(url + "label", timeout=10)
+        assert page.status_code == 200 and "csrf-token" in page.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    # Ctrl-C ends the server as it ends every allsh-label command (code 130).
+    assert process.returncode == 130, stderr
+    assert "every label given so far is saved" in stderr
+
+
+@pytest.mark.parametrize(
+    "options, code, message",
+    [
+        (("--host", "0.0.0.0"), 2, "--allow-remote"),
+        (("--port", "70000"), 2, "[0, 65535]"),
+    ],
+)
+def test_cli_serve_refuses_bad_options(project, options, code, message):
+    process = _serve_process(project, *options)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert message in stderr
+    assert "http://" not in stdout
+
+
+def test_cli_serve_needs_a_session(tmp_path):
+    process = _serve_process(tmp_path / "nothing-here")
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 4
+    assert "No labeling session" in stderr
+
+
+def test_cli_serve_warns_when_remote_access_is_allowed(project):
+    import signal
+
+    process = _serve_process(project, "--host", "0.0.0.0", "--allow-remote")
+    try:
+        line = process.stdout.readline()
+        assert "http://0.0.0.0:" in line
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert "warning:" in stderr and "anyone who reaches it can label" in stderr

@@ -147,6 +147,7 @@ def test_tier_table_and_errors():
 
 def test_old_import_paths_warn_and_still_work():
     import allsh_sklearn.experiments as experiments
+    from allsh_sklearn.loop import ActiveLearningSimulation, derive_seed
     from allsh_sklearn.utils import get_cache_home
 
     for old, new in [
@@ -154,6 +155,8 @@ def test_old_import_paths_warn_and_still_work():
         ("PairTfidfVectorizer", PairTfidfVectorizer),
         ("CLASSIFIERS", CLASSIFIERS),
         ("default_cache_dir", get_cache_home),
+        ("ActiveLearningSimulation", ActiveLearningSimulation),
+        ("derive_seed", derive_seed),
     ]:
         with pytest.warns(DeprecationWarning, match=f"experiments.{old} moved"):
             assert getattr(experiments, old) is new

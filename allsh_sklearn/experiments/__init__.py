@@ -12,64 +12,45 @@ moved to :mod:`allsh_sklearn.loop`; the classifier tiers,
 for one release, with a ``DeprecationWarning``.
 """
 
-import importlib
-import warnings
-
 from ..presets import STRATEGIES, build_strategy, canonical_strategy, parse_strategy
+from ..utils._deprecation import moved_names
 from ._reporting import accuracy_table, load_runs, query_time_table, write_report
 from ._runner import ExperimentRunner, RunConfig, load_task_data, run_experiment
 from ._settings import SETTINGS, TASKS, Setting, Task, strategy_label
 
-#: Names that moved out of this package: old name -> (module, new name).
-_MOVED = {
-    "CLASSIFIERS": ("allsh_sklearn.models", "CLASSIFIERS"),
-    "PairTfidfVectorizer": ("allsh_sklearn.models", "PairTfidfVectorizer"),
-    "make_classifier": ("allsh_sklearn.models._tiers", "make_classifier"),
-    "EmbeddingStore": ("allsh_sklearn.models", "EmbeddingStore"),
-    "SentenceEncoder": ("allsh_sklearn.models", "SentenceEncoder"),
-    "default_cache_dir": ("allsh_sklearn.utils", "get_cache_home"),
-    **{
-        name: ("allsh_sklearn.loop", name)
-        for name in (
-                                                        )
+__getattr__ = moved_names(
+    __name__,
+    {
+        "ActiveLearningSimulation": "allsh_sklearn.loop",
+        "acquisition_schedule": "allsh_sklearn.loop",
+        "active_learning_loop": "allsh_sklearn.loop",
+        "derive_seed": "allsh_sklearn.loop",
+        "initial_labeled_indices": "allsh_sklearn.loop",
+        "resolve_size": "allsh_sklearn.loop",
+        "CLASSIFIERS": "allsh_sklearn.models",
+        "EmbeddingStore": "allsh_sklearn.models",
+        "PairTfidfVectorizer": "allsh_sklearn.models",
+        "SentenceEncoder": "allsh_sklearn.models",
+        "make_classifier": "allsh_sklearn.models._tiers",
+        "default_cache_dir": "allsh_sklearn.utils:get_cache_home",
     },
-}
-
-
-def __getattr__(name):
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, new = _MOVED[name]
-    warnings.warn(
-        f"allsh_sklearn.experiments.{name} moved to {module}.{new}; the old name "
-        "will be removed in the next release.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(module), new)
-
+)
 
 __all__ = [
     "SETTINGS",
     "STRATEGIES",
     "TASKS",
-    "ActiveLearningSimulation",
     "ExperimentRunner",
     "RunConfig",
     "Setting",
     "Task",
     "accuracy_table",
-    "acquisition_schedule",
-    "active_learning_loop",
     "build_strategy",
     "canonical_strategy",
-    "derive_seed",
-    "initial_labeled_indices",
     "load_runs",
     "load_task_data",
     "parse_strategy",
     "query_time_table",
-    "resolve_size",
     "run_experiment",
     "strategy_label",
     "write_report",

@@ -57,11 +57,6 @@ def _budget(text):
         ) from error
 
 
-def _initial(text):
-    value = _budget(text)
-    return value
-
-
 def _strategy(text):
     from ..presets import parse_strategy
 
@@ -117,146 +112,87 @@ def build_parser():
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--setting",
-        default="in-domain",
-        choices=list(SETTINGS),
-        help="the paper's table to rebuild (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--tasks",
-        "--datasets",
-        nargs="+",
-        choices=list(TASKS),
-        default=None,
-        metavar="TASK",
-        help="tasks to run (default: the setting's; see the list below)",
-    )
-    parser.add_argument(
-        "--strategies",
-        nargs="+",
-        type=_strategy,
-        default=None,
-        metavar="SPEC",
-        help="strategy specs (default: the setting's; see the list below)",
-    )
-    parser.add_argument(
-        "--budgets",
-        nargs="+",
-        type=_budget,
-        default=None,
-        metavar="B",
-        help="budgets as percentages (1%%), fractions (0.01) or counts (600) of the "
-        "pool, initial set included (default: the setting's)",
-    )
-    parser.add_argument(
-        "--seeds",
-        nargs="+",
-        type=int,
-        default=[0, 1, 2, 3, 4],
-        metavar="S",
-        help="seeds, one run each (default: 0 1 2 3 4)",
-    )
-    parser.add_argument(
-        "--classifier",
-        default="tfidf-lr",
-        choices=list(CLASSIFIERS),
-        help="the model trained at each iteration (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--pool-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="subsample the pool to N texts, fixed seed (default: the whole pool)",
-    )
-    parser.add_argument(
-        "--test-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="subsample each evaluation set to N texts, fixed seed (default: all)",
-    )
-    parser.add_argument(
-        "--initial-size",
-        type=_initial,
-        default=0.001,
-        metavar="B",
-        help="initial random labeled set, as a budget (default: 0.1%%, the "
-        "paper's; at least one per class)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="items acquired per query (default: 50, the paper's; 100 for query-time)",
-    )
-    parser.add_argument(
-        "--n-queries",
-        type=int,
-        default=None,
-        metavar="N",
-        help="stop after N queries instead of at the budgets (default: none; 3 "
-        "for query-time)",
-    )
-    parser.add_argument(
-        "--minilm-train-steps",
-        type=int,
-        default=100,
-        metavar="N",
-        help="optimisation steps per training of --classifier minilm "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--output",
-        default="results",
-        metavar="DIR",
-        help="output folder (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        default=None,
-        metavar="DIR",
-        help="embedding and back-translation caches (default: "
-        "$ALLSH_SKLEARN_CACHE, else ~/.cache/allsh_sklearn)",
-    )
-    parser.add_argument(
-        "--data-home",
-        default=None,
-        metavar="DIR",
-        help="datasets folder (default: $ALLSH_SKLEARN_DATA, else "
-        "~/allsh_sklearn_data)",
-    )
-    parser.add_argument(
-        "--progress",
-        action="store_true",
-        help="show tqdm progress bars (default: off)",
-    )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=1,
-        help="more output: -v prints every iteration (default: one line per run)",
-    )
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing but errors"
-    )
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="only rewrite tables and plots from the results in --output",
-    )
-    parser.add_argument(
-        "--no-plots", action="store_true", help="write tables but no plots"
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="list the runs (and which are done) without running them",
-    )
+    for flags, options in _options():
+        parser.add_argument(*flags, **options)
     return parser
+
+
+#: Options passed on to ExperimentRunner.plan/run (their dest is the keyword).
+_RUN_OPTIONS = (
+    "tasks",
+    "strategies",
+    "budgets",
+    "seeds",
+    "classifier",
+    "pool_size",
+    "test_size",
+    "initial_size",
+    "batch_size",
+    "n_queries",
+    "minilm_train_steps",
+)
+
+
+def _options():
+    """``(flags, add_argument options)`` of every command-line option."""
+    many = {"nargs": "+", "default": None}
+    count = {"type": int, "default": None, "metavar": "N"}
+    folder = {"default": None, "metavar": "DIR"}
+    flag = {"action": "store_true"}
+    return [
+        (["--setting"], dict(default="in-domain", choices=list(SETTINGS),
+                             help="the paper's table to rebuild (default: "
+                             "%(default)s)")),
+        (["--tasks", "--datasets"], dict(many, choices=list(TASKS), metavar="TASK",
+                                         help="tasks to run (default: the "
+                                         "setting's; see the list below)")),
+        (["--strategies"], dict(many, type=_strategy, metavar="SPEC",
+                                help="strategy specs (default: the setting's; "
+                                "see the list below)")),
+        (["--budgets"], dict(many, type=_budget, metavar="B",
+                             help="budgets as percentages (1%%), fractions "
+                             "(0.01) or counts (600) of the pool, initial set "
+                             "included (default: the setting's)")),
+        (["--seeds"], dict(many, type=int, default=[0, 1, 2, 3, 4], metavar="S",
+                           help="seeds, one run each (default: 0 1 2 3 4)")),
+        (["--classifier"], dict(default="tfidf-lr", choices=list(CLASSIFIERS),
+                                help="the model trained at each iteration "
+                                "(default: %(default)s)")),
+        (["--pool-size"], dict(count, help="subsample the pool to N texts, fixed "
+                               "seed (default: the whole pool)")),
+        (["--test-size"], dict(count, help="subsample each evaluation set to N "
+                               "texts, fixed seed (default: all)")),
+        (["--initial-size"], dict(type=_budget, default=0.001, metavar="B",
+                                  help="initial random labeled set, as a budget "
+                                  "(default: 0.1%%, the paper's; at least one "
+                                  "per class)")),
+        (["--batch-size"], dict(count, help="items acquired per query (default: "
+                                "50, the paper's; 100 for query-time)")),
+        (["--n-queries"], dict(count, help="stop after N queries instead of at "
+                               "the budgets (default: none; 3 for query-time)")),
+        (["--minilm-train-steps"], dict(count, default=100,
+                                        help="optimisation steps per training of "
+                                        "--classifier minilm (default: "
+                                        "%(default)s)")),
+        (["--output"], dict(folder, default="results",
+                            help="output folder (default: %(default)s)")),
+        (["--cache-dir"], dict(folder, help="embedding and back-translation "
+                               "caches (default: $ALLSH_SKLEARN_CACHE, else "
+                               "$XDG_CACHE_HOME/allsh_sklearn or "
+                               "~/.cache/allsh_sklearn)")),
+        (["--data-home"], dict(folder, help="datasets folder (default: "
+                               "$ALLSH_SKLEARN_DATA, else ~/allsh_sklearn_data)")),
+        (["--progress"], dict(flag, help="show tqdm progress bars (default: off)")),
+        (["-v", "--verbose"], dict(action="count", default=1,
+                                   help="more output: -v prints every iteration "
+                                   "(default: one line per run)")),
+        (["-q", "--quiet"], dict(flag, help="print nothing but errors")),
+        (["--report-only"], dict(flag, help="only rewrite tables and plots from "
+                                 "the results in --output")),
+        (["--no-plots"], dict(flag, help="write tables but no plots")),
+        (["--dry-run"], dict(flag, help="list the runs (and which are done) "
+                             "without running them")),
+    ]
 
 
 def main(argv=None):
@@ -284,19 +220,7 @@ def main(argv=None):
             progress=args.progress,
             verbose=verbose,
         )
-        options = {
-            "tasks": args.tasks,
-            "strategies": args.strategies,
-            "budgets": args.budgets,
-            "seeds": args.seeds,
-            "classifier": args.classifier,
-            "pool_size": args.pool_size,
-            "test_size": args.test_size,
-            "initial_size": args.initial_size,
-            "batch_size": args.batch_size,
-            "n_queries": args.n_queries,
-            "minilm_train_steps": args.minilm_train_steps,
-        }
+        options = {name: getattr(args, name) for name in _RUN_OPTIONS}
         try:
             if args.dry_run:
                 done = runner.journal.finished()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils._storage import JsonlLog, atomic_write_bytes, atomic_write_text
+from ..loop import RunJournal
+from ..utils._storage import atomic_write_bytes, atomic_write_text
 from ._settings import (
     PAPER_QUERY_TIME,
     SETTINGS,
@@ -61,17 +62,13 @@ def load_runs(output_dir, setting=None):
     runs : list of dict
         One record per run id (the first written).
     """
-    output_dir = Path(output_dir)
+    journal = RunJournal(output_dir)
     runs = {}
-    for record in JsonlLog(output_dir / "runs.jsonl").read():
+    for record in journal.runs.read():
         runs.setdefault(record["run_id"], record)
     if setting is None:
         return list(runs.values())
-    wanted = [
-        r["run_id"]
-        for r in JsonlLog(output_dir / "requests.jsonl").read()
-        if r["setting"] == setting
-    ]
+    wanted = [r["run_id"] for r in journal.requests.read() if r["setting"] == setting]
     return [runs[run_id] for run_id in dict.fromkeys(wanted) if run_id in runs]
 
 
@@ -433,9 +430,8 @@ def write_report(output_dir, settings=None, plots=True):
     """
     output_dir = Path(output_dir)
     if settings is None:
-        settings = sorted(
-            {r["setting"] for r in JsonlLog(output_dir / "requests.jsonl").read()}
-        )
+        requests = RunJournal(output_dir).requests.read()
+        settings = sorted({r["setting"] for r in requests})
     paths = []
     for setting_name in settings:
         if setting_name not in SETTINGS:

@@ -3,13 +3,11 @@
 A *run* is one active learning loop: a task (pool and evaluation sets), a
 classifier, a strategy spec and a seed, with a pool size, an initial size, a
 batch size and budgets. :class:`ExperimentRunner` runs the runs a setting
-asks for and writes, in its output folder:
+asks for and writes, in its output folder (a
+:class:`~allsh_sklearn.loop.RunJournal`):
 
-- ``iterations.jsonl``: one line per finished AL iteration of every run
-  (``run_id``, iteration, labeled count, the acquired indices, the
-  accuracy on every evaluation set, a summary of the selected items'
-  scores, their class counts, and the seconds spent in training,
-  inference, selection and augmentation);
+- ``iterations.jsonl``: one :class:`~allsh_sklearn.loop.IterationRecord`
+  per finished iteration of every run, with its ``run_id``;
 - ``runs.jsonl``: one line per finished run (its configuration, learning
   curve, accuracy at each budget, mean query times, class balance of the
   acquired labels);
@@ -18,12 +16,11 @@ asks for and writes, in its output folder:
 - ``tables/*.md``, ``plots/*.png``: written by
   :func:`~allsh_sklearn.experiments.write_report`.
 
-Every line is appended whole and fsynced; every other file is replaced
-atomically. Killing the runner loses at most the iteration in progress:
-started again with the same arguments, it skips finished runs, rebuilds an
-unfinished run's labeled set from its saved acquired indices, retrains and
-continues; since every random choice is derived from the run's identity
-and the iteration number, the results are those of an uninterrupted run.
+Killing the runner loses at most the iteration in progress: started again
+with the same arguments, it skips finished runs and resumes an unfinished
+one from its records; since every random choice is derived from the run's
+identity and the iteration number, the results are those of an
+uninterrupted run.
 
 Seeds: the pool and test subsamples use ``random_state=0`` (fixed); the
 initial labeled set of seed ``s`` is drawn from ``derive_seed(pool,
@@ -31,10 +28,9 @@ initial labeled set of seed ``s`` is drawn from ``derive_seed(pool,
 use ``derive_seed(run_id, "query", iteration)``, where the run id hashes the
 whole configuration, budgets included (so random sampling to 1% and to
 1%, 5%, 10% draw different streams; deterministic strategies give the same
-values at a shared budget); the augmenter seed is fixed
-per pool, so every strategy, seed and task on a pool shares the same
-augmented copies (``"sst2->imdb"`` uses the pool, initial sets and copies of
-``"sst2"``).
+values at a shared budget); the augmenter seed is fixed per pool, so every
+strategy, seed and task on a pool shares the same augmented copies
+(``"sst2->imdb"`` uses the pool, initial sets and copies of ``"sst2"``).
 
 For tests, the environment variable ``ALLSH_EXPERIMENT_KILL_AFTER=N`` makes
 the process SIGKILL itself right after its N-th iteration line is written.
@@ -51,6 +47,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..augment import MemoryAugmentationCache, augment_with_cache
 from ..datasets import load_dataset
 from ..loop import (
     ActiveLearningLoop,
@@ -70,7 +67,7 @@ from ..presets import (
     uses_consistency,
 )
 from ..utils import get_cache_home
-from ..utils._validation import check_one_of
+from ..utils._validation import check_one_of, take
 from ._settings import SETTINGS, TASKS
 
 __all__ = [
@@ -165,10 +162,6 @@ def _subsample(n, size, seed):
     return np.sort(np.random.RandomState(seed).permutation(n)[:size])
 
 
-def _take(X, indices):
-    return [X[i] for i in indices]
-
-
 def load_task_data(task, data_home=None, pool_size=None, test_size=None):
     """Load a task's pool and evaluation sets (see :mod:`._settings` for splits).
 
@@ -188,9 +181,7 @@ def load_task_data(task, data_home=None, pool_size=None, test_size=None):
         ``classes`` and ``sizes``.
     """
     if isinstance(task, str):
-        if task not in TASKS:
-            raise ValueError(f"Unknown task {task!r}. Known tasks: {list(TASKS)}.")
-        task = TASKS[task]
+        task = TASKS[check_one_of(task, "task", TASKS)]
     X, y = load_dataset(
         task.dataset, task.pool_split, data_home=data_home, return_X_y=True
     )
@@ -201,20 +192,18 @@ def load_task_data(task, data_home=None, pool_size=None, test_size=None):
         pool_positions, held_out = train_test_split(
             positions, test_size=task.held_out, stratify=y, random_state=0
         )
-        held_out = np.sort(held_out)
-        pool_positions = np.sort(pool_positions)
-        X_held, y_held = _take(X, held_out), y[held_out]
-        X, y = _take(X, pool_positions), y[pool_positions]
+        held_out, pool_positions = np.sort(held_out), np.sort(pool_positions)
+        X_held, y_held = take(X, held_out), y[held_out]
+        X, y = take(X, pool_positions), y[pool_positions]
     if task.class_rates:
-        rng = np.random.RandomState(0)
-        draws = rng.rand(len(y))
+        draws = np.random.RandomState(0).rand(len(y))
         keep = np.ones(len(y), dtype=bool)
         for label, rate in task.class_rates:
             keep &= ~((y == label) & (draws >= rate))
         kept = np.flatnonzero(keep)
-        X, y = _take(X, kept), y[kept]
+        X, y = take(X, kept), y[kept]
     chosen = _subsample(len(y), pool_size, 0)
-    X_pool, y_pool = _take(X, chosen), y[chosen]
+    X_pool, y_pool = take(X, chosen), y[chosen]
     evaluation = {}
     for label, dataset, split in task.evaluation:
         if (
@@ -229,18 +218,14 @@ def load_task_data(task, data_home=None, pool_size=None, test_size=None):
             )
             X_eval = list(X_eval)
         chosen = _subsample(len(y_eval), test_size, 1)
-        evaluation[label] = (_take(X_eval, chosen), np.asarray(y_eval)[chosen])
-    classes = np.unique(y_pool)
-    sizes = {
-        "pool": len(y_pool),
-        **{label: len(v[1]) for label, v in evaluation.items()},
-    }
+        evaluation[label] = (take(X_eval, chosen), np.asarray(y_eval)[chosen])
+    sizes = {"pool": len(y_pool), **{k: len(v[1]) for k, v in evaluation.items()}}
     return {
         "task": task,
         "X_pool": X_pool,
         "y_pool": y_pool,
         "evaluation": evaluation,
-        "classes": classes,
+        "classes": np.unique(y_pool),
         "sizes": sizes,
     }
 
@@ -331,21 +316,18 @@ class ExperimentRunner:
         configs : list of RunConfig
         """
         if setting not in SETTINGS:
-            raise ValueError(
-                f"Unknown setting {setting!r}. Known settings: {list(SETTINGS)}."
-            )
+            raise ValueError(f"Unknown setting {setting!r}: one of {list(SETTINGS)}.")
         spec = SETTINGS[setting]
-        check_one_of(classifier, "classifier", TIERS)
+        tier = TIERS[check_one_of(classifier, "classifier", TIERS)][0]
         tasks = list(spec.tasks if tasks is None else tasks)
         for task in tasks:
-            if task not in TASKS:
-                raise ValueError(f"Unknown task {task!r}. Known tasks: {list(TASKS)}.")
+            check_one_of(task, "task", TASKS)
         explicit = strategies is not None
         strategies = [
             canonical_strategy(s)
             for s in (spec.strategies if strategies is None else strategies)
         ]
-        if not TIERS[classifier][0].supports_consistency:
+        if not tier.supports_consistency:
             dropped = [s for s in strategies if uses_consistency(s)]
             if dropped and explicit:
                 raise ValueError(
@@ -369,31 +351,22 @@ class ExperimentRunner:
         for budget in budgets:
             resolve_size(budget, 10**9, "budgets", owner="ExperimentRunner")
         budgets = tuple(sorted(budgets, key=lambda b: (isinstance(b, int), b)))
-        batch_size = batch_size or spec.batch_size or 50
-        configs = []
-        for task in tasks:
-            for strategy in strategies:
-                for seed in seeds:
-                    configs.append(
-                        RunConfig(
-                            task=task,
-                            classifier=classifier,
-                            strategy=strategy,
-                            seed=int(seed),
-                            pool_size=pool_size,
-                            test_size=test_size,
-                            initial_size=initial_size,
-                            batch_size=int(batch_size),
-                            budgets=() if n_queries is not None else budgets,
-                            n_queries=n_queries,
-                            minilm_train_steps=(
-                                minilm_train_steps
-                                if TIERS[classifier][0].fine_tuned
-                                else None
-                            ),
-                        )
-                    )
-        return configs
+        common = dict(
+            classifier=classifier,
+            pool_size=pool_size,
+            test_size=test_size,
+            initial_size=initial_size,
+            batch_size=int(batch_size or spec.batch_size or 50),
+            budgets=() if n_queries is not None else budgets,
+            n_queries=n_queries,
+            minilm_train_steps=minilm_train_steps if tier.fine_tuned else None,
+        )
+        return [
+            RunConfig(task=task, strategy=strategy, seed=int(seed), **common)
+            for task in tasks
+            for strategy in strategies
+            for seed in seeds
+        ]
 
     # Running ----------------------------------------------------------------
 
@@ -486,7 +459,7 @@ class ExperimentRunner:
                 continue
             done[config.run_id] = record
             at = ", ".join(
-                f"{label} {scores[self._metric(setting)]:.4f}"
+                f"{label} {scores[SETTINGS[setting].metric]:.4f}"
                 for label, scores in record["at_budget"].items()
             )
             self._log(
@@ -497,10 +470,6 @@ class ExperimentRunner:
                 f"{time.perf_counter() - started:.1f}s)",
             )
         return [done[c.run_id] for c in configs if c.run_id in done]
-
-    @staticmethod
-    def _metric(setting):
-        return SETTINGS[setting].metric if setting in SETTINGS else "test"
 
     def _task_data(self, config):
         key = (config.task, config.pool_size, config.test_size)
@@ -538,8 +507,6 @@ class ExperimentRunner:
 
     def _shared_augmentation_cache(self):
         if self._augmentation_cache is None:
-            from ..augment import MemoryAugmentationCache
-
             self._augmentation_cache = MemoryAugmentationCache()
         return self._augmentation_cache
 
@@ -563,15 +530,12 @@ class ExperimentRunner:
         n_encoded : int
             Texts that went through the model (the others were cached).
         """
-        from ..augment import augment_with_cache
-
         data = self._task_data(config)
         encoder = self._tier(config, data).encoder()
         encoder.set_params(progress_bar=self.progress)
         started = time.perf_counter()
-        encoder.transform(data["X_pool"])
-        for X_eval, _ in data["evaluation"].values():
-            encoder.transform(X_eval)
+        for X in [data["X_pool"], *(X for X, _ in data["evaluation"].values())]:
+            encoder.transform(X)
         plans = {}  # (augmenter, p) -> (an ALLSH strategy, the most copies asked)
         for spec in strategies:
             strategy = build_strategy(
@@ -709,18 +673,7 @@ class ExperimentRunner:
         }
 
 
-def run_experiment(
-    setting="in-domain",
-    *,
-    output_dir="results",
-    data_home=None,
-    cache_dir=None,
-    progress=False,
-    verbose=1,
-    blas_threads=1,
-    report=True,
-    **kwargs,
-):
+def run_experiment(setting="in-domain", *, output_dir="results", report=True, **kwargs):
     """Run a setting (resumably) and write its tables and plots.
 
     Parameters
@@ -728,38 +681,28 @@ def run_experiment(
     setting : str, default="in-domain"
         A name of :data:`~allsh_sklearn.experiments.SETTINGS`.
     output_dir : str or path-like, default="results"
-    data_home : str, path or None, default=None
-    cache_dir : str, path or None, default=None
-    progress : bool, default=False
-    verbose : int, default=1
-    blas_threads : int or None, default=1
     report : bool, default=True
         Write the Markdown tables and PNG plots afterwards.
     **kwargs
-        The options of :meth:`ExperimentRunner.run` (``tasks``,
-        ``strategies``, ``budgets``, ``seeds``, ``classifier``,
-        ``pool_size``, ``test_size``, ``initial_size``, ``batch_size``,
-        ``n_queries``, ``minilm_train_steps``).
+        The options of :class:`ExperimentRunner` (``data_home``,
+        ``cache_dir``, ``progress``, ``verbose``, ``blas_threads``) and of
+        :meth:`ExperimentRunner.run` (``tasks``, ``strategies``, ``budgets``,
+        ``seeds``, ``classifier``, ``pool_size``, ``test_size``,
+        ``initial_size``, ``batch_size``, ``n_queries``,
+        ``minilm_train_steps``).
 
     Returns
     -------
     records : list of dict
         The finished runs of this call.
     """
-    runner = ExperimentRunner(
-        output_dir,
-        data_home=data_home,
-        cache_dir=cache_dir,
-        progress=progress,
-        verbose=verbose,
-        blas_threads=blas_threads,
-    )
+    names = ("data_home", "cache_dir", "progress", "verbose", "blas_threads")
+    options = {name: kwargs.pop(name) for name in names if name in kwargs}
+    runner = ExperimentRunner(output_dir, **options)
     records = runner.run(setting, **kwargs)
     if report:
         from ._reporting import write_report
 
-        paths = write_report(output_dir, settings=[setting])
-        if verbose:
-            for path in paths:
-                print(f"wrote {path}", flush=True)
+        for path in write_report(output_dir, settings=[setting]):
+            runner._log(1, f"wrote {path}")
     return records

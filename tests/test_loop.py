@@ -209,3 +209,53 @@ def test_plan_labeling_checks_sizes_once():
         )
     with pytest.raises(ValueError, match="stopping point"):
         plan_labeling(400, 2, initial_size=10, budgets=[], batch_size=5)
+
+
+#: The package's layers, lowest first: a module imports its own layer or lower.
+LAYERS = [
+    {"exceptions", "utils", "divergences", "datasets"},
+    {"augment"},
+    {"strategies", "presets", "learner", "stopping"},
+    {"models", "prompts"},
+    {"loop"},
+    {"experiments", "session", "web"},
+]
+
+
+def _imports_between_subpackages():
+    import ast
+    import pathlib
+
+    import allsh_sklearn
+
+    root = pathlib.Path(allsh_sklearn.__file__).parent
+    found = set()
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        package = parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = list(package)[: len(package) - (node.level - 1)]
+                target = base + (node.module.split(".") if node.module else [])
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                target = node.module.split(".")[1:]
+                if node.module.split(".")[0] != "allsh_sklearn":
+                    continue
+            else:
+                continue
+            if parts[:1] and target[:1] and parts[0] != target[0]:
+                found.add((parts[0], target[0], str(path.relative_to(root))))
+    return found
+
+
+def test_dependencies_point_one_way():
+    layer = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+    edges = _imports_between_subpackages()
+    assert edges  # the scan sees the package's imports
+    upward = [
+        (source, target, path)
+        for source, target, path in edges
+        if source in layer and target in layer and layer[target] > layer[source]
+    ]
+    assert upward == []
+    assert not [edge for edge in edges if edge[1] == "experiments"]

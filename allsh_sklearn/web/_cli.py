@@ -5,18 +5,20 @@ the page; importing this module does not import the web stack.
 """
 
 import sys
+import textwrap
 import warnings
 
 __all__ = ["add_serve_arguments", "run_serve"]
 
 HELP = "label in a local web page"
-DESCRIPTION = (
+DESCRIPTION = textwrap.fill(
     "Serve a labeling page for PROJECT on this machine: one queried text at a "
     "time with its label buttons (keys 1-9), skip (s) and undo (u), why the "
     "strategy picked it, and a status page with the audit estimate, the "
     "stopping rules and a button to retrain. Labels are saved the moment they "
     "are given, by the same session code as 'allsh-label annotate'. Several "
-    "annotators can label at once, each in their own browser."
+    "annotators can label at once, each in their own browser.",
+    width=78,
 )
 
 

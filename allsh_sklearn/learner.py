@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 
 from .augment._cache import item_key
 from .strategies import uncertainty_sampling
-from .strategies._base import copy_for_run, param_tokens
+from .strategies._base import BaseQueryStrategy, copy_for_run, param_tokens
 from .utils._validation import (
     check_labels,
     check_n_instances,
@@ -30,7 +30,9 @@ from .utils._validation import (
 
 
 def _strategy_seed(strategy):
-    """The strategy's own ``random_state`` parameter, or None."""
+    """The strategy's own ``random_state`` (a wrapper's: its strategy's), or None."""
+    if isinstance(strategy, BaseQueryStrategy):
+        return strategy._own_random_state()
     get_params = getattr(strategy, "get_params", None)
     if get_params is None:
         return None

@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 import pytest
+from _toy_models import SvdClassifier, synthetic_texts
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -14,7 +15,10 @@ from allsh_sklearn import ActiveLearner, strategies
 from allsh_sklearn.exceptions import InvalidProbabilitiesError, PoolExhaustedError
 from allsh_sklearn.strategies import (
     ALLSH,
+    BADGE,
     BaseQueryStrategy,
+    ClassBalanced,
+    QueryContext,
     classifier_entropy,
     classifier_least_confidence,
     classifier_margin,
@@ -23,6 +27,7 @@ from allsh_sklearn.strategies import (
     random_sampling,
     uncertainty_sampling,
 )
+from allsh_sklearn.utils._selection import group_quotas
 
 STRATEGY_CLASSES = sorted(
     (
@@ -208,3 +213,167 @@ def test_random_sampling_needs_no_classifier(toy_pool):
     indices, _ = random_sampling(None, toy_pool, 5, random_state=3)
     again, _ = random_sampling(None, toy_pool, 5, random_state=3)
     assert indices.tolist() == again.tolist()
+
+
+# The query context and class balancing as a wrapper (issue 17) ----------------
+
+
+def test_context_computes_each_model_output_once(svd_classifier, toy_texts, toy_pool):
+    context = QueryContext(svd_classifier, toy_pool, 3)
+    svd_classifier.n_forward_ = 0
+    proba = context.proba()
+    assert context.proba() is proba and svd_classifier.n_forward_ == 1
+    joint = context.proba_and_embeddings(kind="penultimate")
+    assert context.proba_and_embeddings(kind="penultimate") is joint
+    assert svd_classifier.n_forward_ == 2
+    part = context.subset([4, 1], 1, random_state=0)
+    part_proba, part_embeddings = part.proba_and_embeddings(kind="penultimate")
+    assert svd_classifier.n_forward_ == 2  # sliced from the whole pool's pass
+    np.testing.assert_array_equal(part_proba, joint[0][[4, 1]])
+    np.testing.assert_array_equal(part_embeddings, joint[1][[4, 1]])
+    assert part.X_pool == [toy_pool[4], toy_pool[1]]
+    assert {"inference", "selection"} <= set(context.timer.as_dict())
+
+
+def test_context_labeled_set_from_the_call_or_the_learner(learner, toy_texts):
+    X, y = toy_texts
+    context = QueryContext(learner, ["a film"], 1)
+    assert list(context.labeled_texts()) == list(X)
+    np.testing.assert_array_equal(context.labeled_labels(), y)
+    explicit = QueryContext(learner, ["a film"], 1, X_labeled=X[:2], y_labeled=y[:2])
+    assert list(explicit.labeled_texts()) == X[:2]
+    np.testing.assert_array_equal(explicit.labeled_labels(), y[:2])
+    texts_only = QueryContext(learner, ["a film"], 1, X_labeled=X[:2])
+    with pytest.raises(ValueError, match="needs the labels.*y_labeled="):
+        texts_only.labeled_labels(owner="MyStrategy")
+    bare = QueryContext(learner.estimator_, ["a film"], 1)
+    with pytest.raises(ValueError, match="MyStrategy needs the labeled.*X_labeled="):
+        bare.labeled_texts(owner="MyStrategy")
+
+
+class _NearestOtherClass(BaseQueryStrategy):
+    """Scores a pool item by its closeness to labeled items of another class.
+
+    Needs the labeled set, its labels and embeddings: the inputs a
+    diversity-aware strategy reads from the context.
+    """
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def _score(self, context):
+        proba, embeddings = context.proba_and_embeddings(kind="penultimate")
+        _, labeled = context.labeled_proba_and_embeddings(kind="penultimate")
+        y_labeled = context.labeled_labels(owner="_NearestOtherClass")
+        predicted = proba.argmax(axis=1)
+        with context.timer.phase("selection"):
+            distances = np.linalg.norm(
+                embeddings[:, None, :] - labeled[None, :, :], axis=2
+            )
+            other = (
+                y_labeled[None, :]
+                != np.asarray(context.classifier.classes_)[predicted][:, None]
+            )
+            return -np.where(other, distances, np.inf).min(axis=1)
+
+
+def test_a_strategy_reads_labels_and_embeddings_from_the_context(toy_texts, toy_pool):
+    X, y = toy_texts
+    learner = ActiveLearner(
+        SvdClassifier(),
+        query_strategy=_NearestOtherClass(),
+        X_training=X,
+        y_training=y,
+        random_state=0,
+    )
+    indices, _ = learner.query(toy_pool, 3)
+    strategy = learner.query_strategy_
+    model = learner.estimator_
+    hidden = model._hidden(toy_pool)
+    labeled = model._hidden(X)
+    predicted = model.classes_[model.head_.predict_proba(hidden).argmax(axis=1)]
+    expected = np.array(
+        [
+            -min(
+                np.linalg.norm(h - e)
+                for e, label in zip(labeled, y, strict=True)
+                if label != p
+            )
+            for h, p in zip(hidden, predicted, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(strategy.last_scores_, expected)
+    assert not any(name.startswith("_X") for name in vars(strategy))
+    # The same strategy called directly takes the labeled set as arguments.
+    direct = _NearestOtherClass()
+    direct(learner.estimator_, toy_pool, 3, X_labeled=X, y_labeled=y, random_state=0)
+    np.testing.assert_allclose(direct.last_scores_, expected)
+
+
+@pytest.mark.parametrize("proportion", ["pool", "uniform"])
+def test_class_balanced_allsh_equals_allsh_balance(proportion, learner, toy_pool):
+    pool = toy_pool + toy_pool[:3]  # repeated texts too
+    wrapped = ClassBalanced(ALLSH(random_state=0), proportion=proportion)
+    indices, scores = wrapped(learner, pool, 5)
+    option = ALLSH(random_state=0, balance=proportion)
+    expected, expected_scores = option(learner, pool, 5)
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_allclose(scores, expected_scores)
+    np.testing.assert_array_equal(wrapped.last_predicted_, option.last_predicted_)
+    assert wrapped.get_params()["strategy__random_state"] == 0
+    assert not hasattr(wrapped.strategy, "augmenter_")  # the wrapper's own copy
+
+
+def _class_counts(predicted, indices, n_classes):
+    return np.bincount(predicted[indices], minlength=n_classes).tolist()
+
+
+def test_class_balanced_badge_is_one_model_pass_and_balanced():
+    X, y = synthetic_texts(n=120, n_classes=3, seed=4)
+    model = SvdClassifier().fit(X[:30], y[:30])
+    pool = X[30:]
+    strategy = ClassBalanced(BADGE(), proportion="uniform")
+    model.n_forward_ = 0
+    indices, scores = strategy(model, pool, 9, random_state=0)
+    assert model.n_forward_ == 1
+    predicted = strategy.last_predicted_
+    np.testing.assert_array_equal(predicted, model.predict_proba(pool).argmax(axis=1))
+    _, quotas = group_quotas(predicted, 9, "uniform")
+    assert _class_counts(predicted, indices, 3) == quotas.tolist()
+    assert len(set(indices.tolist())) == 9 and np.all(np.diff(scores) <= 0)
+    # Within a class, the picks are BADGE's k-means++ on that class's items.
+    members = np.flatnonzero(predicted == 0)
+    seed = np.random.RandomState(0).randint(2**31 - 1)
+    inside, _ = BADGE()(model, [pool[i] for i in members], quotas[0], random_state=seed)
+    assert set(members[inside].tolist()) == set(
+        i for i in indices.tolist() if predicted[i] == 0
+    )
+
+
+def test_class_balanced_around_a_plain_function(learner, toy_pool):
+    def first_items(classifier, X_pool, n_instances=1, random_state=None):
+        return np.arange(n_instances), -np.arange(n_instances, dtype=float)
+
+    strategy = ClassBalanced(first_items, proportion="uniform")
+    indices, _ = strategy(learner, toy_pool, 4, random_state=0)
+    predicted = strategy.last_predicted_
+    assert _class_counts(predicted, indices, 2) == [2, 2]
+    for label in (0, 1):  # the first two items of each predicted class
+        members = np.flatnonzero(predicted == label)
+        assert set(members[:2]) <= set(indices.tolist())
+
+
+def test_class_balanced_with_a_class_short_of_items(learner, toy_pool):
+
+    strategy = ClassBalanced(BADGE(embedding="tfidfvectorizer"), "uniform")
+    indices, _ = strategy(learner, toy_pool, len(toy_pool), random_state=0)
+    assert sorted(indices.tolist()) == list(range(len(toy_pool)))
+
+
+def test_class_balanced_bad_parameters(learner, toy_pool):
+    with pytest.raises(ValueError, match="'proportion' parameter of ClassBalanced"):
+        ClassBalanced(proportion="equal")(learner, toy_pool, 2)
+    with pytest.raises(TypeError, match="'strategy' parameter of ClassBalanced"):
+        ClassBalanced(strategy="allsh")(learner, toy_pool, 2)
+    with pytest.raises(ValueError, match="'divergence'"):
+        ClassBalanced(ALLSH(divergence="hellinger"))(learner, toy_pool, 2)

@@ -3,12 +3,17 @@
 Every strategy is callable as ``strategy(classifier, X_pool, n_instances=1,
 *, random_state=None) -> (indices, scores)``. Lower-case names are ready-made
 instances, so that ``ActiveLearner(query_strategy=allsh)`` reads as in modAL.
+Strategies receive what one call needs in a :class:`QueryContext`;
+:class:`ClassBalanced` balances the batch of any strategy between the
+predicted classes.
 """
 
 from ._allsh import ALLSH, allsh_scores
 from ._badge import BADGE, badge_gradient_norms, badge_kmeans_plusplus
+from ._balance import ClassBalanced
 from ._base import BaseQueryStrategy
 from ._cal import CAL, cal_scores
+from ._context import QueryContext
 from ._uncertainty import (
     EntropySampling,
     MarginSampling,
@@ -27,14 +32,17 @@ allsh = ALLSH()
 wca = ALLSH(n_augmentations=4, worst_case=True)
 cal = CAL()
 badge = BADGE()
+balanced_allsh = ClassBalanced()
 
 __all__ = [
     "ALLSH",
     "BADGE",
     "CAL",
     "BaseQueryStrategy",
+    "ClassBalanced",
     "EntropySampling",
     "MarginSampling",
+    "QueryContext",
     "RandomSampling",
     "UncertaintySampling",
     "allsh",
@@ -42,6 +50,7 @@ __all__ = [
     "badge",
     "badge_gradient_norms",
     "badge_kmeans_plusplus",
+    "balanced_allsh",
     "cal",
     "cal_scores",
     "classifier_entropy",

@@ -18,8 +18,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
 from ..augment._tfidf import TfidfAugmenter
 from ..divergences import get_divergence
-from ..utils._selection import select_top_balanced, text_digests
+from ..utils._selection import text_digests
 from ..utils._validation import _describe, check_bool, check_int, check_one_of
+from ._balance import balanced_select
 from ._base import BaseQueryStrategy, param_tokens
 
 # The parameters the fitted state (augmenter_, cache_) is built from.
@@ -110,7 +111,9 @@ class ALLSH(BaseQueryStrategy):
         (not in the paper), the batch split between the classes the model
         predicts on the pool, in proportion to their predicted share or
         equally, each share filled by the highest scores of that predicted
-        class (``allsh_sklearn.utils.select_top_balanced``). It keeps
+        class (``allsh_sklearn.utils.select_top_balanced``); the same as
+        ``ClassBalanced(ALLSH(), proportion=balance)``, which balances any
+        strategy. It keeps
         batches from drifting to one class when the divergence is larger on
         one side of the boundary; the results page of the documentation
         measures it against the plain method.
@@ -257,8 +260,11 @@ class ALLSH(BaseQueryStrategy):
             return SQLiteAugmentationCache(self.cache)
         return self.cache
 
-    def _fit_augmenter(self, X, random_state):
-        """Fit ``augmenter_`` on ``X``; its seed: ``random_state`` if an int."""
+    def _fit_augmenter(self, X, random_state, digests=None):
+        """Fit ``augmenter_`` on ``X``; its seed: ``random_state`` if an int.
+
+        ``digests`` are the ``text_digests`` of ``X``, if already computed.
+        """
         if self.random_state is not None:
             random_state = self.random_state  # the strategy's own seed wins
         seed = random_state if isinstance(random_state, numbers.Integral) else None
@@ -272,89 +278,69 @@ class ALLSH(BaseQueryStrategy):
             if getattr(augmenter, "random_state", 0) is None and seed is not None:
                 augmenter.set_params(random_state=seed)
             augmenter.fit(X)
-            self._corpus_digests = np.unique(text_digests(X))
+            self._corpus_digests = np.unique(
+                text_digests(X) if digests is None else digests
+            )
         self.augmenter_ = augmenter
         self.cache_ = self._make_cache()
         self.n_augmented_ = 0
         self._state_tokens = self._current_state_tokens()
         self._fitted_by_fit = False
 
-    def _refresh_augmenter(self, X_pool, random_state):
+    def _refresh_augmenter(self, context):
         """Rebuild the fitted state if its parameters or the corpus changed."""
+        X_pool, random_state = context.X_pool, context.random_state
         if not hasattr(self, "augmenter_"):
-            self._fit_augmenter(X_pool, random_state)
+            self._fit_augmenter(X_pool, random_state, context.digests())
             return
         tokens = self._current_state_tokens()
         saved = self._state_tokens
         if tokens["augmenter"] != saved["augmenter"] or (
             tokens["random_state"] != saved["random_state"]
         ):
-            self._fit_augmenter(X_pool, random_state)
+            self._fit_augmenter(X_pool, random_state, context.digests())
             return
         if self._corpus_digests is not None:
-            digests = text_digests(X_pool)
+            digests = context.digests()
             position = np.searchsorted(self._corpus_digests, digests)
             position[position == len(self._corpus_digests)] = 0
             if not np.array_equal(self._corpus_digests[position], digests):
                 # A pool with texts the augmenter never saw: another corpus.
-                self._fit_augmenter(X_pool, random_state)
+                self._fit_augmenter(X_pool, random_state, digests)
                 return
         if tokens["cache"] != saved["cache"]:
             self.cache_ = self._make_cache()
             self._state_tokens = tokens
 
-    def _select(
-        self, classifier, X_pool, n_instances, *, timer, random_state, duplicates
-    ):
+    def _selects_by_score(self):
+        return True
+
+    def _select(self, context):
         if self.balance is None:
-            return super()._select(
-                classifier,
-                X_pool,
-                n_instances,
-                timer=timer,
-                random_state=random_state,
-                duplicates=duplicates,
-            )
-        scores, proba = self._score_and_proba(
-            classifier, X_pool, timer=timer, random_state=random_state
-        )
-        predicted = proba.argmax(axis=1)
-        with timer.phase("selection"):
-            indices = select_top_balanced(
-                scores,
-                predicted,
-                n_instances,
-                proportion=self.balance,
-                random_state=random_state,
-                duplicates=duplicates,
-            )
+            return super()._select(context)
+        # Class-balanced top-b is the ClassBalanced wrapper's selection.
+        indices, scores, predicted = balanced_select(self, context, self.balance)
         self.last_predicted_ = predicted
         return indices, scores
 
-    def _score(self, classifier, X_pool, *, timer, random_state):
-        return self._score_and_proba(
-            classifier, X_pool, timer=timer, random_state=random_state
-        )[0]
-
-    def _score_and_proba(self, classifier, X_pool, *, timer, random_state):
-        """Return the pool's scores and its predicted probabilities."""
+    def _score(self, context):
+        X_pool = context.X_pool
         # Checked here, before augmenting, so an unfitted model fails fast.
-        proba = self._predict_proba(classifier, X_pool, timer)
-        with timer.phase("augmentation"):
-            self._refresh_augmenter(X_pool, random_state)
+        proba = context.proba()
+        with context.timer.phase("augmentation"):
+            self._refresh_augmenter(context)
             copies, n_computed = augment_with_cache(
                 self.augmenter_, X_pool, self.n_augmentations, self.cache_
             )
             self.n_augmented_ += n_computed
         flat_copies = [item for copy in copies for item in copy]
-        augmented = self._predict_proba(classifier, flat_copies, timer)
+        augmented = context.predict_proba(flat_copies)
         augmented = augmented.reshape(self.n_augmentations, len(X_pool), -1)
-        with timer.phase("selection"):
-            scores = allsh_scores(
+        with context.timer.phase("selection"):
+            return allsh_scores(
                 proba,
                 augmented,
                 divergence=self.divergence,
                 alpha=self.alpha,
                 worst_case=self.worst_case,
             )
-        return scores, proba

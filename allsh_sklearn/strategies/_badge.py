@@ -29,11 +29,7 @@ from sklearn.utils import check_random_state
 
 from ..utils._validation import check_n_instances, check_probabilities
 from ._base import BaseQueryStrategy
-from ._embeddings import (
-    check_embedding_params,
-    check_embeddings,
-    get_proba_and_embeddings,
-)
+from ._embeddings import check_embedding_params, check_embeddings
 
 __all__ = ["BADGE", "badge_gradient_norms", "badge_kmeans_plusplus"]
 
@@ -270,20 +266,21 @@ class BADGE(BaseQueryStrategy):
     def _validate_params(self):
         check_embedding_params(self.embedding, self.embedding_kind, "BADGE")
 
-    def _select(
-        self, classifier, X_pool, n_instances, *, timer, random_state, duplicates
-    ):
-        proba, embeddings = get_proba_and_embeddings(
-            classifier, X_pool, self.embedding, kind=self.embedding_kind, timer=timer
+    def _pool_proba(self, context):
+        return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]
+
+    def _select(self, context):
+        proba, embeddings = context.proba_and_embeddings(
+            self.embedding, self.embedding_kind
         )
-        with timer.phase("selection"):
+        with context.timer.phase("selection"):
             q, h, g_sq = _factors(proba, embeddings)
             indices = _kmeans_plusplus(
                 q,
                 h,
                 g_sq,
-                n_instances,
-                check_random_state(random_state),
-                duplicates=duplicates,
+                context.n_instances,
+                check_random_state(context.random_state),
+                duplicates=context.duplicates,
             )
         return indices, np.sqrt(g_sq)

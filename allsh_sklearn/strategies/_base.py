@@ -31,15 +31,15 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from ..utils._selection import duplicate_groups, select_top
-from ..utils._timing import QueryTimer
+from ..utils._selection import select_top
 from ..utils._validation import (
     check_bool,
+    check_labels,
     check_n_instances,
     check_random_state_param,
     check_texts,
-    predict_proba_checked,
 )
+from ._context import QueryContext
 
 
 def _token(value):
@@ -110,21 +110,40 @@ def copy_for_run(strategy):
 class BaseQueryStrategy(BaseEstimator):
     """Base class of query strategies (not to be used directly).
 
-    Subclasses implement ``_score(classifier, X_pool, timer, random_state)``
-    returning one score per pool item (larger is more informative), timing
-    their model passes with ``timer.phase("inference")``. Strategies that
-    select a batch jointly (rather than by top-k of a score) override
-    ``_select`` instead, honouring its ``duplicates`` argument. State built
-    during a call (ALLSH's augmenter) must be rebuilt when the parameters it
-    comes from change; ``_copy_for_run`` gives the copy an active learner
-    works on.
+    ``__call__`` checks its arguments, builds a :class:`QueryContext` (the
+    classifier, the pool, the batch size, the seed of the call, the timer,
+    the labeled set, the groups of repeated texts, and the model outputs
+    computed for the call) and passes it to the hooks. Subclasses implement
+    one of:
+
+    - ``_score(context)``: one score per pool item, larger is selected
+      first (the batch is the top ``n_instances``, one item per repeated
+      text);
+    - ``_select(context)``: ``(indices, scores)`` for strategies that select
+      a batch jointly (BADGE), honouring ``context.duplicates``.
+
+    Model passes go through the context (``context.proba()``,
+    ``context.proba_and_embeddings(...)``), which times them and keeps their
+    outputs for the call, so that a wrapper such as :class:`ClassBalanced`
+    reuses them. Per-call data lives in the context, never on ``self``;
+    state kept across calls (ALLSH's augmenter) must be rebuilt when the
+    parameters it comes from change, and ``_copy_for_run`` gives the copy an
+    active learner works on.
     """
 
     #: Whether the strategy needs a fitted classifier (random sampling does not).
     requires_classifier = True
 
     def __call__(
-        self, classifier, X_pool, n_instances=1, *, random_state=None, deduplicate=True
+        self,
+        classifier,
+        X_pool,
+        n_instances=1,
+        *,
+        random_state=None,
+        X_labeled=None,
+        y_labeled=None,
+        deduplicate=True,
     ):
         """Select ``n_instances`` items of ``X_pool`` to label.
 
@@ -141,6 +160,13 @@ class BaseQueryStrategy(BaseEstimator):
         random_state : int, RandomState instance or None, default=None
             Seeds tie-breaking (and sampling, for random strategies). When
             None, the strategy's own ``random_state`` parameter (if any) is used.
+        X_labeled : sequence of str or of (str, str), default=None
+            The labeled examples, for strategies that use them (CAL). None
+            takes ``classifier.X_training_`` (or modAL's ``X_training``).
+        y_labeled : array-like, default=None
+            Their labels, for strategies that use them. None takes
+            ``classifier.y_training_`` (or ``y_training``) when
+            ``X_labeled`` is None too.
         deduplicate : bool, default=True
             Select a text that occurs several times in the pool once (its
             first-ranked occurrence), filling the batch with the next best
@@ -158,29 +184,29 @@ class BaseQueryStrategy(BaseEstimator):
         """
         check_texts(X_pool, name="X_pool")
         n_instances = check_n_instances(n_instances, len(X_pool))
-        check_random_state_param(
-            random_state, owner=f"{type(self).__name__}.__call__"
-        )
-        check_bool(deduplicate, "deduplicate", owner=f"{type(self).__name__}.__call__")
+        owner = f"{type(self).__name__}.__call__"
+        check_random_state_param(random_state, owner=owner)
+        check_bool(deduplicate, "deduplicate", owner=owner)
+        if X_labeled is not None:
+            check_texts(X_labeled, name="X_labeled")
+            if y_labeled is not None:
+                check_labels(y_labeled, len(X_labeled), name="y_labeled")
         self._validate_params()
-        check_random_state_param(
-            getattr(self, "random_state", None), owner=type(self).__name__
-        )
+        check_random_state_param(self._own_random_state(), owner=type(self).__name__)
         if random_state is None:
-            random_state = getattr(self, "random_state", None)
-        timer = QueryTimer()
-        with timer.phase("selection"):
-            duplicates = duplicate_groups(X_pool) if deduplicate else None
-        indices, scores = self._select(
+            random_state = self._own_random_state()
+        context = QueryContext(
             classifier,
             X_pool,
             n_instances,
-            timer=timer,
             random_state=random_state,
-            duplicates=duplicates,
+            X_labeled=X_labeled,
+            y_labeled=y_labeled,
+            deduplicate=deduplicate,
         )
+        indices, scores = self._select(context)
         self.last_scores_ = scores
-        self.last_query_time_ = timer.as_dict()
+        self.last_query_time_ = context.timer.as_dict()
         return indices, scores[indices]
 
     # Subclass hooks -----------------------------------------------------
@@ -188,34 +214,43 @@ class BaseQueryStrategy(BaseEstimator):
     def _validate_params(self):
         """Check the parameters before any expensive work."""
 
-    def _score(self, classifier, X_pool, *, timer, random_state):
+    def _own_random_state(self):
+        """The seed used when a call passes none (the ``random_state`` parameter)."""
+        return getattr(self, "random_state", None)
+
+    def _score(self, context):
+        """One score per pool item (larger is more informative)."""
         raise NotImplementedError
 
-    def _select(
-        self, classifier, X_pool, n_instances, *, timer, random_state, duplicates
-    ):
+    def _select(self, context):
         """Return ``(indices, scores)``, ``scores`` covering the whole pool.
 
-        ``duplicates`` holds the group ids of repeated texts (None when every
-        text is distinct); at most one item per group should be selected.
+        At most one item per group of ``context.duplicates`` should be
+        selected while other groups remain.
         """
-        scores = np.asarray(
-            self._score(classifier, X_pool, timer=timer, random_state=random_state),
-            dtype=np.float64,
-        )
-        with timer.phase("selection"):
+        scores = np.asarray(self._score(context), dtype=np.float64)
+        with context.timer.phase("selection"):
             indices = select_top(
-                scores, n_instances, random_state=random_state, duplicates=duplicates
+                scores,
+                context.n_instances,
+                random_state=context.random_state,
+                duplicates=context.duplicates,
             )
         return indices, scores
+
+    def _selects_by_score(self):
+        """Whether the batch is the top of ``_score`` (wrappers rely on it)."""
+        return type(self)._select is BaseQueryStrategy._select
+
+    def _pool_proba(self, context):
+        """The pool's probabilities from the pass this strategy makes anyway.
+
+        Wrappers (:class:`ClassBalanced`) read the predicted classes from it
+        without a second model pass. Strategies whose pass also gives
+        embeddings override it.
+        """
+        return context.proba()
 
     def _copy_for_run(self):
         """The copy an active learner works on (see :func:`copy_for_run`)."""
         return clone(self)
-
-    # Helpers --------------------------------------------------------------
-
-    @staticmethod
-    def _predict_proba(classifier, X, timer):
-        with timer.phase("inference"):
-            return predict_proba_checked(classifier, X)

@@ -18,13 +18,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from ..divergences import EPS
-from ..utils._validation import check_int, check_probabilities, check_texts
+from ..utils._validation import check_int, check_probabilities
 from ._base import BaseQueryStrategy
-from ._embeddings import (
-    check_embedding_params,
-    check_embeddings,
-    get_proba_and_embeddings,
-)
+from ._embeddings import check_embedding_params, check_embeddings
 
 __all__ = ["CAL", "cal_scores"]
 
@@ -138,9 +134,9 @@ class CAL(BaseQueryStrategy):
     its ``n_neighbors`` nearest labeled examples in the embedding space (see
     :func:`cal_scores`) and selects the top ``n_instances``.
 
-    The labeled examples come from the ``X_labeled`` argument of the call,
-    else from the classifier when it is an active learner
-    (``X_training_``, or modAL's ``X_training``).
+    The labeled examples come from the ``X_labeled`` argument of the call
+    (see :meth:`BaseQueryStrategy.__call__`), else from the classifier when
+    it is an active learner (``X_training_``, or modAL's ``X_training``).
 
     Parameters
     ----------
@@ -197,79 +193,15 @@ class CAL(BaseQueryStrategy):
         self.embedding_kind = embedding_kind
         self.random_state = random_state
 
-    def __call__(
-        self,
-        classifier,
-        X_pool,
-        n_instances=1,
-        *,
-        random_state=None,
-        X_labeled=None,
-        deduplicate=True,
-    ):
-        """Select the ``n_instances`` pool items most contrastive to their neighbours.
-
-        Parameters
-        ----------
-        classifier : object
-            A fitted classifier that can provide embeddings (see
-            ``embedding``), or an active learner wrapping one.
-        X_pool : sequence of str or of (str, str)
-            The unlabeled pool.
-        n_instances : int, default=1
-            How many items to select.
-        random_state : int, RandomState instance or None, default=None
-            Seeds tie-breaking; None uses the strategy's ``random_state``.
-        X_labeled : sequence of str or of (str, str), default=None
-            The labeled examples whose embeddings are the neighbours. None
-            takes ``classifier.X_training_`` (or modAL's ``X_training``).
-        deduplicate : bool, default=True
-            Select a text repeated in the pool once (see
-            :meth:`BaseQueryStrategy.__call__`).
-
-        Returns
-        -------
-        indices : ndarray of shape (n_instances,), dtype=int64
-            Positions in ``X_pool``, highest score first.
-        scores : ndarray of shape (n_instances,), dtype=float64
-            Their contrastive scores.
-        """
-        self._X_labeled = X_labeled
-        try:
-            return super().__call__(
-                classifier,
-                X_pool,
-                n_instances,
-                random_state=random_state,
-                deduplicate=deduplicate,
-            )
-        finally:
-            del self._X_labeled
-
     def _validate_params(self):
         check_int(self.n_neighbors, "n_neighbors", 1, owner="CAL")
         check_embedding_params(self.embedding, self.embedding_kind, "CAL")
 
-    @staticmethod
-    def _labeled_texts(classifier, X_labeled):
-        if X_labeled is not None:
-            return check_texts(X_labeled, name="X_labeled")
-        for attribute in ("X_training_", "X_training"):
-            value = getattr(classifier, attribute, None)
-            if value is not None:
-                return check_texts(
-                    value, name=f"{type(classifier).__name__}.{attribute}"
-                )
-        raise ValueError(
-            "CAL needs the labeled examples: their embeddings are the "
-            "neighbours of each pool item. Pass them as X_labeled= in the call, "
-            "or query through an ActiveLearner (which keeps them in "
-            f"'X_training_'). Got a {type(classifier).__name__} without "
-            "'X_training_' and X_labeled=None."
-        )
+    def _pool_proba(self, context):
+        return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]
 
-    def _score(self, classifier, X_pool, *, timer, random_state):
-        X_labeled = self._labeled_texts(classifier, getattr(self, "_X_labeled", None))
+    def _score(self, context):
+        X_labeled = context.labeled_texts(owner="CAL")
         n_labeled = len(X_labeled)
         if n_labeled < self.n_neighbors and not getattr(self, "_warned_few", False):
             warnings.warn(
@@ -277,14 +209,14 @@ class CAL(BaseQueryStrategy):
                 f"labeled examples: using all {n_labeled} as neighbours. This "
                 "warning is shown once per strategy.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=4,
             )
             self._warned_few = True
-        proba_labeled, embeddings_labeled = get_proba_and_embeddings(
-            classifier, X_labeled, self.embedding, kind=self.embedding_kind, timer=timer
+        proba_labeled, embeddings_labeled = context.labeled_proba_and_embeddings(
+            self.embedding, self.embedding_kind
         )
-        proba_pool, embeddings_pool = get_proba_and_embeddings(
-            classifier, X_pool, self.embedding, kind=self.embedding_kind, timer=timer
+        proba_pool, embeddings_pool = context.proba_and_embeddings(
+            self.embedding, self.embedding_kind
         )
         if embeddings_pool.shape[1] != embeddings_labeled.shape[1]:
             raise ValueError(
@@ -293,7 +225,7 @@ class CAL(BaseQueryStrategy):
                 f"X_labeled and {embeddings_pool.shape[1]} for X_pool instead: "
                 "the embedding must not depend on the data it is given."
             )
-        with timer.phase("selection"):
+        with context.timer.phase("selection"):
             return cal_scores(
                 proba_pool,
                 embeddings_pool,

@@ -73,9 +73,11 @@ class RandomSampling(BaseQueryStrategy):
     def __init__(self, random_state=None):
         self.random_state = random_state
 
-    def _score(self, classifier, X_pool, *, timer, random_state):
-        with timer.phase("selection"):
-            return check_random_state(random_state).uniform(size=len(X_pool))
+    def _score(self, context):
+        with context.timer.phase("selection"):
+            return check_random_state(context.random_state).uniform(
+                size=len(context.X_pool)
+            )
 
 
 class _ProbaMeasureSampling(BaseQueryStrategy):
@@ -84,9 +86,9 @@ class _ProbaMeasureSampling(BaseQueryStrategy):
     def __init__(self, random_state=None):
         self.random_state = random_state
 
-    def _score(self, classifier, X_pool, *, timer, random_state):
-        proba = self._predict_proba(classifier, X_pool, timer)
-        with timer.phase("selection"):
+    def _score(self, context):
+        proba = context.proba()
+        with context.timer.phase("selection"):
             return type(self).measure(proba)
 
 

@@ -157,6 +157,51 @@ def select_top(scores, n_instances, random_state=None, duplicates=None):
     return order[:n_instances].astype(np.int64)
 
 
+def group_quotas(groups, n_instances, proportion="pool"):
+    """Split a batch between groups, by their share of the pool or equally.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_samples,)
+        The group (predicted class) of each item.
+    n_instances : int
+        The batch size.
+    proportion : {"pool", "uniform"}, default="pool"
+        Quotas proportional to each group's size in the pool, or equal.
+        Rounded by largest remainder, ties to the first group.
+
+    Returns
+    -------
+    labels : ndarray
+        The distinct groups, sorted.
+    quotas : ndarray of int
+        The share of the batch of each, summing to ``n_instances`` (a group
+        may get more than its size; the caller gives the rest to others).
+
+    Examples
+    --------
+    >>> labels, quotas = group_quotas([0, 0, 0, 1], 3)
+    >>> labels.tolist(), quotas.tolist()
+    ([0, 1], [2, 1])
+    """
+    labels, counts = np.unique(np.asarray(groups), return_counts=True)
+    if proportion == "pool":
+        weights = counts / counts.sum()
+    elif proportion == "uniform":
+        weights = np.full(len(labels), 1.0 / len(labels))
+    else:
+        raise ValueError(
+            "The 'proportion' parameter must be 'pool' or 'uniform'. Got "
+            f"{proportion!r} instead."
+        )
+    exact = weights * n_instances
+    quotas = np.floor(exact).astype(int)
+    remainder = n_instances - quotas.sum()
+    if remainder:
+        quotas[np.argsort(-(exact - quotas), kind="stable")[:remainder]] += 1
+    return labels, quotas
+
+
 def select_top_balanced(
     scores, groups, n_instances, proportion="pool", random_state=None, duplicates=None
 ):
@@ -195,21 +240,7 @@ def select_top_balanced(
     scores = np.asarray(scores, dtype=np.float64)
     groups = np.asarray(groups)
     rng = check_random_state(random_state)
-    labels, counts = np.unique(groups, return_counts=True)
-    if proportion == "pool":
-        weights = counts / counts.sum()
-    elif proportion == "uniform":
-        weights = np.full(len(labels), 1.0 / len(labels))
-    else:
-        raise ValueError(
-            "The 'proportion' parameter must be 'pool' or 'uniform'. Got "
-            f"{proportion!r} instead."
-        )
-    exact = weights * n_instances
-    quotas = np.floor(exact).astype(int)
-    remainder = n_instances - quotas.sum()
-    if remainder:
-        quotas[np.argsort(-(exact - quotas), kind="stable")[:remainder]] += 1
+    labels, quotas = group_quotas(groups, n_instances, proportion)
     seed = rng.randint(2**31 - 1)
     if duplicates is not None:
         duplicates = np.asarray(duplicates)

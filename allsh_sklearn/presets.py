@@ -179,10 +179,16 @@ SPEC_OPTIONS = {
     "K": "n_augmentations",
     "worst_case": "worst_case",
     "p": "augmenter__p",
+    "tokenizer": "augmenter__tokenizer",
+    "replace_punctuation": "augmenter__replace_punctuation",
+    "joint_pairs": "augmenter__joint_pairs",
     "augmenter": "augmenter",
     "balanced": "balance",
     "k": "n_neighbors",
 }
+
+#: Spec options that only the TF-IDF augmenter has.
+_TFIDF_OPTIONS = ("p", "tokenizer", "replace_punctuation", "joint_pairs")
 
 
 def _spec_options(preset):
@@ -311,7 +317,9 @@ def build_strategy(
     options (:data:`SPEC_OPTIONS`) become ``set_params`` values, checked by
     the strategy itself. ``allsh`` options: ``divergence`` (kl, jsd, alpha,
     reverse_kl), ``alpha`` (its order), ``K`` (copies), ``worst_case``,
-    ``p`` (the TF-IDF augmenter's replacement rate), ``augmenter``
+    ``p`` (the TF-IDF augmenter's replacement rate), ``tokenizer``,
+    ``replace_punctuation``, ``joint_pairs`` (its departures from UDA's
+    procedure, see :class:`~allsh_sklearn.augment.TfidfAugmenter`), ``augmenter``
     (``tfidf``, ``backtranslation`` (Apertium) or ``synonym`` (WordNet,
     p=0.1)), ``balanced`` (class-balanced top-b, ALLSH's ``balance``:
     ``true`` or ``pool`` for shares proportional to the predicted classes of
@@ -347,8 +355,11 @@ def build_strategy(
                 f"The 'augmenter' option of {spec!r} must be one of "
                 f"{list(AUGMENTERS)}. Got {choice!r} instead."
             )
-        if choice != "tfidf" and "p" in options:
-            raise ValueError(f"Option 'p' is for the TF-IDF augmenter (in {spec!r}).")
+        tfidf_only = [key for key in _TFIDF_OPTIONS if key in options]
+        if choice != "tfidf" and tfidf_only:
+            raise ValueError(
+                f"Option {tfidf_only[0]!r} is for the TF-IDF augmenter (in {spec!r})."
+            )
         params.update(
             augmenter=AUGMENTERS[choice](seed, cache_dir),
             cache=augmentation_cache,
@@ -365,4 +376,7 @@ def build_strategy(
     params.update({SPEC_OPTIONS[key]: value for key, value in options.items()})
     strategy = preset.build(**params)
     strategy._validate_params()  # the strategy's own checks, before any work
+    augmenter = params.get("augmenter")
+    if hasattr(augmenter, "_validate_params"):
+        augmenter._validate_params()  # e.g. tokenizer=..., before any work
     return strategy

@@ -811,3 +811,18 @@ def test_each_option_changes_the_fingerprint(params):
     assert TfidfAugmenter(random_state=0, **params).fit(corpus).fingerprint() != (
         default
     )
+
+
+def test_strategy_specs_set_the_tfidf_options():
+    from allsh_sklearn.presets import build_strategy
+
+    legacy = build_strategy(
+        "allsh:tokenizer=whitespace,replace_punctuation=false,joint_pairs=false"
+    )
+    assert {key: legacy.augmenter.get_params()[key] for key in LEGACY} == LEGACY
+    default = build_strategy("allsh-wca").augmenter.get_params()
+    assert default["tokenizer"] == "bert-basic" and default["replace_punctuation"]
+    with pytest.raises(ValueError, match="'tokenizer' is for the TF-IDF augmenter"):
+        build_strategy("allsh:augmenter=synonym,tokenizer=whitespace")
+    with pytest.raises(ValueError, match="'tokenizer' parameter of TfidfAugmenter"):
+        build_strategy("allsh:tokenizer=bert")

@@ -19,7 +19,8 @@ strategies (--strategies), as NAME or NAME:key=value,key=value:
 {strategies}
   options: {options}
   (divergence=kl|jsd|alpha|reverse_kl, alpha=FLOAT, K=INT copies,
-  worst_case=true|false, p=FLOAT TF-IDF rate,
+  worst_case=true|false, p=FLOAT TF-IDF rate, tokenizer=bert-basic|whitespace,
+  replace_punctuation=true|false, joint_pairs=true|false (TF-IDF procedure),
   augmenter={augmenters},
   balanced=true|pool|uniform, k=INT neighbours).
   Example: --strategies random entropy "allsh:divergence=alpha,alpha=-0.5"

@@ -349,6 +349,7 @@ def test_retrain_from_the_page_queries_an_allsh_batch_with_explanations(app, pro
     assert 'id="batch-done"' in page
     response = browser.post("/retrain", fetch=True, batch_size="3")
     assert response.status_code == 202
+    assert response.json()["running"] is True
     assert browser.post("/retrain", fetch=True).status_code in (202, 409)
     app.state.retrain_job.join(60)
     state = browser.get("/retrain/progress").json()

@@ -109,7 +109,12 @@ class RetrainJob:
 
     def snapshot(self):
         with self._lock:
-            return dict(self.state)
+            state = dict(self.state)
+        if state["running"] and "started_at" in state:
+            seconds = time.time() - state["started_at"]
+            state["elapsed"] = seconds
+            state["message"] = f"{state['message']} {seconds:.0f} s so far."
+        return state
 
     def _progress(self, message, done=0, total=0):
         with self._lock:

@@ -314,10 +314,17 @@ class Backend:
             self._trainer = LabelingSession.open(self.path, progress=False)
         trainer = self._trainer
         before = trainer.current_batch()
-        n_labels = trainer.status().n_labeled
+        status = trainer.status()
+        last = status.rounds[-1] if status.rounds else None
+        took = (
+            ""
+            if last is None
+            else f" (round {last.round} took "
+            f"{last.train_seconds + last.query_seconds:.0f} s)"
+        )
         report(
-            f"Retraining on {n_labels} labels and scoring the pool "
-            "(the page can label meanwhile)..."
+            f"Retraining on {status.n_labeled} labels and scoring "
+            f"{status.n_items} texts{took}; the page can label meanwhile:"
         )
         round_info = trainer.retrain(size=batch_size)
         after = trainer.current_batch()

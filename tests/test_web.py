@@ -509,3 +509,73 @@ def test_cli_serve_warns_when_remote_access_is_allowed(project):
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert "warning:" in stderr and "anyone who reaches it can label" in stderr
+
+
+def test_sentence_pairs_show_both_texts_escaped(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "premise": ["the cat sat on the mat", "a <b>bold</b> claim"],
+            "hypothesis": ["a cat is sitting", SCRIPT],
+        }
+    )
+    session = LabelingSession.create(
+        tmp_path / "pairs",
+        frame,
+        labels=["entailment", "not_entailment"],
+        text_column="premise",
+        pair_column="hypothesis",
+        batch_size=2,
+        stop_set_size=2,
+        progress=False,
+    )
+    session.next_batch()
+    session.close()
+    app = create_app(tmp_path / "pairs")
+    try:
+        browser = Browser(app, "Ann")
+        pages = []
+        page = browser.page()
+        while shown_item(page):
+            pages.append(page)
+            page = browser.post(
+                "/label", fetch=True, item_id=shown_item(page), label="entailment"
+            ).text
+        assert len(pages) == 2
+        both = "".join(pages)
+        assert 'id="text-pair"' in both and "Paired text" in both
+        assert SCRIPT not in both and "&lt;script&gt;alert(1)&lt;/script&gt;" in both
+        assert "<b>bold</b>" not in both
+        assert database_rows(
+            tmp_path / "pairs",
+            "SELECT COUNT(*) FROM item_state WHERE label = ?",
+            ("entailment",),
+        ) == [(2,)]
+    finally:
+        app.state.executor.shutdown(wait=True)
+
+
+def test_a_read_only_session_is_shown_and_refuses_labels_clearly(project):
+    import os
+
+    if os.geteuid() == 0:
+        # root writes through permissions: open the session read-only instead.
+        session = LabelingSession.open(project, readonly=True, progress=False)
+    else:  # pragma: no cover - CI runs as root
+        os.chmod(project, 0o555)
+        session = LabelingSession.open(project, progress=False)
+    app = create_app(session)
+    try:
+        browser = Browser(app, "Ann")
+        page = browser.page()
+        item = shown_item(page)
+        assert item
+        response = browser.post("/label", fetch=True, item_id=item, label="positive")
+        assert response.status_code == 409
+        assert "read-only" in response.text
+        response = browser.post("/label", item_id=item, label="positive")
+        assert response.status_code == 409 and "read-only" in response.text
+        assert 'id="error"' in response.text
+    finally:
+        app.state.executor.shutdown(wait=True)
+        os.chmod(project, 0o755)
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]

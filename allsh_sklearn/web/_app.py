@@ -44,6 +44,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..session import SessionBusyError, SessionError
 from ._backend import Backend, LabelingError
 from ._security import (
     CSRF_FIELD,
@@ -410,7 +411,32 @@ def create_app(
             max_age=30 * 24 * 3600,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+
+    async def session_error(request, error):
+        """A session that cannot do what was asked: say why, change nothing."""
+        status_code = 503 if isinstance(error, SessionBusyError) else 409
+        if request.headers.get("x-requested-with") == "fetch":
+            return PlainTextResponse(str(error), status_code)
+        session = browser(request)
+        return html(
+            templates.render(
+                request,
+                "error.html",
+                page="error",
+                project_name=backend.project_name,
+                annotator=session.get("annotator"),
+                csrf_token=session["csrf"],
+                title="The session could not do that",
+                message=str(error),
+            ),
+            status_code=status_code,
+        )
+
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={SessionError: session_error},
+    )
     app.state.backend = backend
     app.state.retrain_job = job
     app.state.executor = executor

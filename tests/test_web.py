@@ -579,3 +579,27 @@ def test_a_read_only_session_is_shown_and_refuses_labels_clearly(project):
         app.state.executor.shutdown(wait=True)
         os.chmod(project, 0o755)
     assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "strategy, shows",
+    [("allsh-wca", "of its 4 copies"), ("entropy", "Entropy sampling score")],
+)
+def test_why_for_wca_and_for_other_strategies(tmp_path, strategy, shows):
+    project = make_project(tmp_path / strategy, strategy=strategy)
+    session = LabelingSession.open(project, progress=False)
+    for item in session.current_batch().items:
+        session.label(item.item_id, truth(item.text), annotator="scripted")
+    session.retrain(size=3)
+    session.close()
+    app = create_app(project)
+    try:
+        page = Browser(app, "Ann").page()
+    finally:
+        app.state.executor.shutdown(wait=True)
+    assert shows in page
+    if strategy == "allsh-wca":
+        assert "maximum over its copies" in page and "<mark>" in page
+    else:
+        assert 'id="augmented-copy"' not in page
+        assert re.search(r"Entropy sampling score: <strong>[0-9.e-]+</strong>", page)

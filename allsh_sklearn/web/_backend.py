@@ -15,11 +15,12 @@ __all__ = ["Backend", "LabelingError"]
 #: How the page names the session's strategies.
 STRATEGY_NAMES = {
     "allsh": "ALLSH",
-    "wca": "ALLSH (worst case over copies, WCA)",
+    "allsh-wca": "ALLSH (worst case over copies, WCA)",
+    "allsh-cl": "ALLSH + CL",
     "allsh-balanced": "ALLSH (class-balanced)",
     "entropy": "Entropy sampling",
     "margin": "Margin sampling",
-    "uncertainty": "Least-confidence sampling",
+    "least-confidence": "Least-confidence sampling",
     "random": "Random sampling",
     "cal": "CAL",
     "badge": "BADGE",

@@ -321,3 +321,145 @@ def test_batch_size_is_checked():
         score_weighted_kmeans_plusplus([0.1, 0.2], np.eye(2), 3)
     with pytest.raises(ValueError, match="'weights'.*one value per pool item"):
         scaled_badge_kmeans_plusplus([[0.5, 0.5]], [[1.0]], [1.0, 2.0], 1)
+
+
+# ALLSH's options ---------------------------------------------------------------
+
+OPTIONS = [
+    {"score": "product"},
+    {"score": "rank_mean"},
+    {"score": "entropy_ratio"},
+    {"batch": "kmeans"},
+    {"batch": "copy_gradient"},
+    {"batch": "scaled_badge"},
+    {"batch": "scaled_badge", "score": "product", "n_augmentations": 2},
+    {"batch": "copy_gradient", "n_augmentations": 3, "worst_case": True},
+]
+
+
+def _option_id(options):
+    return ",".join(f"{k}={v}" for k, v in options.items())
+
+
+def _allsh(**options):
+    from allsh_sklearn.augment import TfidfAugmenter
+    from allsh_sklearn.strategies import ALLSH
+
+    if options.get("batch", "top") != "top":
+        options.setdefault("embedding", "tfidfvectorizer")
+    return ALLSH(augmenter=TfidfAugmenter(random_state=0), **options)
+
+
+def _copies_proba(strategy, classifier, pool):
+    copies = strategy.augmenter_.augment(pool, n_copies=strategy.n_augmentations)
+    return np.stack([classifier.predict_proba(copy) for copy in copies])
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=_option_id)
+@pytest.mark.parametrize("n_instances", [1, 5, 12])
+def test_options_follow_the_strategy_contract(
+    options, n_instances, fitted_pipeline, toy_pool
+):
+    strategy = _allsh(**options)
+    indices, scores = strategy(fitted_pipeline, toy_pool, n_instances, random_state=0)
+    assert indices.dtype == np.int64 and scores.dtype == np.float64
+    assert indices.shape == scores.shape == (n_instances,)
+    assert len(set(indices.tolist())) == n_instances
+    assert 0 <= indices.min() and indices.max() < len(toy_pool)
+    assert strategy.last_scores_.shape == (len(toy_pool),)
+    assert np.isfinite(strategy.last_scores_).all()
+    assert {"inference", "selection", "augmentation"} <= set(strategy.last_query_time_)
+    again = _allsh(**options)(fitted_pipeline, toy_pool, n_instances, random_state=0)
+    np.testing.assert_array_equal(indices, again[0])
+    np.testing.assert_allclose(scores, again[1])
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=_option_id)
+def test_options_are_grid_searchable_params(options):
+    from sklearn.base import clone
+
+    strategy = _allsh(**options)
+    params = strategy.get_params()
+    assert {"score", "batch", "embedding", "embedding_kind"} <= params.keys()
+    cloned = clone(strategy)
+    for key, value in options.items():
+        assert cloned.get_params()[key] == value
+    default = clone(strategy).set_params(score="divergence", batch="top")
+    assert default.get_params()["batch"] == "top"
+
+
+def test_default_is_the_papers_top_b(fitted_pipeline, toy_pool):
+    from allsh_sklearn.strategies import allsh_scores
+    from allsh_sklearn.utils import select_top
+
+    strategy = _allsh()
+    assert (strategy.score, strategy.batch) == ("divergence", "top")
+    indices, _ = strategy(fitted_pipeline, toy_pool, 4, random_state=3)
+    proba = fitted_pipeline.predict_proba(toy_pool)
+    expected = allsh_scores(proba, _copies_proba(strategy, fitted_pipeline, toy_pool))
+    np.testing.assert_allclose(strategy.last_scores_, expected)
+    np.testing.assert_array_equal(indices, select_top(expected, 4, random_state=3))
+
+
+@pytest.mark.parametrize("score", ["product", "rank_mean", "entropy_ratio"])
+def test_score_options_rank_by_the_combined_score(score, fitted_pipeline, toy_pool):
+    from allsh_sklearn.strategies import allsh_scores
+    from allsh_sklearn.utils import select_top
+
+    strategy = _allsh(score=score)
+    indices, _ = strategy(fitted_pipeline, toy_pool, 5, random_state=1)
+    proba = fitted_pipeline.predict_proba(toy_pool)
+    divergence = allsh_scores(proba, _copies_proba(strategy, fitted_pipeline, toy_pool))
+    expected = combine_scores(divergence, proba, score)
+    np.testing.assert_allclose(strategy.last_scores_, expected)
+    np.testing.assert_array_equal(indices, select_top(expected, 5, random_state=1))
+
+
+@pytest.mark.parametrize("batch", ["kmeans", "copy_gradient", "scaled_badge"])
+def test_batch_options_are_the_reference_seedings(batch, fitted_pipeline, toy_pool):
+    from allsh_sklearn.strategies import allsh_scores
+
+    strategy = _allsh(batch=batch, n_augmentations=2)
+    indices, _ = strategy(fitted_pipeline, toy_pool, 6, random_state=4)
+    proba = fitted_pipeline.predict_proba(toy_pool)
+    copies = _copies_proba(strategy, fitted_pipeline, toy_pool)
+    scores = allsh_scores(proba, copies)
+    embeddings = fitted_pipeline.named_steps["tfidfvectorizer"].transform(toy_pool)
+    if batch == "kmeans":
+        expected = score_weighted_kmeans_plusplus(scores, embeddings, 6, random_state=4)
+    elif batch == "copy_gradient":
+        expected = copy_gradient_kmeans_plusplus(
+            proba, copies, embeddings, 6, random_state=4
+        )
+    else:
+        expected = scaled_badge_kmeans_plusplus(
+            proba, embeddings, quantile_weights(scores), 6, random_state=4
+        )
+    np.testing.assert_array_equal(indices, expected)
+
+
+@pytest.mark.parametrize("batch", ["kmeans", "copy_gradient", "scaled_badge"])
+def test_batch_options_select_a_repeated_text_once(batch, fitted_pipeline, toy_pool):
+    pool = toy_pool + toy_pool[:4]
+    indices, _ = _allsh(batch=batch)(fitted_pipeline, pool, 12, random_state=0)
+    assert len({pool[i] for i in indices}) == 12
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"score": "sum"}, ValueError, "'score'.*'sum'"),
+        ({"batch": "badge"}, ValueError, "'batch'.*'badge'"),
+        ({"embedding": 3}, TypeError, "'embedding'.*int"),
+        (
+            {"balance": "uniform", "batch": "kmeans"},
+            ValueError,
+            "'balance'.*batch='top' only.*batch='kmeans'",
+        ),
+    ],
+)
+def test_options_are_checked_before_any_work(options, error, message, toy_pool):
+    from allsh_sklearn.strategies import ALLSH
+
+    with pytest.raises(error, match=message):
+        ALLSH(**options)(object(), toy_pool, 2)

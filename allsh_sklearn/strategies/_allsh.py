@@ -5,6 +5,11 @@ paper), the divergence between the classifier's predictions on ``x`` and on
 an augmented copy ``x'``. With ``K`` copies, the worst case ``max_k`` (WCA,
 eq. 2) or the mean over copies. The top-b items by score are selected
 (Algorithm 1).
+
+Options beyond the paper (``score``, ``batch``; defaults are the paper's
+method) combine the divergence with the prediction's uncertainty and select
+diverse batches by k-means++ seeding; see
+:mod:`allsh_sklearn.strategies._allsh_variants` and the results page.
 """
 
 import numbers
@@ -20,8 +25,10 @@ from ..augment._tfidf import TfidfAugmenter
 from ..divergences import get_divergence
 from ..utils._selection import text_digests
 from ..utils._validation import _describe, check_bool, check_int, check_one_of
+from ._allsh_variants import BATCHES, COMBINATIONS, combine_scores, select_batch
 from ._balance import balanced_select
 from ._base import BaseQueryStrategy, param_tokens
+from ._embeddings import check_embedding_params
 
 # The parameters the fitted state (augmenter_, cache_) is built from.
 _STATE_PARAMS = ("augmenter", "cache", "random_state")
@@ -116,7 +123,35 @@ class ALLSH(BaseQueryStrategy):
         strategy. It keeps
         batches from drifting to one class when the divergence is larger on
         one side of the boundary; the results page of the documentation
-        measures it against the plain method.
+        measures it against the plain method. Only with ``batch="top"``.
+    score : {"divergence", "product", "rank_mean", "entropy_ratio"}, \
+            default="divergence"
+        What the items are ranked (or weighted) by. ``"divergence"``: the
+        divergence, the paper's score. The others combine it with the
+        uncertainty of the prediction ``H`` (entropy divided by ``log C``),
+        the "hardness" of the method's name (not in the paper):
+        ``"product"`` is ``divergence * H``; ``"rank_mean"`` the mean of the
+        two normalised ranks; ``"entropy_ratio"`` is ``divergence / H``, the
+        sensitivity per unit of uncertainty (see
+        :func:`~allsh_sklearn.strategies._allsh_variants.combine_scores`).
+    batch : {"top", "kmeans", "copy_gradient", "scaled_badge"}, default="top"
+        How the batch is selected. ``"top"``: the top-b of the score, the
+        paper's method. The others are k-means++ seedings, as BADGE's, that
+        make the batch diverse (not in the paper; they need embeddings, see
+        ``embedding``): ``"kmeans"`` over the embeddings weighted by the
+        score; ``"copy_gradient"`` over the gradients of the cross-entropy
+        on the copy at the original's predicted label,
+        ``(onehot(y_hat) - p(.|x')) (x) h`` (the score is not used);
+        ``"scaled_badge"`` over BADGE's gradient embeddings
+        ``(onehot(y_hat) - p(.|x)) (x) h`` each scaled by the quantile of
+        the item's score in the pool. See
+        :func:`~allsh_sklearn.strategies._allsh_variants.select_batch`.
+    embedding : callable, str or None, default=None
+        With ``batch`` other than ``"top"``: where the embeddings ``h`` come
+        from, as BADGE's ``embedding`` (a callable, the name of a pipeline
+        step, or None for the classifier's own ``predict_proba_and_embed``).
+    embedding_kind : str or None, default="penultimate"
+        Passed as ``kind=`` to the classifier's embedding method, as BADGE's.
 
     Attributes
     ----------
@@ -162,6 +197,10 @@ class ALLSH(BaseQueryStrategy):
         cache=None,
         random_state=None,
         balance=None,
+        score="divergence",
+        batch="top",
+        embedding=None,
+        embedding_kind="penultimate",
     ):
         self.augmenter = augmenter
         self.divergence = divergence
@@ -171,6 +210,10 @@ class ALLSH(BaseQueryStrategy):
         self.cache = cache
         self.random_state = random_state
         self.balance = balance
+        self.score = score
+        self.batch = batch
+        self.embedding = embedding
+        self.embedding_kind = embedding_kind
 
     def fit(self, X, y=None):
         """Fit the augmenter on a corpus (optional: the first query does it).
@@ -225,6 +268,15 @@ class ALLSH(BaseQueryStrategy):
         check_bool(self.worst_case, "worst_case", owner="ALLSH")
         if self.balance is not None:
             check_one_of(self.balance, "balance", ("pool", "uniform"), owner="ALLSH")
+        check_one_of(self.score, "score", COMBINATIONS, owner="ALLSH")
+        check_one_of(self.batch, "batch", BATCHES, owner="ALLSH")
+        check_embedding_params(self.embedding, self.embedding_kind, "ALLSH")
+        if self.balance is not None and self.batch != "top":
+            raise ValueError(
+                "The 'balance' parameter of ALLSH applies to batch='top' only. "
+                f"Got balance={self.balance!r} with batch={self.batch!r}; wrap "
+                "the strategy in ClassBalanced to balance a k-means++ batch."
+            )
         if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
             raise TypeError(
                 "The 'augmenter' parameter of ALLSH must be an augmenter with "
@@ -313,9 +365,33 @@ class ALLSH(BaseQueryStrategy):
             self._state_tokens = tokens
 
     def _selects_by_score(self):
-        return True
+        return self.batch == "top"
+
+    def _pool_proba(self, context):
+        if self.batch == "top":
+            return context.proba()
+        # The pass that gives the embeddings gives the probabilities too.
+        return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]
 
     def _select(self, context):
+        if self.batch != "top":
+            proba, augmented, scores = self._scores_and_copies(context)
+            embeddings = context.proba_and_embeddings(
+                self.embedding, self.embedding_kind
+            )[1]
+            with context.timer.phase("selection"):
+                indices = select_batch(
+                    self.batch,
+                    scores,
+                    proba,
+                    augmented,
+                    embeddings,
+                    context.n_instances,
+                    worst_case=self.worst_case,
+                    random_state=context.random_state,
+                    duplicates=context.duplicates,
+                )
+            return indices, scores
         if self.balance is None:
             return super()._select(context)
         # Class-balanced top-b is the ClassBalanced wrapper's selection.
@@ -324,9 +400,13 @@ class ALLSH(BaseQueryStrategy):
         return indices, scores
 
     def _score(self, context):
+        return self._scores_and_copies(context)[2]
+
+    def _scores_and_copies(self, context):
+        """The pool's probabilities, its copies' probabilities and the scores."""
         X_pool = context.X_pool
         # Checked here, before augmenting, so an unfitted model fails fast.
-        proba = context.proba()
+        proba = self._pool_proba(context)
         with context.timer.phase("augmentation"):
             self._refresh_augmenter(context)
             copies, n_computed = augment_with_cache(
@@ -337,10 +417,13 @@ class ALLSH(BaseQueryStrategy):
         augmented = context.predict_proba(flat_copies)
         augmented = augmented.reshape(self.n_augmentations, len(X_pool), -1)
         with context.timer.phase("selection"):
-            return allsh_scores(
+            divergence = allsh_scores(
                 proba,
                 augmented,
                 divergence=self.divergence,
                 alpha=self.alpha,
                 worst_case=self.worst_case,
             )
+            if self.score != "divergence":
+                divergence = combine_scores(divergence, proba, self.score)
+        return proba, augmented, divergence

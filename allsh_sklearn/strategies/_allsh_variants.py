@@ -50,6 +50,7 @@ from ._badge import _kmeans_plusplus
 from ._embeddings import check_embeddings
 
 __all__ = [
+    "BATCHES",
     "COMBINATIONS",
     "combine_scores",
     "copy_gradient_factors",
@@ -58,10 +59,15 @@ __all__ = [
     "quantile_weights",
     "scaled_badge_kmeans_plusplus",
     "score_weighted_kmeans_plusplus",
+    "select_batch",
 ]
 
 #: The values of :func:`combine_scores`'s ``method``.
 COMBINATIONS = ("divergence", "product", "rank_mean", "entropy_ratio")
+
+#: The values of :func:`select_batch`'s ``batch``: the top-b of the score,
+#: or a k-means++ seeding (see the module docstring).
+BATCHES = ("top", "kmeans", "copy_gradient", "scaled_badge")
 
 
 def _check_scores(scores, n_samples=None, name="scores"):
@@ -198,19 +204,24 @@ def _norms_squared(q, embeddings):
     return q_sq * h_sq
 
 
-def _seed(q, embeddings, n_instances, random_state):
+def _seed(q, embeddings, n_instances, random_state, duplicates):
     embeddings = check_embeddings(embeddings, q.shape[0], name="embeddings")
     if sp.issparse(embeddings):
         embeddings = embeddings.astype(np.float64)
     n_instances = check_n_instances(n_instances, q.shape[0])
     g_sq = _norms_squared(q, embeddings)
     return _kmeans_plusplus(
-        q, embeddings, g_sq, n_instances, check_random_state(random_state)
+        q,
+        embeddings,
+        g_sq,
+        n_instances,
+        check_random_state(random_state),
+        duplicates=duplicates,
     )
 
 
 def score_weighted_kmeans_plusplus(
-    scores, embeddings, n_instances, *, random_state=None
+    scores, embeddings, n_instances, *, random_state=None, duplicates=None
 ):
     """k-means++ seeding of the embeddings weighted by the scores, ``s_i h_i``.
 
@@ -223,6 +234,9 @@ def score_weighted_kmeans_plusplus(
         The batch size, at most ``n_samples``.
     random_state : int, RandomState instance or None, default=None
         Seeds the D^2 sampling.
+    duplicates : ndarray of shape (n_samples,) or None, default=None
+        Group ids of repeated texts: one item per group is chosen while
+        other groups remain (as :class:`~allsh_sklearn.strategies.BADGE`).
 
     Returns
     -------
@@ -238,7 +252,7 @@ def score_weighted_kmeans_plusplus(
     [0, 2]
     """
     scores = _check_scores(scores)
-    return _seed(scores[:, None], embeddings, n_instances, random_state)
+    return _seed(scores[:, None], embeddings, n_instances, random_state, duplicates)
 
 
 def copy_gradient_kmeans_plusplus(
@@ -249,6 +263,7 @@ def copy_gradient_kmeans_plusplus(
     *,
     worst_case=False,
     random_state=None,
+    duplicates=None,
 ):
     """k-means++ seeding of the gradients on the copies at the original's label.
 
@@ -271,6 +286,9 @@ def copy_gradient_kmeans_plusplus(
         Use the copy farthest from the original's predicted label.
     random_state : int, RandomState instance or None, default=None
         Seeds the D^2 sampling.
+    duplicates : ndarray of shape (n_samples,) or None, default=None
+        Group ids of repeated texts: one item per group is chosen while
+        other groups remain (as :class:`~allsh_sklearn.strategies.BADGE`).
 
     Returns
     -------
@@ -287,7 +305,7 @@ def copy_gradient_kmeans_plusplus(
     [1, 2]
     """
     q = copy_gradient_factors(proba, augmented_proba, worst_case=worst_case)
-    return _seed(q, embeddings, n_instances, random_state)
+    return _seed(q, embeddings, n_instances, random_state, duplicates)
 
 
 def copy_gradient_factors(proba, augmented_proba, *, worst_case=False):
@@ -329,7 +347,7 @@ def copy_gradient_factors(proba, augmented_proba, *, worst_case=False):
 
 
 def scaled_badge_kmeans_plusplus(
-    proba, embeddings, weights, n_instances, *, random_state=None
+    proba, embeddings, weights, n_instances, *, random_state=None, duplicates=None
 ):
     """k-means++ seeding of BADGE's gradient embeddings scaled per item.
 
@@ -349,6 +367,9 @@ def scaled_badge_kmeans_plusplus(
         The batch size, at most ``n_samples``.
     random_state : int, RandomState instance or None, default=None
         Seeds the D^2 sampling.
+    duplicates : ndarray of shape (n_samples,) or None, default=None
+        Group ids of repeated texts: one item per group is chosen while
+        other groups remain (as :class:`~allsh_sklearn.strategies.BADGE`).
 
     Returns
     -------
@@ -365,4 +386,82 @@ def scaled_badge_kmeans_plusplus(
     weights = _check_scores(weights, proba.shape[0], name="weights")
     q = -proba
     q[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] += 1.0
-    return _seed(q * weights[:, None], embeddings, n_instances, random_state)
+    return _seed(
+        q * weights[:, None], embeddings, n_instances, random_state, duplicates
+    )
+
+
+def select_batch(
+    batch,
+    scores,
+    proba,
+    augmented_proba,
+    embeddings,
+    n_instances,
+    *,
+    worst_case=False,
+    random_state=None,
+    duplicates=None,
+):
+    """The k-means++ batch of one of ALLSH's ``batch`` options.
+
+    Parameters
+    ----------
+    batch : {"kmeans", "copy_gradient", "scaled_badge"}
+        :func:`score_weighted_kmeans_plusplus` on ``scores``,
+        :func:`copy_gradient_kmeans_plusplus`, or
+        :func:`scaled_badge_kmeans_plusplus` weighted by
+        ``quantile_weights(scores)``. (``"top"``, the top-b of the scores, is
+        the strategy's ordinary selection, not done here.)
+    scores : ndarray of shape (n_samples,)
+        ALLSH's scores (after :func:`combine_scores`).
+    proba : ndarray of shape (n_samples, n_classes)
+        Predictions on the pool.
+    augmented_proba : ndarray of shape (n_copies, n_samples, n_classes)
+        Predictions on the copies.
+    embeddings : array-like or sparse matrix of shape (n_samples, n_features)
+        Embeddings of the pool.
+    n_instances : int
+    worst_case : bool, default=False
+        For ``"copy_gradient"``: the worst copy instead of the mean.
+    random_state : int, RandomState instance or None, default=None
+    duplicates : ndarray of shape (n_samples,) or None, default=None
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), dtype=int64
+
+    Examples
+    --------
+    >>> select_batch("kmeans", [1.0, 0.9, 0.5], None, None,
+    ...              [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 2,
+    ...              random_state=0).tolist()
+    [0, 2]
+    """
+    check_one_of(batch, "batch", BATCHES[1:], owner="select_batch")
+    if batch == "kmeans":
+        return score_weighted_kmeans_plusplus(
+            scores,
+            embeddings,
+            n_instances,
+            random_state=random_state,
+            duplicates=duplicates,
+        )
+    if batch == "copy_gradient":
+        return copy_gradient_kmeans_plusplus(
+            proba,
+            augmented_proba,
+            embeddings,
+            n_instances,
+            worst_case=worst_case,
+            random_state=random_state,
+            duplicates=duplicates,
+        )
+    return scaled_badge_kmeans_plusplus(
+        proba,
+        embeddings,
+        quantile_weights(scores),
+        n_instances,
+        random_state=random_state,
+        duplicates=duplicates,
+    )

@@ -1,0 +1,148 @@
+"""Per-query cost of ALLSH's variants, as a ratio to plain ALLSH, side by side.
+
+Each variant is ``ALLSH(**params)`` with one option set (issue 13). One
+query selects 50 items from the pool with a classifier fitted on 100
+labels; the copies are augmented and cached by a warm-up query, so the
+timed queries cost what an active learning loop pays at every iteration
+after the first: the model passes on the pool and on its copies, and the
+selection. The variants are timed in turn, round after round (side by
+side, under the same machine load), and the median of each is divided by
+plain ALLSH's. Target: at most 1.2x.
+
+Classifiers: ``tfidf-lr`` (TF-IDF fitted on the pool + logistic regression)
+and, with ``--minilm``, ``minilm-frozen`` (frozen MiniLM embeddings, cached
+on disk, + logistic regression): the cheapest model passes there are, so
+the ratio is the largest the selection can make it; with a fine-tuned
+transformer the model passes dominate and every ratio is closer to 1.
+
+Run from the repository root::
+
+    ALLSH_SKLEARN_DATA=../shared/data python benchmarks/bench_allsh_variants.py \\
+        --pool-size 10000 --rounds 7 [--minilm]
+
+Without the data sets (``--synthetic``) a synthetic pool of short texts is
+used.
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from allsh_sklearn.augment import MemoryAugmentationCache, TfidfAugmenter
+from allsh_sklearn.strategies import ALLSH
+
+VARIANTS = {
+    "plain (paper)": {},
+    "balance=uniform": {"balance": "uniform"},
+    "score=product": {"score": "product"},
+    "score=rank_mean": {"score": "rank_mean"},
+    "score=entropy_ratio": {"score": "entropy_ratio"},
+    "batch=kmeans": {"batch": "kmeans"},
+    "batch=copy_gradient": {"batch": "copy_gradient"},
+    "batch=scaled_badge": {"batch": "scaled_badge"},
+}
+
+
+def _synthetic(n, seed=0):
+    rng = np.random.RandomState(seed)
+    good = ["good", "great", "fine", "superb", "lovely", "fun"]
+    bad = ["bad", "awful", "dull", "poor", "boring", "weak"]
+    filler = [f"w{i}" for i in range(400)]
+    X, y = [], []
+    for _ in range(n):
+        label = int(rng.rand() < 0.5)
+        words = list(rng.choice(filler, size=rng.randint(4, 20)))
+        words += list(rng.choice(good if label else bad, size=rng.randint(1, 3)))
+        rng.shuffle(words)
+        X.append(" ".join(words))
+        y.append(label)
+    return X, np.asarray(y)
+
+
+def _load(args):
+    if args.synthetic:
+        return _synthetic(args.pool_size)
+    from allsh_sklearn.datasets import load_dataset
+
+    X, y = load_dataset("sst2", "train", data_home=args.data_home, return_X_y=True)
+    chosen = np.random.RandomState(0).choice(len(y), args.pool_size, replace=False)
+    return [X[i] for i in chosen], np.asarray(y)[chosen]
+
+
+def _classifiers(X, args):
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(X)
+    yield (
+        "tfidf-lr",
+        Pipeline([("tfidf", tfidf), ("lr", LogisticRegression(C=100, max_iter=2000))]),
+        "tfidf",
+    )
+    if args.minilm:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from allsh_sklearn.models import SentenceEncoder
+
+        encoder = SentenceEncoder().fit(X)
+        encoder.transform(X)  # cached on disk after the first run
+        yield (
+            "minilm-frozen",
+            Pipeline([("encoder", encoder), ("lr", LogisticRegression(max_iter=2000))]),
+            "encoder",
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool-size", type=int, default=10000)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--labels", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--minilm", action="store_true")
+    parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument("--data-home", default=None)
+    args = parser.parse_args(argv)
+    X, y = _load(args)
+    rng = np.random.RandomState(0)
+    labeled = rng.choice(len(y), args.labels, replace=False)
+    pool = np.setdiff1d(np.arange(len(y)), labeled)
+    X_pool = [X[i] for i in pool]
+    augmenter = TfidfAugmenter(random_state=0).fit(X_pool)
+    cache = MemoryAugmentationCache()
+    for name, classifier, step in _classifiers(X, args):
+        classifier.fit([X[i] for i in labeled], y[labeled])
+        strategies = {
+            label: ALLSH(
+                augmenter=augmenter,
+                cache=cache,
+                random_state=0,
+                **({"embedding": step} if params.get("batch") else {}),
+                **params,
+            )
+            for label, params in VARIANTS.items()
+        }
+        for strategy in strategies.values():  # warm-up: copies, caches
+            strategy(classifier, X_pool, args.batch, random_state=0)
+        seconds = {label: [] for label in strategies}
+        for round_ in range(args.rounds):
+            for label, strategy in strategies.items():
+                started = time.perf_counter()
+                strategy(classifier, X_pool, args.batch, random_state=round_)
+                seconds[label].append(time.perf_counter() - started)
+        base = np.median(seconds["plain (paper)"])
+        print(
+            f"\n{name}: pool {len(X_pool)}, batch {args.batch}, {args.labels} labels, "
+            f"median of {args.rounds} queries per variant\n"
+        )
+        print("| variant | seconds per query | ratio to plain ALLSH |")
+        print("|---|---|---|")
+        for label, values in seconds.items():
+            median = np.median(values)
+            print(f"| {label} | {median:.3f} | {median / base:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,8 +8,9 @@ query until 1% of the pool is labeled, with TF-IDF + logistic regression as
 the classifier, for 3 seeds. It prints the test accuracy after every query,
 then a table of final accuracy (mean ± std) and per-query time.
 
-The loop is the library's (:class:`~allsh_sklearn.loop.ActiveLearningLoop`)
-and the strategies are its presets (:mod:`allsh_sklearn.presets`).
+The loop is the library's (:class:`~allsh_sklearn.loop.ActiveLearningSimulation`
+drives :class:`~allsh_sklearn.loop.ActiveLearningLoop`) and the strategies
+are its presets (:mod:`allsh_sklearn.presets`).
 
 Run it with the data home pointing at the benchmark data::
 
@@ -26,14 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from allsh_sklearn.datasets import load_dataset
-from allsh_sklearn.loop import (
-    ActiveLearningLoop,
-    LambdaCallback,
-    TimeSummary,
-    derive_seed,
-    initial_labeled_indices,
-    plan_labeling,
-)
+from allsh_sklearn.loop import ActiveLearningSimulation, LambdaCallback
 from allsh_sklearn.presets import make_strategy
 
 #: Names on the command line and the presets they build.
@@ -55,39 +49,28 @@ def make_classifier():
 
 def run_loop(name, seed, X_pool, y_pool, X_test, y_test, args):
     """One active learning run; returns the learning curve and query times."""
-    plan = plan_labeling(
-        len(X_pool),
-        len(np.unique(y_pool)),
-        initial_size=args.initial,
-        budgets=[args.budget],
-        batch_size=args.batch_size,
-    )
 
     def report(loop, record):
         if args.verbose and record.iteration:
             print(
                 f"  {name:8s} seed {seed}  labeled {record.n_labeled:5d}  "
-                f"accuracy {record.scores['test']:.4f}  "
+                f"accuracy {record.scores['score']:.4f}  "
                 f"query {record.time['query']:.2f}s",
                 flush=True,
             )
 
-    times = TimeSummary()
-    loop = ActiveLearningLoop(
+    simulation = ActiveLearningSimulation(
         make_classifier(),
         make_strategy(STRATEGIES[name], random_state=seed),
-        X_pool,
-        classes=np.unique(y_pool),
-        seed=seed,
-        evaluate=lambda model: {"test": model.score(X_test, y_test)},
-        callbacks=[times, LambdaCallback(on_iteration_end=report)],
-    )
-    initial = initial_labeled_indices(
-        y_pool, plan.n_initial, random_state=derive_seed(seed, "initial")
-    )
-    records = loop.run(plan.schedule, y_pool, initial_indices=initial)
-    curve = [(record.n_labeled, record.scores["test"]) for record in records]
-    return curve, times.times_["query"]
+        initial_size=args.initial,
+        batch_size=args.batch_size,
+        budget=args.budget,
+        random_state=seed,
+        callbacks=[LambdaCallback(on_iteration_end=report)],
+    ).fit(X_pool, y_pool, X_val=X_test, y_val=y_test)
+    curve = simulation.learning_curve_
+    points = list(zip(curve["n_labeled"].tolist(), curve["score"], strict=True))
+    return points, simulation.query_times_["query"].tolist()
 
 
 def main(argv=None):

@@ -286,3 +286,20 @@ def test_store_read_only_and_forked_children(tmp_path):
     assert store.select_in("SELECT v FROM t WHERE k IN ({marks})", [2]) == [
         ("child",)
     ]
+
+
+def test_store_translates_sqlite_errors_through_its_hook(tmp_path):
+    class Translating(SQLiteStore):
+        def translate(self, error):
+            return LookupError(f"translated: {error}")
+
+    store = Translating(tmp_path / "t.sqlite", schema=_TABLE)
+    with pytest.raises(LookupError, match="translated: no such table"):
+        store.select_in("SELECT * FROM missing WHERE k IN ({marks})", [1])
+    with pytest.raises(LookupError, match="translated"):
+        with store.write() as connection:
+            connection.execute("INSERT INTO missing VALUES (1)")
+    with pytest.raises(LookupError, match="translated"):
+        with store.read() as connection:
+            connection.execute("SELECT * FROM missing")
+    assert store.count("t") == 0  # nothing half-written, the store still works

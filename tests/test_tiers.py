@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from _toy_models import synthetic_texts
 from sklearn.base import clone
-from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_common import API_CHECKS  # the checks that need no numeric data
 
 from allsh_sklearn.models import (
     CLASSIFIERS,
@@ -66,16 +66,6 @@ def test_sklearn_compatible_text_estimator(estimator, check):
     check(estimator)
 
 
-API_CHECKS = [
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_estimator_tags_renamed,
-    estimator_checks.check_valid_tag_types,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-]
 
 
 @pytest.mark.parametrize("check", API_CHECKS, ids=lambda check: check.__name__)

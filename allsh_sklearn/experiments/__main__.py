@@ -197,16 +197,17 @@ def _options():
 
 
 def main(argv=None):
-    """Run ``allsh-experiment`` with ``argv`` (default: ``sys.argv[1:]``).
+    """The ``allsh-experiment`` command: plan, run (or resume), then report.
 
     Parameters
     ----------
     argv : list of str or None, default=None
+        The arguments; None reads ``sys.argv[1:]``.
 
     Returns
     -------
     status : int
-        0 on success.
+        0 on success, 2 for invalid arguments.
     """
     args = build_parser().parse_args(argv)
     from ._reporting import write_report

@@ -241,7 +241,7 @@ class ExperimentRunner:
         The datasets (see :func:`allsh_sklearn.datasets.get_data_home`).
     cache_dir : str, path or None, default=None
         Embedding and back-translation caches; None is
-        :func:`~allsh_sklearn.experiments.default_cache_dir`.
+        :func:`~allsh_sklearn.utils.get_cache_home`.
     progress : bool, default=False
         tqdm bars over runs and while encoding texts.
     verbose : int, default=1

@@ -119,28 +119,17 @@ TASKS = {
         held_out=0.2,
         pool_name="qqp",
     ),
-    "sst2-imbalanced": Task(
-        "sst2-imbalanced",
-        "sst2",
-        "train",
-        (("test", "sst2", "test"),),
-        class_rates=((0, 0.1),),
-    ),
-    "imdb-imbalanced": Task(
-        "imdb-imbalanced",
-        "imdb",
-        "train",
-        (("test", "imdb", "test"),),
-        class_rates=((0, 0.1),),
-        max_length=256,
-    ),
-    "ag_news-imbalanced": Task(
-        "ag_news-imbalanced",
-        "ag_news",
-        "train",
-        (("test", "ag_news", "test"),),
-        class_rates=((0, 0.1),),
-    ),
+    **{
+        f"{dataset}-imbalanced": Task(
+            f"{dataset}-imbalanced",
+            dataset,
+            "train",
+            (("test", dataset, "test"),),
+            class_rates=((0, 0.1),),
+            max_length=256 if dataset == "imdb" else 128,
+        )
+        for dataset in ("sst2", "imdb", "ag_news")
+    },
 }
 
 

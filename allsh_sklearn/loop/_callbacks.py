@@ -18,7 +18,7 @@ Hooks, in call order:
 
 import numpy as np
 
-from ._records import TIME_KEYS, query_times
+from ._records import TIME_KEYS
 
 __all__ = [
     "Callback",
@@ -151,20 +151,6 @@ class TimeSummary(Callback):
             return
         for key in TIME_KEYS:
             self.times_[key].append(float(record.time.get(key, 0.0)))
-
-    @staticmethod
-    def of(records):
-        """The per-phase seconds of the queries among ``records``.
-
-        Parameters
-        ----------
-        records : sequence of IterationRecord
-
-        Returns
-        -------
-        times : dict of {str: ndarray}
-        """
-        return query_times(records)
 
 
 class StopWhen(Callback):

@@ -24,9 +24,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import check_int, check_real, check_texts, take
-from ._callbacks import PrintLog, TimeSummary
+from ._callbacks import PrintLog
 from ._loop import ActiveLearningLoop
 from ._planning import derive_seed, initial_labeled_indices, plan_labeling
+from ._records import query_times
 
 __all__ = ["ActiveLearningSimulation"]
 
@@ -78,6 +79,10 @@ class ActiveLearningSimulation(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         random choice is derived from it and the iteration number.
     verbose : bool, default=False
         Print one line per iteration.
+    callbacks : list of Callback or None, default=None
+        Called by the loop at its hooks (see :mod:`allsh_sklearn.loop`):
+        logging, progress, stopping rules. A stopping rule that stops the
+        loop early leaves fewer labels than ``budget``.
 
     Attributes
     ----------
@@ -139,6 +144,7 @@ class ActiveLearningSimulation(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         feed_unlabeled="auto",
         random_state=None,
         verbose=False,
+        callbacks=None,
     ):
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -149,6 +155,7 @@ class ActiveLearningSimulation(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         self.feed_unlabeled = feed_unlabeled
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _check_params(self, n_samples):
         if not (
@@ -279,7 +286,10 @@ class ActiveLearningSimulation(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
             classes=np.unique(y_pool),
             seed=seed,
             evaluate=evaluate,
-            callbacks=[PrintLog()] if self.verbose else [],
+            callbacks=[
+                *(self.callbacks or []),
+                *([PrintLog()] if self.verbose else []),
+            ],
             feed_unlabeled=self.feed_unlabeled,
         )
         records = loop.run(plan.schedule, y_pool, initial_indices=initial)
@@ -299,37 +309,41 @@ class ActiveLearningSimulation(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
             "n_labeled": np.array([r.n_labeled for r in records]),
             "score": np.array([r.scores.get("score", np.nan) for r in records]),
         }
-        self.query_times_ = TimeSummary.of(records)
+        self.query_times_ = query_times(records)
         self.n_queries_ = len(records) - 1
         return self
 
     def predict(self, X):
-        """Predict class labels with the final model.
+        """Predict class labels with the final model (``estimator_``).
 
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            Texts or sentence pairs.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
+        return self._final_model().predict(X)
 
     def predict_proba(self, X):
-        """Predict class probabilities with the final model.
+        """Predict class probabilities with the final model (``estimator_``).
 
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            Texts or sentence pairs.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
+        return self._final_model().predict_proba(X)
+
+    def _final_model(self):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(X)
+        return self.estimator_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

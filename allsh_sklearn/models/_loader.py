@@ -183,15 +183,22 @@ def _wrap_load_error(error, source, local_dir, what):
     )
 
 
-def load_tokenizer(source, local_dir):
-    """Load a tokenizer with ``trust_remote_code=False``."""
-    from transformers import AutoTokenizer
+def _pretrained(auto_class, what, source, local_dir, **kwargs):
+    """``auto_class.from_pretrained(source)`` quietly, without remote code."""
+    import transformers
 
     try:
         with quiet_transformers():
-            return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+            return getattr(transformers, auto_class).from_pretrained(
+                source, trust_remote_code=False, **kwargs
+            )
     except (OSError, ValueError) as error:
-        raise _wrap_load_error(error, source, local_dir, "tokenizer") from error
+        raise _wrap_load_error(error, source, local_dir, what) from error
+
+
+def load_tokenizer(source, local_dir):
+    """Load a tokenizer with ``trust_remote_code=False``."""
+    return _pretrained("AutoTokenizer", "tokenizer", source, local_dir)
 
 
 def load_model(source, local_dir, num_labels, ignore_mismatched_sizes, **kwargs):
@@ -202,19 +209,13 @@ def load_model(source, local_dir, num_labels, ignore_mismatched_sizes, **kwargs)
     sequence-classification head of another size raises, unless
     ``ignore_mismatched_sizes`` is true (the head is then reinitialised).
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification
-
     if kwargs.get("trust_remote_code"):
         raise ValueError(
             "TransformerClassifier loads models with trust_remote_code=False; "
             "got module__trust_remote_code=True, which is not allowed."
         )
     kwargs.pop("trust_remote_code", None)
-    try:
-        with quiet_transformers():
-            config = AutoConfig.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError) as error:
-        raise _wrap_load_error(error, source, local_dir, "model config") from error
+    config = _pretrained("AutoConfig", "model config", source, local_dir)
     architectures = getattr(config, "architectures", None) or []
     has_head = any(name.endswith("ForSequenceClassification") for name in architectures)
     if has_head and config.num_labels != num_labels and not ignore_mismatched_sizes:
@@ -230,19 +231,16 @@ def load_model(source, local_dir, num_labels, ignore_mismatched_sizes, **kwargs)
         files = {entry.name for entry in local_dir.iterdir()}
         if any(name in files for name in _SAFETENSORS_FILES):
             use_safetensors = True
-    try:
-        with quiet_transformers():
-            module = AutoModelForSequenceClassification.from_pretrained(
-                source,
-                num_labels=num_labels,
-                trust_remote_code=False,
-                use_safetensors=use_safetensors,
-                ignore_mismatched_sizes=bool(ignore_mismatched_sizes),
-                **kwargs,
-            )
-    except (OSError, ValueError) as error:
-        raise _wrap_load_error(error, source, local_dir, "model") from error
-    return module
+    return _pretrained(
+        "AutoModelForSequenceClassification",
+        "model",
+        source,
+        local_dir,
+        num_labels=num_labels,
+        use_safetensors=use_safetensors,
+        ignore_mismatched_sizes=bool(ignore_mismatched_sizes),
+        **kwargs,
+    )
 
 
 def model_config(source, local_dir):
@@ -259,14 +257,7 @@ def model_config(source, local_dir):
     """
     if local_dir is not None:
         return json.loads((Path(local_dir) / "config.json").read_text())
-    from transformers import AutoConfig
-
-    try:
-        with quiet_transformers():
-            config = AutoConfig.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError) as error:
-        raise _wrap_load_error(error, source, local_dir, "model config") from error
-    return config.to_dict()
+    return _pretrained("AutoConfig", "model config", source, local_dir).to_dict()
 
 
 def model_fingerprint(source, local_dir):
@@ -278,8 +269,9 @@ def model_fingerprint(source, local_dir):
 
     Parameters
     ----------
-    source, local_dir : str, pathlib.Path or None
-        As returned by :func:`resolve_model`.
+    source : str
+    local_dir : pathlib.Path or None
+        See :func:`resolve_model`.
 
     Returns
     -------
@@ -320,14 +312,8 @@ def load_frozen(source, local_dir):
     key = (str(source), os.getpid())
     with _FROZEN_LOCK:
         if key not in _FROZEN:
-            from transformers import AutoModel
-
             tokenizer = load_tokenizer(source, local_dir)
-            try:
-                with quiet_transformers():
-                    model = AutoModel.from_pretrained(source, trust_remote_code=False)
-            except (OSError, ValueError) as error:
-                raise _wrap_load_error(error, source, local_dir, "model") from error
+            model = _pretrained("AutoModel", "model", source, local_dir)
             model.eval()
             _FROZEN[key] = (tokenizer, model)
         return _FROZEN[key]

@@ -154,10 +154,8 @@ class SQLiteStore:
         connection = getattr(self._local, "connection", None)
         if connection is not None and self._local.pid == os.getpid():
             return connection
-        try:
+        with self._translated():
             connection = self._open()
-        except sqlite3.Error as error:
-            raise self.translate(error) from error
         self._local.connection = connection
         self._local.pid = os.getpid()
         with self._lock:
@@ -223,6 +221,17 @@ class SQLiteStore:
     def __repr__(self):
         return f"{type(self).__name__}({self.path!r}, version={self.version})"
 
+    @contextlib.contextmanager
+    def _translated(self):
+        """Raise :meth:`translate`'s exception for an ``sqlite3`` error."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            translated = self.translate(error)
+            if translated is not error:
+                raise translated from error
+            raise
+
     def translate(self, error):
         """The exception to raise for an ``sqlite3`` error (a hook).
 
@@ -259,21 +268,15 @@ class SQLiteStore:
                 "be written to it."
             )
         connection = self.connection()
-        try:
+        with self._translated():
             connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise self.translate(error) from error
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException as error:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error):
-                translated = self.translate(error)
-                if translated is not error:
-                    raise translated from error
-            raise
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
 
     @contextlib.contextmanager
     def read(self):
@@ -284,20 +287,13 @@ class SQLiteStore:
         connection : sqlite3.Connection
         """
         connection = self.connection()
-        try:
+        with self._translated():
             connection.execute("BEGIN")
-        except sqlite3.Error as error:
-            raise self.translate(error) from error
-        try:
-            yield connection
-        except sqlite3.Error as error:
-            translated = self.translate(error)
-            if translated is not error:
-                raise translated from error
-            raise
-        finally:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            try:
+                yield connection
+            finally:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
 
     # Queries ----------------------------------------------------------------
 
@@ -327,16 +323,11 @@ class SQLiteStore:
         values = list(values)
         connection = self.connection() if connection is None else connection
         rows = []
-        try:
+        with self._translated():
             for start in range(0, len(values), chunk):
                 part = values[start : start + chunk]
                 statement = sql.format(marks=",".join("?" * len(part)))
                 rows.extend(connection.execute(statement, [*params, *part]))
-        except sqlite3.Error as error:
-            translated = self.translate(error)
-            if translated is not error:
-                raise translated from error
-            raise
         return rows
 
     def count(self, table):

@@ -502,6 +502,13 @@ def test_screenshots_of_a_session_on_real_reviews(browser, data_home, tmp_path):
             )
             assert "%" in browser.find_element(By.ID, "audit-accuracy").text
             assert len(browser.find_elements(By.CSS_SELECTOR, "#rounds tbody tr")) == 4
+            n_train = int(browser.find_element(By.ID, "n-labeled").text)
+            n_audit = int(browser.find_element(By.ID, "n-audit").text)
+            assert rows(
+                project,
+                "SELECT COUNT(*), COALESCE(SUM(i.role = 'audit'), 0) FROM item_state s "
+                "JOIN items i ON i.item = s.item WHERE s.kind = 'label'",
+            ) == [(n_train + n_audit, n_audit)]
             full_page(browser)
             screenshot(browser, "status-page.png", tmp_path)
     finally:

@@ -133,6 +133,11 @@ def build_parser():
         "--batch-size", type=_positive_int, default=50, help="default: 50"
     )
     init.add_argument(
+        "--initial-size",
+        type=_positive_int,
+        help="size of the first, random batch (default: the batch size)",
+    )
+    init.add_argument(
         "--audit-fraction",
         type=_fraction,
         default=0.1,

@@ -258,9 +258,10 @@ def read_pool(
     ]
     keep = list(range(len(texts)))
     if empty and not drop_empty:
+        rows = "rows" if len(empty) > 1 else "row"
         raise InputFileError(
             f"{name} has {len(empty)} row(s) with a missing or empty text "
-            f"(rows {_listing(empty)}, counting the header as row 1). Fill or "
+            f"({rows} {_listing(empty)}, counting the header as row 1). Fill or "
             "remove them, or pass drop_empty=True (--drop-empty) to leave them "
             "out.",
             problems=[f"row {r}: empty text" for r in empty],

@@ -956,7 +956,14 @@ class LabelingSession:
             ).fetchone()
             if row is None:
                 row = (number, None, None, None, None, None, None)
-            item = self._items_from_rows(connection, [row])[0]
+                sizes = None
+            else:
+                sizes = {
+                    row[1]: connection.execute(
+                        "SELECT COUNT(*) FROM batch_items WHERE batch = ?", (row[1],)
+                    ).fetchone()[0]
+                }
+            item = self._items_from_rows(connection, [row], sizes)[0]
             events = connection.execute(
                 "SELECT event, kind, label, annotator, created_at, undone, source "
                 "FROM events WHERE item = ? ORDER BY event",

@@ -131,6 +131,35 @@ PRESETS = {
         {"balance": "pool"},
         "ALLSH with class-balanced top-b (balance='pool')",
     ),
+    # Variants of issue 13 (not in the paper; docs/results.md, "Making ALLSH
+    # hold up"): ALLSH's score and batch options.
+    "allsh-scaled-badge": Preset(
+        ALLSH,
+        {"batch": "scaled_badge"},
+        "ALLSH-weighted BADGE: k-means++ on gradient embeddings scaled by the "
+        "ALLSH score's quantile (batch='scaled_badge')",
+    ),
+    "allsh-copy-gradient": Preset(
+        ALLSH,
+        {"batch": "copy_gradient"},
+        "k-means++ on the copies' gradients at the original's label "
+        "(batch='copy_gradient')",
+    ),
+    "allsh-kmeans": Preset(
+        ALLSH,
+        {"batch": "kmeans"},
+        "k-means++ on embeddings weighted by the ALLSH score (batch='kmeans')",
+    ),
+    "allsh-product": Preset(
+        ALLSH,
+        {"score": "product"},
+        "top-b of ALLSH score x normalised entropy (score='product')",
+    ),
+    "allsh-rank-mean": Preset(
+        ALLSH,
+        {"score": "rank_mean"},
+        "top-b of the mean rank of ALLSH score and entropy (score='rank_mean')",
+    ),
 }
 
 
@@ -185,6 +214,8 @@ SPEC_OPTIONS = {
     "augmenter": "augmenter",
     "balanced": "balance",
     "k": "n_neighbors",
+    "score": "score",
+    "batch": "batch",
 }
 
 #: Spec options that only the TF-IDF augmenter has.

@@ -85,8 +85,9 @@ def _classifiers(X, args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             from allsh_sklearn.models import SentenceEncoder
+            from allsh_sklearn.utils._cache_home import get_cache_home
 
-        encoder = SentenceEncoder().fit(X)
+        encoder = SentenceEncoder(cache_dir=str(get_cache_home())).fit(X)
         encoder.transform(X)  # cached on disk after the first run
         yield (
             "minilm-frozen",

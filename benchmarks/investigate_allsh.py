@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
+from sklearn.base import clone
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -51,6 +52,13 @@ from allsh_sklearn.experiments._settings import TASKS, build_strategy  # noqa: E
 from allsh_sklearn.loop import derive_seed  # noqa: E402
 from allsh_sklearn.strategies import allsh_scores  # noqa: E402
 from allsh_sklearn.strategies._allsh_variants import normalised_entropy  # noqa: E402
+
+try:  # the package's cache folder (the runner's embeddings)
+    from allsh_sklearn.utils._cache_home import get_cache_home  # noqa: E402
+except ImportError:  # older layout
+    from allsh_sklearn.experiments._encoders import (  # noqa: E402
+        default_cache_dir as get_cache_home,
+    )
 
 TOP = 50
 
@@ -202,6 +210,13 @@ def score_table(args, data, runs, iterations, unit):
     )
     strategy.fit(X_pool)
     augmenter = strategy.augmenter_
+    previous = None
+    if args.compare_tokenizer:
+        # The augmenter's procedure before it followed UDA's tokenisation.
+        previous = clone(augmenter).set_params(
+            tokenizer="whitespace", replace_punctuation=False, joint_pairs=False
+        )
+        previous.fit(X_pool)
     print(f"\n## Scores ({args.task}, {_variant(args)})\n")
     print(
         "Model fitted on the labels of the runner's random run at the "
@@ -227,6 +242,7 @@ def score_table(args, data, runs, iterations, unit):
                 X_pool,
                 classes=classes,
                 random_state=0,
+                cache_dir=args.cache_dir,
                 max_length=task.max_length,
                 shared=shared,
             )
@@ -237,6 +253,8 @@ def score_table(args, data, runs, iterations, unit):
                     copies_cache[copy_index] = augmenter.augment(
                         X_pool, n_copies=1, copy_offset=copy_index
                     )[0]
+            if previous is not None and "previous" not in copies_cache:
+                copies_cache["previous"] = previous.augment(X_pool, n_copies=1)[0]
             copy0 = [copies_cache[0][i] for i in rest]
             copy1 = [copies_cache[1][i] for i in rest]
             proba = estimator.predict_proba(X_rest)
@@ -262,6 +280,28 @@ def score_table(args, data, runs, iterations, unit):
             top0 = set(np.argsort(-s0)[:TOP])
             top1 = set(np.argsort(-s1)[:TOP])
             stats["overlap_copies"].append(len(top0 & top1) / TOP)
+            if previous is not None:
+                old = [copies_cache["previous"][i] for i in rest]
+                s_old = allsh_scores(proba, estimator.predict_proba(old)[None])
+                stats["rho_tokenizer"].append(spearmanr(s0, s_old)[0])
+                top_old = set(np.argsort(-s_old)[:TOP])
+                stats["overlap_tokenizer"].append(len(top0 & top_old) / TOP)
+                stats["changed_previous"].append(
+                    np.mean(
+                        [
+                            _changed_words(x, c) / max(_words(x), 1)
+                            for x, c in zip(X_rest, old, strict=True)
+                        ]
+                    )
+                )
+                stats["changed_uda"].append(
+                    np.mean(
+                        [
+                            _changed_words(x, c) / max(_words(x), 1)
+                            for x, c in zip(X_rest, copy0, strict=True)
+                        ]
+                    )
+                )
             if len(classes) == 2:
                 fisher, shift = _binary_decomposition(proba, proba0)
                 stats["rho_fisher"].append(spearmanr(s0, fisher)[0])
@@ -306,6 +346,13 @@ def score_table(args, data, runs, iterations, unit):
             ("top-50 overlap, copy 0 vs fresh copy 1", "overlap_copies"),
             ("top-50 overlap, ALLSH vs entropy", "overlap_entropy"),
         ]
+        if previous is not None:
+            rows += [
+                ("rho(ALLSH, ALLSH with the previous tokenisation)", "rho_tokenizer"),
+                ("top-50 overlap, UDA vs previous tokenisation", "overlap_tokenizer"),
+                ("share of words changed, UDA tokenisation", "changed_uda"),
+                ("share of words changed, previous tokenisation", "changed_previous"),
+            ]
         if len(classes) == 2:
             rows += [
                 ("rho(ALLSH, p(1-p)) (binary)", "rho_fisher"),
@@ -351,11 +398,24 @@ def main(argv=None):
     parser.add_argument("--checkpoints", nargs="+", default=["1%", "5%"])
     parser.add_argument("--data-home", default=None)
     parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="embedding cache (default: the package's, where the runner keeps it)",
+    )
+    parser.add_argument(
+        "--compare-tokenizer",
+        action="store_true",
+        help="also score with copies of the augmenter's previous procedure "
+        "(tokenizer='whitespace', replace_punctuation=False, joint_pairs=False)",
+    )
+    parser.add_argument(
         "--batch-classifier",
         default="minilm-frozen",
         help="the classifier whose runs give the batches (default: minilm-frozen)",
     )
     args = parser.parse_args(argv)
+    if args.cache_dir is None:
+        args.cache_dir = str(get_cache_home())
     data = load_task_data(args.task, args.data_home, args.pool_size, args.test_size)
     task = TASKS[args.task]
     estimator, step = make_classifier(
@@ -363,6 +423,7 @@ def main(argv=None):
         data["X_pool"],
         classes=data["classes"],
         random_state=0,
+        cache_dir=args.cache_dir,
         max_length=task.max_length,
     )
     encoder = estimator.named_steps[step].fit(data["X_pool"])

@@ -167,11 +167,13 @@ def _public_members(modname):
 #: The modules of the API reference (``api.rst`` lists the same).
 API_MODULES = [
     "allsh_sklearn.strategies",
+    "allsh_sklearn.presets",
     "allsh_sklearn.divergences",
     "allsh_sklearn.augment",
     "allsh_sklearn.datasets",
     "allsh_sklearn.models",
     "allsh_sklearn.prompts",
+    "allsh_sklearn.loop",
     "allsh_sklearn.experiments",
     "allsh_sklearn.exceptions",
 ]

@@ -8,6 +8,7 @@ Import what a module needs::
 import numpy as np
 import pandas as pd
 from _toy_models import synthetic_texts
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 LABELS = ["negative", "positive", "sport"]
 
@@ -72,3 +73,43 @@ def current_labels(session):
 def accuracy(predicted, expected):
     """Share of equal entries."""
     return float(np.mean(np.asarray(predicted) == np.asarray(expected)))
+
+
+class HeldClassifier(ClassifierMixin, BaseEstimator):
+    """TF-IDF + logistic regression whose ``fit`` can be held at its start.
+
+    ``fit`` touches ``started`` (a file), then waits while the file ``hold``
+    exists: a test holds a retraining there and kills the process. A real
+    classifier otherwise (pickled into a session by reference to this module,
+    so child processes need ``tests/`` on ``PYTHONPATH``).
+    """
+
+    def __init__(self, started=None, hold=None, interrupt=None):
+        self.started = started
+        self.hold = hold
+        self.interrupt = interrupt
+
+    def fit(self, X, y):
+        import os
+        import time
+        from pathlib import Path
+
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        if self.started is not None:
+            Path(self.started).touch()
+        while self.hold is not None and os.path.exists(self.hold):
+            time.sleep(0.02)
+        if self.interrupt is not None and os.path.exists(self.interrupt):
+            raise KeyboardInterrupt
+        self.model_ = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)

@@ -710,9 +710,27 @@ class LabelingSession:
                 f"No labeling session in {folder} (no {DATABASE_NAME}). Create one "
                 "with 'allsh-label init' or LabelingSession.create."
             )
-        if readonly is None:
+        guess = readonly is None
+        if guess:
             readonly = not (os.access(folder, os.W_OK) and os.access(database, os.W_OK))
-        store = SessionStore(database, readonly=readonly, timeout=timeout)
+        try:
+            store = SessionStore(database, readonly=readonly, timeout=timeout)
+        except StorageError:
+            if readonly or not guess:
+                raise
+            # Writable by its permission bits, yet not (an immutable file, a
+            # read-only mount): open it read-only.
+            readonly = True
+            store = SessionStore(database, readonly=True, timeout=timeout)
+        if readonly:
+            wal = Path(f"{database}-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StorageError(
+                    f"The session in {folder} is read-only and its last writes "
+                    f"are still in {wal.name} (a process stopped before "
+                    "checkpointing them). Open it once where the folder is "
+                    "writable; reading it read-only now would miss them."
+                )
         meta = store.meta()
         if "session_id" not in meta or "config" not in meta:
             raise SessionError(f"{database} is damaged: its metadata is incomplete.")

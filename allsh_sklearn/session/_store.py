@@ -173,16 +173,21 @@ def _translate(error, path):
 
 def _user_version(path):
     """The schema version of a database file, read without writing anything."""
-    uri = "file:" + os.path.abspath(path) + "?mode=ro"
-    try:
-        connection = sqlite3.connect(uri, uri=True)
+    base = "file:" + os.path.abspath(path) + "?mode=ro"
+    error = None
+    # A WAL database needs its -shm file even to read; in a read-only folder
+    # only SQLite's immutable mode opens it.
+    for uri in (base, base + "&immutable=1"):
         try:
-            return connection.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            connection.close()
-    except sqlite3.Error as error:
-        translated = _translate(error, path)
-        raise (translated or SessionError(f"Cannot read {path}: {error}")) from error
+            connection = sqlite3.connect(uri, uri=True)
+            try:
+                return connection.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                connection.close()
+        except sqlite3.Error as caught:
+            error = caught
+    translated = _translate(error, path)
+    raise (translated or SessionError(f"Cannot read {path}: {error}")) from error
 
 
 class SessionStore(SQLiteStore):

@@ -153,28 +153,33 @@ class _LayeredCache:
         self._memory = {}
 
     @staticmethod
-    def _key(key):
+    def _keys(keys):
         from ..augment._cache import item_key
 
-        fingerprint, copy_index, item = key
-        return str(fingerprint), int(copy_index), item_key(item)
+        # Texts are their own keys; only pairs need turning into one string.
+        return [
+            (str(f), int(c), item if isinstance(item, str) else item_key(item))
+            for f, c, item in keys
+        ]
 
     def get_many(self, keys):
         keys = list(keys)
-        values = [self._memory.get(self._key(k)) for k in keys]
+        memory = self._memory
+        normalised = self._keys(keys)
+        values = [memory.get(key) for key in normalised]
         missing = [i for i, v in enumerate(values) if v is None]
         if missing:
             fetched = self.persistent.get_many([keys[i] for i in missing])
             for i, value in zip(missing, fetched, strict=True):
                 if value is not None:
-                    self._memory[self._key(keys[i])] = value
+                    memory[normalised[i]] = value
                     values[i] = value
         return values
 
     def set_many(self, mapping):
         self.persistent.set_many(mapping)
-        for key, value in mapping.items():
-            self._memory[self._key(key)] = value
+        keys = self._keys(mapping)
+        self._memory.update(zip(keys, mapping.values(), strict=True))
 
     def __getstate__(self):
         return {"persistent": self.persistent}
@@ -200,8 +205,8 @@ class Engine:
         The project's cache folder (embeddings, augmented copies).
     artifacts : dict-like
         ``get(name) -> bytes | None`` and ``put(name, bytes)``: where fitted
-        parts shared by every round are kept (the TF-IDF vocabulary) so that
-        a reopened session does not refit them.
+        parts shared by every round are kept (the TF-IDF vocabulary, ALLSH's
+        fitted augmenter) so that a reopened session does not refit them.
     random_state : int
     """
 
@@ -300,14 +305,22 @@ class Engine:
 
         augmenter = strategy.augmenter
         if augmenter is None:
-            augmenter = TfidfAugmenter(p=0.3, random_state=self.random_state)
+            augmenter = TfidfAugmenter(random_state=self.random_state)
         try:
             check_is_fitted(augmenter)
         except NotFittedError:
             augmenter = clone(augmenter)
             if getattr(augmenter, "random_state", 0) is None:
                 augmenter.set_params(random_state=self.random_state)
-            augmenter.fit(X_pool)
+            # The fitted augmenter is kept in the session (refitting gives the
+            # same one, but costs seconds on a large pool); one this version
+            # cannot use is fitted again.
+            stored = _load_augmenter(self.artifacts.get("augmenter"), augmenter)
+            if stored is None:
+                augmenter.fit(X_pool)
+                self.artifacts.put("augmenter", pickle.dumps(augmenter, protocol=5))
+            else:
+                augmenter = stored
         params = {"augmenter": FrozenEstimator(augmenter)}
         if strategy.cache is None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -592,6 +605,22 @@ def _load_checked(data):
             features.transformer.get_params()
         return tier
     except Exception:  # any mismatch: prepare the tier again
+        return None
+
+
+def _load_augmenter(data, unfitted):
+    """Unpickle a stored fitted augmenter if it matches ``unfitted``'s parameters."""
+    if data is None:
+        return None
+    try:
+        augmenter = pickle.loads(data)
+        if type(augmenter) is not type(unfitted) or repr(
+            clone(augmenter).get_params()
+        ) != repr(unfitted.get_params()):
+            return None
+        augmenter.fingerprint()
+        return augmenter
+    except Exception:  # another version of the class: fit it again
         return None
 
 

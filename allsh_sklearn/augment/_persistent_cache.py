@@ -14,7 +14,6 @@ instead of failing.
 """
 
 import json
-import os
 
 from ..utils._sqlite import SQLiteStore
 from ._cache import item_key
@@ -39,13 +38,15 @@ def _decode(text):
     return tuple(value) if isinstance(value, list) else value
 
 
-class SQLiteAugmentationCache:
+class SQLiteAugmentationCache(SQLiteStore):
     """A persistent cache of augmented copies in an SQLite database file.
 
     Keys are ``(fingerprint, copy_index, item)`` triples, as for
     :class:`~allsh_sklearn.augment.MemoryAugmentationCache`; values are
     texts or ``(text, text_pair)`` pairs, stored as JSON (pairs come back as
-    tuples). Several processes may read and write the same file at once.
+    tuples). Several processes may read and write the same file at once:
+    it is a :class:`~allsh_sklearn.utils.SQLiteStore` (``close``, pickling
+    and the context manager come from there).
 
     Parameters
     ----------
@@ -70,19 +71,7 @@ class SQLiteAugmentationCache:
     """
 
     def __init__(self, path, timeout=60.0):
-        self.path = os.fspath(path)
-        self.timeout = timeout
-        self._store = SQLiteStore(self.path, schema=_SCHEMA, timeout=timeout)
-
-    def close(self):
-        """Close the connections (they reopen on next use)."""
-        self._store.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+        super().__init__(path, schema=_SCHEMA, timeout=timeout)
 
     def __repr__(self):
         return f"SQLiteAugmentationCache({self.path!r})"
@@ -99,7 +88,7 @@ class SQLiteAugmentationCache:
             ).append(position)
         values = [None] * len(keys)
         for (fingerprint, copy_index), positions in groups.items():
-            rows = self._store.select_in(
+            rows = self.select_in(
                 "SELECT item, value FROM augmentations WHERE fingerprint = ? "
                 "AND copy_index = ? AND item IN ({marks})",
                 list(positions),
@@ -127,7 +116,7 @@ class SQLiteAugmentationCache:
         ]
         if not rows:
             return
-        with self._store.write() as connection:
+        with self.write() as connection:
             connection.executemany(
                 "INSERT OR REPLACE INTO augmentations "
                 "(fingerprint, copy_index, item, value) VALUES (?, ?, ?, ?)",
@@ -135,11 +124,11 @@ class SQLiteAugmentationCache:
             )
 
     def __len__(self):
-        return self._store.count("augmentations")
+        return self.count("augmentations")
 
     def clear(self, fingerprint=None):
         """Delete every entry, or only those of one augmenter ``fingerprint``."""
-        with self._store.write() as connection:
+        with self.write() as connection:
             if fingerprint is None:
                 connection.execute("DELETE FROM augmentations")
             else:

@@ -46,10 +46,10 @@ _SCHEMA = [
 _LOCK = threading.Lock()
 
 
-class EmbeddingStore:
+class EmbeddingStore(SQLiteStore):
     """Embeddings on disk (SQLite) behind an in-process dictionary.
 
-    Several processes may share the file (a
+    Several processes may share the file (it is a
     :class:`~allsh_sklearn.utils.SQLiteStore`): each ``set_many`` is one
     transaction (all of its rows land or none), and writers wait for each
     other.
@@ -69,15 +69,14 @@ class EmbeddingStore:
     """
 
     def __init__(self, path):
-        self.path = Path(path)
+        super().__init__(path, schema=_SCHEMA, timeout=120.0)
         self._memory = {}
-        self._store = SQLiteStore(self.path, schema=_SCHEMA, timeout=120.0)
 
     def get_many(self, keys):
         """Return ``{key: vector}`` for the keys that are stored."""
         found = {key: self._memory[key] for key in keys if key in self._memory}
         missing = [key for key in dict.fromkeys(keys) if key not in found]
-        rows = self._store.select_in(
+        rows = self.select_in(
             "SELECT key, vector FROM embeddings WHERE key IN ({marks})", missing
         )
         for key, blob in rows:
@@ -92,7 +91,7 @@ class EmbeddingStore:
             (key, int(np.size(vector)), np.asarray(vector, dtype=np.float32).tobytes())
             for key, vector in mapping.items()
         ]
-        with self._store.write() as connection:
+        with self.write() as connection:
             connection.executemany(
                 "INSERT OR REPLACE INTO embeddings (key, dim, vector) VALUES (?, ?, ?)",
                 rows,
@@ -101,7 +100,7 @@ class EmbeddingStore:
             self._memory[key] = np.asarray(vector, dtype=np.float32)
 
     def __len__(self):
-        return self._store.count("embeddings")
+        return self.count("embeddings")
 
 
 def _store_for(cache_dir):

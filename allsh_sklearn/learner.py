@@ -210,6 +210,8 @@ class ActiveLearner(BaseEstimator):
         if not hasattr(self, "X_training_"):
             if self.X_training is None or self.y_training is None:
                 return self.fit(list(X), y, X_unlabeled=X_unlabeled)
+            # Checked against the initial labels before the first fit.
+            check_labels(y, len(X), name="y", like=check_labels(self.y_training))
             self.fit()
         y = check_labels(y, len(X), name="y", like=self.y_training_)
         X_all = self.X_training_ + list(X)

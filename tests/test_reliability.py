@@ -649,3 +649,13 @@ def test_deduplicate_false_selects_positions_as_before(cls, toy_texts, toy_pool)
     )
     with pytest.raises(TypeError, match="'deduplicate'.*'no'"):
         strategy(learner, pool, 6, deduplicate="no")
+
+
+def test_bad_labels_before_the_first_fit_leave_the_learner_unfitted(toy_texts):
+    X, y = toy_texts
+    learner = ActiveLearner(_pipeline(), X_training=X, y_training=y)
+    with pytest.raises(ValueError, match="same type"):
+        learner.teach(["great"], ["pos"])
+    assert not hasattr(learner, "estimator_")
+    learner.teach(["great"], [1])  # initial labels and the new one
+    assert len(learner.X_training_) == len(X) + 1

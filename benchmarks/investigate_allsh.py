@@ -398,6 +398,13 @@ def main(argv=None):
     parser.add_argument("--checkpoints", nargs="+", default=["1%", "5%"])
     parser.add_argument("--data-home", default=None)
     parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["batches", "scores"],
+        default=["batches", "scores"],
+        help="what to print (scores encode a second copy of the pool)",
+    )
+    parser.add_argument(
         "--cache-dir",
         default=None,
         help="embedding cache (default: the package's, where the runner keeps it)",
@@ -433,9 +440,16 @@ def main(argv=None):
     )
     classifier = args.classifier
     args.classifier = args.batch_classifier
-    runs, iterations = batch_table(args, data, unit)
+    if "batches" in args.parts:
+        runs, iterations = batch_table(args, data, unit)
+    else:
+        runs = _runs(
+            args.results, args.task, args.classifier, args.pool_size, args.test_size
+        )
+        iterations = _iterations(args.results, set(runs))
     args.classifier = classifier
-    score_table(args, data, runs, iterations, unit)
+    if "scores" in args.parts:
+        score_table(args, data, runs, iterations, unit)
 
 
 if __name__ == "__main__":

@@ -463,3 +463,22 @@ def test_options_are_checked_before_any_work(options, error, message, toy_pool):
 
     with pytest.raises(error, match=message):
         ALLSH(**options)(object(), toy_pool, 2)
+
+
+def test_presets_and_specs_build_the_options(fitted_pipeline, toy_pool):
+    from allsh_sklearn.presets import build_strategy, make_strategy
+
+    assert make_strategy("allsh-scaled-badge").batch == "scaled_badge"
+    assert make_strategy("allsh-rank-mean").score == "rank_mean"
+    strategy = build_strategy(
+        "allsh:batch=copy_gradient,score=product", embedding="tfidfvectorizer"
+    )
+    assert (strategy.batch, strategy.score, strategy.embedding) == (
+        "copy_gradient",
+        "product",
+        "tfidfvectorizer",
+    )
+    indices, _ = strategy(fitted_pipeline, toy_pool, 3, random_state=0)
+    assert len(set(indices.tolist())) == 3
+    with pytest.raises(ValueError, match="'batch'.*'top_b'"):
+        build_strategy("allsh:batch=top_b")

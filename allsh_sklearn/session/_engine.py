@@ -11,6 +11,7 @@ active learning on the current labels); see its docstring for how it maps
 onto :mod:`allsh_sklearn.loop` once that module drives it.
 """
 
+import contextlib
 import io
 import pickle
 import time
@@ -329,6 +330,24 @@ class Engine:
             )
         return strategy.set_params(**params)
 
+    def threads(self):
+        """One BLAS thread while a TF-IDF tier trains and predicts.
+
+        Its logistic regression runs L-BFGS on vectors of the vocabulary's
+        size; spreading each of those small vector operations over BLAS
+        threads costs more than it saves, and on a busy machine it was ten
+        times slower (0.23 s against 2.9 s to fit 200 SST-2 labels, measured
+        side by side; see benchmarks/bench_session.py). Other classifiers
+        keep the process's settings.
+        """
+        from ..models import TfidfTier
+
+        if isinstance(self._tier, TfidfTier):
+            from threadpoolctl import threadpool_limits
+
+            return threadpool_limits(limits=1, user_api="blas")
+        return contextlib.nullcontext()
+
     # One step of active learning ----------------------------------------------
 
     def step(
@@ -398,10 +417,11 @@ class Engine:
             callbacks=[LambdaCallback(on_iteration_end=trained)],
         )
         try:
-            loop.start(np.arange(n_labeled), np.asarray(y_labeled, dtype=object))
-            started = time.perf_counter()
-            chosen = loop.query(n_instances)
-            times["query"] = time.perf_counter() - started
+            with self.threads():
+                loop.start(np.arange(n_labeled), np.asarray(y_labeled, dtype=object))
+                started = time.perf_counter()
+                chosen = loop.query(n_instances)
+                times["query"] = time.perf_counter() - started
             bar.next()
         finally:
             bar.close()
@@ -448,9 +468,10 @@ class Engine:
                     strategy.cache,
                 )
                 texts += [item for copy in copies for item in copy]
+            # One call, one progress bar; the encoder saves every finished
+            # group of batches, so an interrupted encoding keeps its work.
             encoder.set_params(progress_bar=progress)
-            for start in range(0, len(texts), 8192):
-                encoder.transform(texts[start : start + 8192])
+            encoder.transform(texts)
         self._encoded = True
 
     def fit(self, X, y, *, X_pool, seed, progress=True):
@@ -476,7 +497,8 @@ class Engine:
     def _fit(self, estimator, X, y, progress):
         bar = _Stages([f"training on {len(X)} labels"], progress)
         try:
-            estimator.fit(list(X), np.asarray(y, dtype=object).astype(str))
+            with self.threads():
+                estimator.fit(list(X), np.asarray(y, dtype=object).astype(str))
             bar.next()
         finally:
             bar.close()
@@ -497,7 +519,8 @@ class Engine:
         """Probabilities in the order of the session's labels, shape (n, n_labels)."""
         if len(X) == 0:
             return np.zeros((0, len(self.labels)))
-        proba = _ChunkedProgress(estimator, progress, description).predict_proba(X)
+        with self.threads():
+            proba = _ChunkedProgress(estimator, progress, description).predict_proba(X)
         classes = [str(c) for c in estimator.classes_]
         full = np.zeros((len(X), len(self.labels)))
         for column, label in enumerate(classes):

@@ -1,9 +1,15 @@
 """Time TfidfAugmenter on a whole training pool (SST-2 train by default).
 
+Two procedures side by side, in one run: UDA's (the default: BERT's basic
+tokenizer, punctuation replaceable, a pair one document) and the previous
+one (``tokenizer="whitespace", replace_punctuation=False,
+joint_pairs=False``), with the ratio of their times.
+
 Usage, from the repository root::
 
     python benchmarks/bench_tfidf_augmenter.py
-    python benchmarks/bench_tfidf_augmenter.py --data-home /path/to/data --n-copies 4
+    python benchmarks/bench_tfidf_augmenter.py --dataset imdb --n-copies 4
+    python benchmarks/bench_tfidf_augmenter.py --dataset rte --repeat 1
 
 The data directory holds ``<dataset>/<split>.jsonl.gz`` files of
 ``{"text", "label"}`` (or ``{"text", "text_pair", "label"}``) rows. It
@@ -51,8 +57,18 @@ def best_time(function, repeat):
     return result, min(times)
 
 
-def changed_fraction(originals, copies):
-    """Fraction of whitespace tokens that differ between texts and copies."""
+#: The procedures compared: name and TfidfAugmenter options.
+PROCEDURES = (
+    ("UDA (default)", {}),
+    (
+        "previous",
+        {"tokenizer": "whitespace", "replace_punctuation": False, "joint_pairs": False},
+    ),
+)
+
+
+def changed_fraction(originals, copies, tokenize):
+    """Fraction of words (the augmenter's own) that differ in the copies."""
     changed = total = 0
     for original, copy in zip(originals, copies, strict=True):
         if isinstance(original, tuple):
@@ -60,7 +76,7 @@ def changed_fraction(originals, copies):
         else:
             pairs = [(original, copy)]
         for before, after in pairs:
-            before, after = before.split(), after.split()
+            before, after = tokenize(before), tokenize(after)
             changed += sum(u != v for u, v in zip(before, after, strict=True))
             total += len(before)
     return changed / total
@@ -79,36 +95,52 @@ def main(argv=None):
 
     texts = load_texts(args.data_home, args.dataset, args.split)
     n = len(texts)
-    n_tokens = sum(
-        len(part.split())
-        for item in texts
-        for part in (item if isinstance(item, tuple) else (item,))
-    )
-    print(f"{args.dataset}/{args.split}: {n} texts, {n_tokens} tokens")
-
-    augmenter = TfidfAugmenter(p=args.p, random_state=args.random_state)
-    _, fit_time = best_time(lambda: augmenter.fit(texts), args.repeat)
     print(
-        f"fit:        {fit_time:7.3f} s  {n / fit_time:12,.0f} texts/s  "
-        f"(vocabulary {len(augmenter.vocabulary_)} words)"
-    )
-
-    copies, transform_time = best_time(lambda: augmenter.transform(texts), args.repeat)
-    print(
-        f"transform:  {transform_time:7.3f} s  {n / transform_time:12,.0f} texts/s  "
-        f"(changed tokens {changed_fraction(texts, copies):.3f}, p = {args.p})"
+        f"{args.dataset}/{args.split}: {n} texts, p = {args.p}, best of {args.repeat}"
     )
 
     k = args.n_copies
-    many, augment_time = best_time(
-        lambda: augmenter.augment(texts, n_copies=k), args.repeat
+    times = {}
+    for name, options in PROCEDURES:
+        augmenter = TfidfAugmenter(p=args.p, random_state=args.random_state, **options)
+        _, fit_time = best_time(lambda a=augmenter: a.fit(texts), args.repeat)
+        tokenize = augmenter.build_tokenizer()
+        n_words = sum(
+            len(tokenize(part))
+            for item in texts
+            for part in (item if isinstance(item, tuple) else (item,))
+        )
+        copies, transform_time = best_time(
+            lambda a=augmenter: a.transform(texts), args.repeat
+        )
+        many, augment_time = best_time(
+            lambda a=augmenter: a.augment(texts, n_copies=k), args.repeat
+        )
+        assert many[0] == copies
+        fractions = [changed_fraction(texts, copy, tokenize) for copy in many]
+        times[name] = (fit_time, transform_time, augment_time)
+        print(
+            f"\n{name}: {n_words:,} words, vocabulary "
+            f"{len(augmenter.vocabulary_):,}, changed words "
+            f"{np.mean(fractions):.3f} per copy"
+        )
+        print(f"  fit:          {fit_time:7.3f} s  {n / fit_time:12,.0f} texts/s")
+        print(
+            f"  transform:    {transform_time:7.3f} s  "
+            f"{n / transform_time:12,.0f} texts/s"
+        )
+        print(
+            f"  augment K={k}:  {augment_time:7.3f} s  "
+            f"{n * k / augment_time:12,.0f} copies/s"
+        )
+    (uda, uda_times), (old, old_times) = times.items()
+    ratios = ", ".join(
+        f"{step} {a / b:.2f}x"
+        for step, a, b in zip(
+            ("fit", "transform", "augment"), uda_times, old_times, strict=True
+        )
     )
-    assert many[0] == copies
-    fractions = [changed_fraction(texts, copy) for copy in many]
-    print(
-        f"augment K={k}: {augment_time:7.3f} s  {n * k / augment_time:12,.0f} "
-        f"copies/s  (changed tokens {np.mean(fractions):.3f} per copy)"
-    )
+    print(f"\ntime of {uda} / time of {old}: {ratios}")
 
 
 if __name__ == "__main__":

@@ -86,11 +86,17 @@ class _WhitespaceTokenizer:
 _ASCII_PUNCTUATION = "".join(
     chr(code) for code in range(33, 127) if not chr(code).isalnum()
 )
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Plain texts (printable ASCII, tab, newline, carriage return) take a fast path.
+_NOT_PLAIN = re.compile(r"[^\t\n\r\x20-\x7e]")
 _ASCII_P = re.escape(_ASCII_PUNCTUATION)
 _ASCII_WORD = re.compile(rf"[{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+")
 # UDA cleans IMDB's line breaks ("<br />") into spaces before tokenising.
 _ASCII_BREAK = re.compile(r"<br[ \t\n\r]*/?>")
+# Rendering splits the original text: (word) or (break)|(word) pieces.
+_ASCII_PIECES = re.compile(rf"([{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+)")
+_ASCII_BREAK_PIECES = re.compile(
+    rf"(?i:(<br[ \t\n\r]*/?>))|([{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+)"
+)
 
 
 def _char_class(codes):
@@ -168,7 +174,7 @@ class _BertBasicTokenizer:
 
     @staticmethod
     def _is_plain(text):
-        return text.isascii() and _ASCII_CONTROL.search(text) is None
+        return _NOT_PLAIN.search(text) is None
 
     def tokenize(self, text):
         if self._is_plain(text):
@@ -195,54 +201,85 @@ class _BertBasicTokenizer:
         merge with ("don't" with "'" replaced by "film" gives "don film t"),
         so that tokenising the copy gives back the copy's words.
         """
-        patterns = _unicode_patterns()
-        pieces = patterns[0].split(text)
-        # pieces: [gap, break, raw, gap, break, raw, ..., gap]; one of break
-        # and raw is None in each match.
         plain = self._is_plain(text)
-        changed = set()
+        if plain and "<" not in text:
+            # [gap, word, gap, word, ..., gap]: word j is piece 2j + 1.
+            pieces = _ASCII_PIECES.split(text)
+            changed = []
+            for position, word in replacements.items():
+                slot = 2 * position + 1
+                pieces[slot] = word
+                if not (pieces[slot - 1] and pieces[slot + 1]):
+                    changed.append(slot)  # touches a neighbouring word
+            self._separate(pieces, changed)
+            return "".join(pieces)
+        if plain:
+            # [gap, break, word, gap, ...]: one of break and word is None.
+            pieces = _ASCII_BREAK_PIECES.split(text)
+            slots = [i for i in range(2, len(pieces), 3) if pieces[i] is not None]
+            changed = [slots[position] for position in replacements]
+            for slot, word in zip(changed, replacements.values(), strict=True):
+                pieces[slot] = word
+        else:
+            pieces, changed = self._render_unicode(text, replacements)
+        self._separate(pieces, changed)
+        return "".join(piece for piece in pieces if piece)
+
+    @staticmethod
+    def _render_unicode(text, replacements):
+        pieces = _unicode_patterns()[0].split(text)
+        # pieces: [gap, break, raw, gap, break, raw, ..., gap]; one of break
+        # and raw is None in each match. A raw word gives 0, 1 or more words.
+        changed = []
         position = 0
         for index in range(2, len(pieces), 3):
             raw = pieces[index]
             if raw is None:
                 continue
-            words = (raw.lower(),) if plain else _normalize(raw)
-            if not words:
-                continue
+            words = _normalize(raw)
             end = position + len(words)
             if any(i in replacements for i in range(position, end)):
                 pieces[index] = " ".join(
                     replacements.get(i, word)
                     for i, word in enumerate(words, start=position)
                 )
-                changed.add(index)
+                changed.append(index)
             position = end
-        word_char = patterns[2].match
-        for index in sorted(changed):
-            new = pieces[index]
-            left, right = self._neighbour(pieces, index, -1), None
-            if index + 3 not in changed:
-                right = self._neighbour(pieces, index, 1)
-            if left and word_char(left) and word_char(new[0]):
-                new = " " + new
-            if right and word_char(right) and word_char(new[-1]):
-                new = new + " "
-            pieces[index] = new
-        return "".join(piece for piece in pieces if piece)
+        return pieces, changed
 
     @staticmethod
-    def _neighbour(pieces, index, direction):
-        """The character next to match ``index`` when no gap separates them."""
-        gap = pieces[index - 2] if direction < 0 else pieces[index + 1]
-        if gap:
-            return None
-        match = index - 3 if direction < 0 else index + 3
-        if not 0 < match < len(pieces):
-            return None
-        other = pieces[match] if pieces[match] is not None else pieces[match - 1]
-        if not other:
-            return None
-        return other[-1] if direction < 0 else other[0]
+    def _separate(pieces, changed):
+        """Put a space where a replacement touches a word character.
+
+        Gaps between words are whitespace, so this only happens where the
+        original words touched (a word and punctuation, "film." or "don't").
+        """
+        if not changed:
+            return
+        pattern = _unicode_patterns()[2].match
+
+        def word_char(char):
+            return char not in " \t\n\r" and pattern(char) is not None
+
+        replaced = set(changed)
+        for index in changed:
+            new = pieces[index]
+            left = index - 1
+            while left >= 0 and not pieces[left]:
+                left -= 1
+            if left >= 0 and word_char(pieces[left][-1]) and word_char(new[0]):
+                new = " " + new
+            right = index + 1
+            while right < len(pieces) and not pieces[right]:
+                right += 1
+            if (
+                right < len(pieces)
+                and right not in replaced  # that one looks to its left
+                and word_char(pieces[right][0])
+                and word_char(new[-1])
+            ):
+                new = new + " "
+            pieces[index] = new
 
 
 def _make_tokenizer(name):
@@ -408,6 +445,17 @@ class TfidfAugmenter(BaseAugmenter):
         texts in order, the number of words of each text, the document of
         each text, and the seed key (the texts) of each document.
         """
+        if not any(map(_is_pair, items)):
+            texts, keys = items, [(text,) for text in items]
+            text_doc = np.arange(len(items), dtype=np.int64)
+        else:
+            texts, text_doc, keys = self._pair_documents(items)
+        word_lists = [tokenizer.tokenize(text) for text in texts]
+        lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(texts))
+        words = list(itertools.chain.from_iterable(word_lists))
+        return texts, words, lengths, text_doc, keys
+
+    def _pair_documents(self, items):
         texts, text_doc, keys = [], [], []
         joint = bool(self.joint_pairs)
         for item in items:
@@ -423,10 +471,7 @@ class TfidfAugmenter(BaseAugmenter):
                 text_doc.append(len(keys))
                 keys.append((item,))
                 texts.append(item)
-        word_lists = [tokenizer.tokenize(text) for text in texts]
-        lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(texts))
-        words = list(itertools.chain.from_iterable(word_lists))
-        return texts, words, lengths, np.asarray(text_doc, dtype=np.int64), keys
+        return texts, np.asarray(text_doc, dtype=np.int64), keys
 
     # Fitting -----------------------------------------------------------------
 
@@ -607,22 +652,24 @@ class TfidfAugmenter(BaseAugmenter):
             new_ids = np.searchsorted(self._cdf, draws * self._cdf[-1], side="right")
             np.minimum(new_ids, len(self._words) - 1, out=new_ids)
 
+            # A draw of the word itself changes nothing.
+            different = new_ids != ids[replaced]
+            replaced, new_ids = replaced[different], new_ids[different]
             # Back from words of the batch to words of each text.
-            text_of_word = np.repeat(np.arange(len(texts)), lengths)
-            text_starts = np.cumsum(lengths) - lengths
-            by_text = {}
-            vocabulary_words = self._words
-            for position, new_id in zip(
-                replaced.tolist(), new_ids.tolist(), strict=True
-            ):
-                text = int(text_of_word[position])
-                local = position - int(text_starts[text])
-                new_word = vocabulary_words[new_id]
-                if new_word != words[position]:
-                    by_text.setdefault(text, {})[local] = new_word
-            for text, replacements in by_text.items():
+            text_of_word = np.repeat(np.arange(len(texts)), lengths)[replaced]
+            local = (replaced - (np.cumsum(lengths) - lengths)[text_of_word]).tolist()
+            new_words = [self._words[i] for i in new_ids.tolist()]
+            cuts = (np.flatnonzero(np.diff(text_of_word)) + 1).tolist()
+            starts, ends = [0, *cuts], [*cuts, len(new_words)]
+            firsts = text_of_word[starts].tolist() if new_words else []
+            for text, start, end in zip(firsts, starts, ends, strict=False):
+                replacements = dict(
+                    zip(local[start:end], new_words[start:end], strict=True)
+                )
                 output[text] = tokenizer.render(texts[text], replacements)
 
+        if len(output) == len(items):  # no pairs
+            return output
         result, position = [], 0
         for item in items:
             if _is_pair(item):

@@ -482,3 +482,12 @@ def test_presets_and_specs_build_the_options(fitted_pipeline, toy_pool):
     assert len(set(indices.tolist())) == 3
     with pytest.raises(ValueError, match="'batch'.*'top_b'"):
         build_strategy("allsh:batch=top_b")
+
+
+def test_every_preset_has_a_table_label():
+    from allsh_sklearn.experiments._settings import strategy_label
+    from allsh_sklearn.presets import PRESETS
+
+    labels = [strategy_label(name) for name in PRESETS]
+    assert len(set(labels)) == len(labels)
+    assert strategy_label("allsh-scaled-badge:p=0.1") == "Ours (scaled BADGE) (p=0.1)"

@@ -446,6 +446,11 @@ _LABELS = {
     "allsh-wca": "+ WCA",
     "allsh-cl": "+ CL",
     "allsh-balanced": "Ours (class-balanced)",
+    "allsh-scaled-badge": "Ours (scaled BADGE)",
+    "allsh-copy-gradient": "Ours (copy gradient)",
+    "allsh-kmeans": "Ours (k-means++)",
+    "allsh-product": "Ours (× entropy)",
+    "allsh-rank-mean": "Ours (rank mean)",
 }
 
 

@@ -69,9 +69,12 @@ def make_classifier(model_dir, **kwargs):
 
 @pytest.fixture(scope="module")
 def fitted(tiny_bert_dir):
+    # The default partial fine-tuning: the tiny BERT's 2 layers train on its
+    # frozen (cached) embeddings; a random tiny model needs ~100 steps to
+    # leave its plateau.
     torch.set_num_threads(1)
     X, y = tiny_texts()
-    return make_classifier(tiny_bert_dir).fit(X, y)
+    return make_classifier(tiny_bert_dir, train_steps=120).fit(X, y)
 
 
 def _lowercase(texts):
@@ -88,9 +91,11 @@ def test_default_model_is_the_bundled_minilm():
     clf = TransformerClassifier()
     params = clf.get_params()
     assert params["model"] is None
-    assert params["lr"] == 2e-5 and params["batch_size"] == 16
+    assert params["lr"] == 1e-4 and params["batch_size"] == 16
     assert params["max_length"] == 128 and params["device"] == "cpu"
     assert params["optimizer"] is torch.optim.AdamW
+    assert params["train_steps"] == "auto" and params["trainable_layers"] == 2
+    assert params["trunk_cache"] == "memory" and params["precision"] == "auto"
     assert not clf.uses_unlabeled
 
 
@@ -124,7 +129,9 @@ def test_predict_proba_and_embed_runs_one_forward_per_batch(fitted):
     X, _ = tiny_texts()
     calls = []
     handle = fitted.module_.register_forward_pre_hook(
-        lambda module, args, kwargs: calls.append(kwargs["input_ids"].shape[0]),
+        lambda module, args, kwargs: calls.append(
+            kwargs["attention_mask"].shape[0]
+        ),
         with_kwargs=True,
     )
     try:
@@ -145,7 +152,9 @@ def test_inference_sorts_by_length_and_restores_order(fitted):
     texts = [" ".join(rng.choice(X[i].split(), size=1 + i % 9)) for i in range(20)]
     widths = []
     handle = fitted.module_.register_forward_pre_hook(
-        lambda module, args, kwargs: widths.append(kwargs["input_ids"].shape[1]),
+        lambda module, args, kwargs: widths.append(
+            kwargs["attention_mask"].shape[1]
+        ),
         with_kwargs=True,
     )
     try:

@@ -153,7 +153,14 @@ def warn_truncated(n_truncated, n_total, max_length, where):
 
 
 def collate(encoding, indices, pad_token_id, device=None):
-    """Pad the rows ``indices`` of ``encoding`` to their longest; return tensors."""
+    """Pad the rows ``indices`` of ``encoding`` to their longest; return tensors.
+
+    With cached trunk outputs (``encoding["hidden"]``, see
+    :mod:`allsh_sklearn.models._trunk`) the batch is their hidden states,
+    zero-padded, as ``inputs_embeds``; otherwise the token ids.
+    """
+    if "hidden" in encoding:
+        return collate_hidden(encoding["hidden"], indices, device)
     ids = encoding["input_ids"]
     lengths = [len(ids[i]) for i in indices]
     width = max(lengths) if lengths else 0
@@ -180,6 +187,29 @@ def collate(encoding, indices, pad_token_id, device=None):
     return batch
 
 
+def collate_hidden(hidden, indices, device=None):
+    """Pad the hidden states ``hidden[i]`` for ``i`` in ``indices``; return tensors.
+
+    Returns ``{"inputs_embeds": float32 (n, width, hidden_size),
+    "attention_mask": int64 (n, width)}``, padded with zeros to the longest.
+    """
+    rows = [hidden[i] for i in indices]
+    width = max((row.shape[0] for row in rows), default=0)
+    size = rows[0].shape[1] if rows else 0
+    states = np.zeros((len(rows), width, size), dtype=np.float32)
+    attention = np.zeros((len(rows), width), dtype=np.int64)
+    for position, row in enumerate(rows):
+        states[position, : row.shape[0]] = row
+        attention[position, : row.shape[0]] = 1
+    batch = {
+        "inputs_embeds": torch.from_numpy(states),
+        "attention_mask": torch.from_numpy(attention),
+    }
+    if device is not None:
+        batch = {key: value.to(device) for key, value in batch.items()}
+    return batch
+
+
 class TextBatch:
     """One training or evaluation batch: model inputs, and unlabeled inputs.
 
@@ -193,7 +223,7 @@ class TextBatch:
         self.augmented = augmented
 
     def __len__(self):
-        return int(self.inputs["input_ids"].shape[0])
+        return int(self.inputs["attention_mask"].shape[0])
 
     @property
     def has_unlabeled(self):

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from ._data import collate, encode
+from ._precision import autocast_dtype
+from ._trunk import autocast, top_view, trunk_outputs, trunk_view
 
 __all__ = ["InferenceRunner", "classification_head_linear", "run_chunk"]
 
@@ -83,11 +85,24 @@ class InferenceRunner:
         Return class probabilities.
     kind : {"pooler", "penultimate"} or None
         Also return embeddings of this kind.
+    n_frozen : int or None, default=None
+        With an int, the embeddings and the bottom ``n_frozen`` layers are a
+        frozen trunk (:mod:`allsh_sklearn.models._trunk`): their output comes
+        from ``cache`` (or is computed and stored there) and only the top
+        runs on it.
+    cache : TrunkCache or None, default=None
+        The trunk cache (``n_frozen`` only). When the runner is pickled (to a
+        Dask worker) the cache goes without its entries.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` runs under :func:`torch.autocast`.
+    storage_dtype : numpy dtype, default=np.float32
+        Type of trunk outputs when there is no cache.
     """
 
     def __init__(
         self, module, tokenizer, *, max_length, batch_size, device, pad_token_id,
-        proba=True, kind=None,
+        proba=True, kind=None, n_frozen=None, cache=None, precision="float32",
+        storage_dtype=np.float32,
     ):
         self.module = module
         self.tokenizer = tokenizer
@@ -97,6 +112,10 @@ class InferenceRunner:
         self.pad_token_id = pad_token_id
         self.proba = proba
         self.kind = kind
+        self.n_frozen = n_frozen
+        self.cache = cache
+        self.precision = precision
+        self.storage_dtype = storage_dtype
 
     def __sizeof__(self):
         # dask sizes arguments with sys.getsizeof: report the weights, so that
@@ -124,6 +143,17 @@ class InferenceRunner:
         if next(module.parameters()).device != device:
             module = module.to(device)
         module.eval()
+        dtype = autocast_dtype(self.precision)
+        forward = module
+        if self.n_frozen is not None:
+            hidden, _ = trunk_outputs(
+                trunk_view(module, self.n_frozen), encoding, self.cache,
+                batch_size=self.batch_size, device=device,
+                pad_token_id=self.pad_token_id, autocast_dtype=dtype,
+                storage_dtype=self.storage_dtype,
+            )
+            encoding = {"input_ids": encoding["input_ids"], "hidden": hidden}
+            forward = top_view(module, self.n_frozen).eval()
         capture = handle = None
         if self.kind is not None:
             if self.kind == "pooler":
@@ -135,11 +165,11 @@ class InferenceRunner:
             handle = target.register_forward_hook(capture)
         logits_out = embeddings = None
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast(dtype, device):
                 for start in range(0, n, self.batch_size):
                     indices = order[start : start + self.batch_size]
                     inputs = collate(encoding, indices, self.pad_token_id, device)
-                    output = module(**inputs)
+                    output = forward(**inputs)
                     logits = output.logits if hasattr(output, "logits") else output[0]
                     if logits_out is None:
                         logits_out = np.empty((n, logits.shape[-1]), dtype=np.float32)

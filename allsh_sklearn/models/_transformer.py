@@ -3,6 +3,7 @@
 import functools
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -30,10 +31,24 @@ from ._data import (
     unwrap,
     warn_truncated,
 )
-from ._default_model import load_model, load_tokenizer, resolve_model
 from ._inference import EMBEDDING_KINDS, InferenceRunner, run_chunk
+from ._loader import load_model, load_tokenizer, resolve_model
+from ._precision import autocast_dtype, resolve_precision
+from ._trunk import (
+    TrunkCache,
+    autocast,
+    freeze_trunk,
+    n_encoder_layers,
+    top_view,
+    trunk_fingerprint,
+    trunk_outputs,
+    trunk_view,
+)
 
 __all__ = ["TransformerClassifier"]
+
+#: Fewest optimisation steps of ``train_steps="auto"`` (the paper's 200).
+AUTO_MIN_STEPS = 200
 
 
 class _PendingModule(torch.nn.Module):
@@ -65,6 +80,28 @@ class TransformerClassifier(NeuralNetClassifier):
     for the number of classes found in ``y`` at ``fit``. Labels may be any
     values; ``classes_`` holds them sorted.
 
+    **What the defaults do.** Every ``fit`` starts again from the pretrained
+    weights and a new head, then runs ``max(200, 3 epochs)`` AdamW steps of
+    16 labeled texts (``train_steps="auto"``): the paper's 200 iterations
+    for the small labeled sets of active learning, whatever their size, so
+    64 labels are not underfitted (3 epochs of them would be 12 steps). Only
+    the top 2 transformer layers, the pooler and the head train
+    (``trainable_layers=2``); the embeddings and the layers below are
+    frozen, and their output is computed once per distinct text and kept in
+    memory (``trunk_cache="memory"``, at most ``trunk_cache_size`` MiB) for
+    the life of the estimator: across the refits of an active learning run
+    (an :class:`~allsh_sklearn.ActiveLearner` refits its one
+    ``estimator_``), the pool, its augmented copies and test texts go
+    through the frozen layers once. The learning rate is 1e-4 (the top
+    layers of a partially frozen model need a larger step than the paper's
+    2e-5 for the whole model). Where the CPU has native bfloat16
+    instructions, computation runs under bfloat16 autocast
+    (``precision="auto"``). ``benchmarks/bench_fast_finetune.py`` measures
+    speed and accuracy against full fine-tuning.
+
+    For full fine-tuning as in the paper, pass ``trainable_layers=None,
+    lr=2e-5, precision="float32"``.
+
     Semi-supervised data comes the scikit-learn way: texts labeled ``-1`` in
     ``y`` are unlabeled (as for
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier`). They are used
@@ -94,27 +131,69 @@ class TransformerClassifier(NeuralNetClassifier):
         an instance.
     optimizer : class, default=torch.optim.AdamW
         AdamW with its default ``eps=1e-8``, as in the paper. Options go
-        through ``optimizer__<name>``.
-    lr : float, default=2e-5
-        Learning rate (the paper's).
+        through ``optimizer__<name>``. Adam and AdamW use torch's fused
+        implementation (one kernel for all parameters, several times faster
+        on CPU than the default per-tensor loop) unless ``optimizer__fused``
+        or ``optimizer__foreach`` is given.
+    lr : float, default=1e-4
+        Learning rate. 1e-4 suits the default partial fine-tuning; the paper
+        fine-tunes the whole BERT at 2e-5.
     max_epochs : int, default=3
-        Passes over the labeled texts per ``fit``: the usual BERT fine-tuning
-        length. Ignored when ``train_steps`` is set.
+        Passes over the labeled texts per ``fit`` when ``train_steps=None``;
+        with ``train_steps="auto"``, the number of passes below which the
+        step count does not fall.
     batch_size : int, default=16
         Labeled texts per training step (the paper's).
-    train_steps : int or None, default=None
-        If set, every ``fit`` runs exactly this many optimisation steps,
-        cycling over reshuffled labeled texts, whatever their number. The
-        paper trains CL for 200 iterations (``train_steps=200``); with the
-        tiny labeled sets of active learning this keeps training length
-        constant across iterations.
+    train_steps : "auto", int or None, default="auto"
+        Optimisation steps per ``fit``, cycling over reshuffled labeled texts.
+        ``"auto"``: ``max(200, max_epochs * ceil(n_labeled / batch_size))``,
+        the paper's 200 iterations at least, and at least ``max_epochs``
+        passes over large labeled sets. An int: exactly that many steps,
+        whatever the number of labeled texts. ``None``: ``max_epochs``
+        passes (skorch's epochs).
+    trainable_layers : int or None, default=2
+        How many of the model's top transformer layers are trained, with the
+        pooler and the head. The embeddings and the layers below form a
+        frozen *trunk* whose output is computed once per distinct input
+        and cached (``trunk_cache``); training and inference run only the
+        top. With a value at least the number of layers, every layer trains
+        and only the embeddings are frozen. ``None`` fine-tunes the whole
+        model (embeddings included) with no cache. Needs a BERT-like model
+        (``embeddings`` and ``encoder.layer``, as BERT, RoBERTa, ELECTRA,
+        MiniLM). The default 2 of MiniLM's 6 layers was the fastest setting
+        that kept full fine-tuning's accuracy on SST-2 (see
+        ``docs/user_guide/transformer.md``).
+    trunk_cache : "memory", str, path or None, default="memory"
+        Where trunk outputs are kept. ``"memory"``: in the estimator, within
+        ``trunk_cache_size``. A directory: also in an SQLite file there, one
+        per trunk fingerprint, shared by processes (Dask workers, later
+        runs) and unbounded. ``None``: recomputed at every call. Entries are
+        keyed by the token ids the trunk sees, inside a cache whose
+        fingerprint hashes the frozen weights, the number of frozen layers
+        and the precision: another model, layer count, precision,
+        truncation or text never reads another's entry. The cache survives
+        refits of the same estimator (``fit`` again) as long as that
+        fingerprint does not change; ``clone`` and pickling start empty.
+    trunk_cache_size : int, default=2048
+        Bound of the in-memory trunk cache, in MiB (arrays plus a fixed
+        per-entry overhead). Once full, further inputs are computed at each
+        call rather than evicting others. Entries are stored as float16 in
+        bfloat16 mode and float32 otherwise; ``benchmarks/bench_fast_finetune.py
+        memory`` measures a 60K-text pool.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        ``"bfloat16"`` runs the forward passes (training, the trunk and
+        inference) under :func:`torch.autocast` with bfloat16; parameters,
+        optimiser state and outputs stay float32, and trunk outputs are
+        stored as float16. ``"auto"`` is bfloat16 where the device has
+        native bfloat16 instructions (AVX512-BF16 or AMX on x86 CPUs), else
+        float32 (where emulated bfloat16 is slower).
     max_length : int, default=128
         Texts are truncated to this many tokens (a
         :class:`TruncationWarning` counts them); a value above the model's
         limit (``max_position_embeddings``) is lowered to it.
         The paper uses 128, and 256 for IMDB.
     inference_batch_size : int, default=64
-        Texts per forward pass when scoring.
+        Texts per forward pass when scoring (and through the trunk).
     chunk_size : int, default=1024
         Texts per inference task: pools are tokenised and scored chunk by
         chunk, so memory stays bounded.
@@ -124,7 +203,9 @@ class TransformerClassifier(NeuralNetClassifier):
         otherwise: under ``with joblib.parallel_backend("dask"):`` the chunks
         of a large pool are scored on a Dask cluster (the model is scattered
         to the workers once per call; joblib stays in-process when the
-        cluster has a single worker thread).
+        cluster has a single worker thread). Workers do not share the
+        in-memory trunk cache (they compute what they need); with a
+        ``trunk_cache`` directory on a shared disk they share that.
     ignore_mismatched_sizes : bool, default=False
         Replace a checkpoint's classification head whose size differs from
         the number of classes (otherwise that raises).
@@ -152,11 +233,21 @@ class TransformerClassifier(NeuralNetClassifier):
     classes_ : ndarray
         The class labels.
     module_ : transformers.PreTrainedModel
-        The fitted sequence classifier.
+        The fitted sequence classifier (the whole model; with
+        ``trainable_layers`` its trunk parameters have
+        ``requires_grad=False``).
     tokenizer_ : tokenizer
     input_kind_ : {"text", "pair"}
     model_max_length_ : int or None
         The model's limit (``max_position_embeddings``).
+    n_frozen_layers_ : int or None
+        Transformer layers in the frozen trunk (None: no trunk).
+    n_train_steps_ : int or None
+        Optimisation steps of the last ``fit`` (None: epochs).
+    precision_ : {"float32", "bfloat16"}
+        The precision ``precision`` resolved to.
+    trunk_cache_ : TrunkCache or None
+        The trunk cache (``len``, ``nbytes``, ``hits``, ``misses``).
     augmenter_ : augmenter or None
         The fitted augmenter of the last CL fit.
 
@@ -175,10 +266,14 @@ class TransformerClassifier(NeuralNetClassifier):
         module=None,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
-        lr=2e-5,
+        lr=1e-4,
         max_epochs=3,
         batch_size=16,
-        train_steps=None,
+        train_steps="auto",
+        trainable_layers=2,
+        trunk_cache="memory",
+        trunk_cache_size=2048,
+        precision="auto",
         max_length=128,
         inference_batch_size=64,
         chunk_size=1024,
@@ -207,6 +302,10 @@ class TransformerClassifier(NeuralNetClassifier):
         )
         self.model = model
         self.train_steps = train_steps
+        self.trainable_layers = trainable_layers
+        self.trunk_cache = trunk_cache
+        self.trunk_cache_size = trunk_cache_size
+        self.precision = precision
         self.max_length = max_length
         self.inference_batch_size = inference_batch_size
         self.chunk_size = chunk_size
@@ -265,8 +364,28 @@ class TransformerClassifier(NeuralNetClassifier):
         check(self.batch_size, "batch_size", 1)
         check(self.inference_batch_size, "inference_batch_size", 1)
         check(self.chunk_size, "chunk_size", 1)
-        check(self.train_steps, "train_steps", 1, allow_none=True)
+        if not (isinstance(self.train_steps, str) and self.train_steps == "auto"):
+            if isinstance(self.train_steps, str):
+                raise ValueError(
+                    "The 'train_steps' parameter of TransformerClassifier must be "
+                    f"'auto', an int >= 1 or None. Got {self.train_steps!r} instead."
+                )
+            check(self.train_steps, "train_steps", 1, allow_none=True)
         check(self.max_epochs, "max_epochs", 0)
+        check(self.trainable_layers, "trainable_layers", 0, allow_none=True)
+        check(self.trunk_cache_size, "trunk_cache_size", 0)
+        cache = self.trunk_cache
+        if not (
+            cache is None
+            or isinstance(cache, os.PathLike)
+            or (isinstance(cache, str) and cache != "")
+        ):
+            raise TypeError(
+                "The 'trunk_cache' parameter of TransformerClassifier must be "
+                "'memory', a directory (str or path) or None. Got "
+                f"{type(cache).__name__} {cache!r} instead."
+            )
+        resolve_precision(self.precision, self.device)
 
     def _seed(self):
         if self.random_state is None:
@@ -299,6 +418,13 @@ class TransformerClassifier(NeuralNetClassifier):
         module = load_model(
             source, local_dir, n_classes, self.ignore_mismatched_sizes, **options
         )
+        self.precision_ = resolve_precision(self.precision, self.device)
+        self.n_frozen_layers_ = None
+        if self.trainable_layers is not None:
+            n_layers = n_encoder_layers(module)
+            self.n_frozen_layers_ = max(0, n_layers - int(self.trainable_layers))
+            freeze_trunk(module, self.n_frozen_layers_)
+        self.__dict__.pop("_top_view", None)
         if tokenizer.pad_token_id is None:
             # GPT-style tokenizers: pad with the end-of-sequence token.
             tokenizer.pad_token = tokenizer.eos_token
@@ -309,6 +435,106 @@ class TransformerClassifier(NeuralNetClassifier):
         self.tokenizer_ = tokenizer
         self.module_ = module
         return module
+
+    def get_all_learnable_params(self):
+        """The module's parameters that train (the frozen trunk's do not)."""
+        for name, parameter in super().get_all_learnable_params():
+            if parameter.requires_grad:
+                yield name, parameter
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's optimizer options; Adam and AdamW default to ``fused=True``."""
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        fusable = self.optimizer in (torch.optim.Adam, torch.optim.AdamW)
+        if (
+            prefix == "optimizer"
+            and fusable
+            and "fused" not in kwargs
+            and "foreach" not in kwargs
+            and torch.device(self.device).type in ("cpu", "cuda")
+        ):
+            kwargs["fused"] = True
+        return args, kwargs
+
+    # Frozen trunk and precision -----------------------------------------------
+
+    def _uses_trunk(self):
+        return (
+            getattr(self, "n_frozen_layers_", None) is not None and self._is_built()
+        )
+
+    def _autocast_dtype(self):
+        return autocast_dtype(getattr(self, "precision_", "float32"))
+
+    def _storage_dtype(self):
+        if getattr(self, "precision_", "float32") == "bfloat16":
+            return np.float16
+        return np.float32
+
+    def _trunk_cache(self):
+        """The trunk cache of the current trunk: a new one if its fingerprint moved."""
+        if self.trunk_cache is None or not self._uses_trunk():
+            return None
+        memo = self.__dict__.setdefault("_fingerprint_memo", {})
+        fingerprint = trunk_fingerprint(
+            self.module_, self.n_frozen_layers_, self.precision_, memo
+        )
+        directory = (
+            None if self.trunk_cache == "memory" else os.fspath(self.trunk_cache)
+        )
+        max_bytes = int(self.trunk_cache_size) * 2**20
+        dtype = np.dtype(self._storage_dtype())
+        cache = getattr(self, "trunk_cache_", None)
+        settings = (fingerprint, max_bytes, directory, dtype.str)
+        if cache is None or cache.settings() != settings:
+            cache = TrunkCache(fingerprint, max_bytes, directory, dtype)
+            self.trunk_cache_ = cache
+        return cache
+
+    def _model_inputs(self, encoding):
+        """With a trunk, replace token ids by the trunk's (cached) hidden states."""
+        if not self._uses_trunk():
+            return encoding
+        hidden, _ = trunk_outputs(
+            trunk_view(self.module_, self.n_frozen_layers_),
+            encoding,
+            self._trunk_cache(),
+            batch_size=self.inference_batch_size,
+            device=self.device,
+            pad_token_id=self._pad_token_id(),
+            autocast_dtype=self._autocast_dtype(),
+            storage_dtype=self._storage_dtype(),
+        )
+        return {"input_ids": encoding["input_ids"], "hidden": hidden}
+
+    def _forward_module(self):
+        """The module a training batch goes through: the top view or the model."""
+        if not self._uses_trunk():
+            return self.module_
+        cached = self.__dict__.get("_top_view")
+        key = (id(self.module_), self.n_frozen_layers_)
+        if cached is None or cached[0] != key:
+            cached = (key, top_view(self.module_, self.n_frozen_layers_))
+            self._top_view = cached
+        view = cached[1]
+        view.train(self.module_.training)
+        return view
+
+    def _n_train_steps(self, n_labeled):
+        """Steps of one fit on ``n_labeled`` texts (None: epochs)."""
+        if self.train_steps is None:
+            return None
+        if isinstance(self.train_steps, str):  # "auto"
+            epochs = self.max_epochs * math.ceil(n_labeled / self.batch_size)
+            return max(AUTO_MIN_STEPS, epochs)
+        return int(self.train_steps)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # views share the module's parameters and are rebuilt on demand
+        for name in ("_top_view", "_fingerprint_memo"):
+            state.pop(name, None)
+        return state
 
     def _max_length(self):
         limit = getattr(self, "model_max_length_", None)
@@ -448,16 +674,23 @@ class TransformerClassifier(NeuralNetClassifier):
         return int(self.tokenizer_.pad_token_id)
 
     def get_iterator(self, dataset, training=False):
-        """Tokenise once; return random training or ordered evaluation batches."""
+        """Tokenise once; return random training or ordered evaluation batches.
+
+        With a frozen trunk, the batches carry the trunk's hidden states
+        (from the cache, or computed once and stored) instead of token ids.
+        """
         items, _, y_encoded = unwrap(dataset)
         max_length = self._max_length()
         encoding, n_truncated = encode(self.tokenizer_, items, max_length)
         where = "fit" if training else "scoring"
         warn_truncated(n_truncated, len(items), max_length, where)
+        encoding = self._model_inputs(encoding)
         if not training:
             return EvaluationBatches(
                 encoding, y_encoded, self.inference_batch_size, self._pad_token_id()
             )
+        n_steps = self._n_train_steps(len(items))
+        self.n_train_steps_ = n_steps
         generator = self._generator()
         unlabeled = augmented = None
         unlabeled_batch_size = 0
@@ -471,12 +704,14 @@ class TransformerClassifier(NeuralNetClassifier):
             unlabeled_batch_size = math.ceil(
                 criterion.unlabeled_ratio * self.batch_size
             )
-            if self.train_steps is not None:
-                n_steps = self.train_steps
+            if n_steps is not None:
+                n_used_steps = n_steps
             else:
-                n_steps = self.max_epochs * math.ceil(len(items) / self.batch_size)
+                n_used_steps = self.max_epochs * math.ceil(
+                    len(items) / self.batch_size
+                )
             pool = dataset.unlabeled
-            n_used = min(len(pool), max(n_steps * unlabeled_batch_size, 1))
+            n_used = min(len(pool), max(n_used_steps * unlabeled_batch_size, 1))
             chosen = torch.randperm(len(pool), generator=generator)[:n_used].numpy()
             pool_items = [pool[i] for i in chosen]
             augmented_items = self._augment(criterion, items + list(pool), pool_items)
@@ -488,12 +723,14 @@ class TransformerClassifier(NeuralNetClassifier):
                 n_long + n_long_aug, 2 * len(pool_items), max_length,
                 "fit (unlabeled texts and their augmentations)",
             )
+            unlabeled = self._model_inputs(unlabeled)
+            augmented = self._model_inputs(augmented)
         return TrainingBatches(
             encoding,
             y_encoded,
             self.batch_size,
             self._pad_token_id(),
-            n_steps=self.train_steps,
+            n_steps=n_steps,
             generator=generator,
             unlabeled=unlabeled,
             augmented=augmented,
@@ -540,8 +777,11 @@ class TransformerClassifier(NeuralNetClassifier):
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def _logits(self, inputs, **fit_params):
-        output = self.module_(**inputs, **fit_params)
-        return output.logits if hasattr(output, "logits") else output[0]
+        module = self._forward_module()
+        with autocast(self._autocast_dtype(), self.device):
+            output = module(**inputs, **fit_params)
+        logits = output.logits if hasattr(output, "logits") else output[0]
+        return logits.float()
 
     def infer(self, x, **fit_params):
         """Logits of a batch; with unlabeled texts also theirs and their copies'.
@@ -617,6 +857,10 @@ class TransformerClassifier(NeuralNetClassifier):
             pad_token_id=self._pad_token_id(),
             proba=proba,
             kind=kind,
+            n_frozen=self.n_frozen_layers_ if self._uses_trunk() else None,
+            cache=self._trunk_cache(),
+            precision=getattr(self, "precision_", "float32"),
+            storage_dtype=self._storage_dtype(),
         )
         tasks = [
             delayed(run_chunk)(runner, items[start : start + self.chunk_size])

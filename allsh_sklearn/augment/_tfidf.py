@@ -63,8 +63,7 @@ class _WhitespaceTokenizer:
     name = "whitespace"
     _chunks = re.compile(r"(\S+)")
 
-    def tokenize(self, text):
-        return text.split()
+    tokenize = staticmethod(str.split)
 
     def is_punctuation(self, word):
         return all(char in string.punctuation for char in word)
@@ -172,12 +171,8 @@ class _BertBasicTokenizer:
 
     name = "bert-basic"
 
-    @staticmethod
-    def _is_plain(text):
-        return _NOT_PLAIN.search(text) is None
-
     def tokenize(self, text):
-        if self._is_plain(text):
+        if _NOT_PLAIN.search(text) is None:  # plain: the ASCII fast path
             lowered = text.lower()
             if "<br" in lowered:
                 lowered = _ASCII_BREAK.sub(" ", lowered)
@@ -201,7 +196,7 @@ class _BertBasicTokenizer:
         merge with ("don't" with "'" replaced by "film" gives "don film t"),
         so that tokenising the copy gives back the copy's words.
         """
-        plain = self._is_plain(text)
+        plain = _NOT_PLAIN.search(text) is None
         if plain and "<" not in text:
             # [gap, word, gap, word, ..., gap]: word j is piece 2j + 1.
             pieces = _ASCII_PIECES.split(text)
@@ -443,14 +438,16 @@ class TfidfAugmenter(BaseAugmenter):
 
         Returns the texts (each side of a pair is a text), the words of all
         texts in order, the number of words of each text, the document of
-        each text, and the seed key (the texts) of each document.
+        each text, and the seed key of each document (its text, or its
+        texts as a tuple).
         """
-        if not any(map(_is_pair, items)):
-            texts, keys = items, [(text,) for text in items]
+        if set(map(type, items)) == {str}:
+            # Texts only: each text is a document, keyed by itself.
+            texts = keys = items
             text_doc = np.arange(len(items), dtype=np.int64)
         else:
             texts, text_doc, keys = self._pair_documents(items)
-        word_lists = [tokenizer.tokenize(text) for text in texts]
+        word_lists = list(map(tokenizer.tokenize, texts))
         lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(texts))
         words = list(itertools.chain.from_iterable(word_lists))
         return texts, words, lengths, text_doc, keys
@@ -465,11 +462,11 @@ class TfidfAugmenter(BaseAugmenter):
                     keys.append(tuple(item))
                 else:
                     text_doc += [len(keys), len(keys) + 1]
-                    keys += [(item[0],), (item[1],)]
+                    keys += [item[0], item[1]]
                 texts += item
             else:
                 text_doc.append(len(keys))
-                keys.append((item,))
+                keys.append(item)
                 texts.append(item)
         return texts, np.asarray(text_doc, dtype=np.int64), keys
 
@@ -631,7 +628,12 @@ class TfidfAugmenter(BaseAugmenter):
             probabilities[punctuation[ids]] = 0.0
 
         seeds = np.fromiter(
-            (stable_seed(self.seed_, copy_index, *key) for key in keys),
+            (
+                stable_seed(self.seed_, copy_index, key)
+                if isinstance(key, str)
+                else stable_seed(self.seed_, copy_index, *key)
+                for key in keys
+            ),
             dtype=np.uint64,
             count=n_docs,
         )

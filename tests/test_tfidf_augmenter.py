@@ -576,7 +576,7 @@ _WORDS = ["film", "a", "the", ",", ".", "'", "-", "ß", "日", "€", "x"]
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.sampled_from(_ALPHABET), max_size=30).map("".join),
+    st.lists(st.sampled_from(_ALPHABET + ["<BR>", "<br/>"]), max_size=30).map("".join),
     st.data(),
 )
 def test_rendered_copy_tokenizes_to_the_replaced_words(text, data):

@@ -11,6 +11,7 @@ the random numbers come from a counter-based hash of a per-document seed, so
 a copy depends only on the text (or pair), the copy index and the seed.
 """
 
+import bisect
 import functools
 import hashlib
 import itertools
@@ -91,11 +92,9 @@ _ASCII_P = re.escape(_ASCII_PUNCTUATION)
 _ASCII_WORD = re.compile(rf"[{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+")
 # UDA cleans IMDB's line breaks ("<br />") into spaces before tokenising.
 _ASCII_BREAK = re.compile(r"<br[ \t\n\r]*/?>")
-# Rendering splits the original text: (word) or (break)|(word) pieces.
+# Rendering splits the original text into words, and at breaks first.
 _ASCII_PIECES = re.compile(rf"([{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+)")
-_ASCII_BREAK_PIECES = re.compile(
-    rf"(?i:(<br[ \t\n\r]*/?>))|([{_ASCII_P}]|[^ \t\n\r{_ASCII_P}]+)"
-)
+_ASCII_BREAK_SPLIT = re.compile(r"(?i)(<br[ \t\n\r]*/?>)")
 
 
 def _char_class(codes):
@@ -196,51 +195,60 @@ class _BertBasicTokenizer:
         merge with ("don't" with "'" replaced by "film" gives "don film t"),
         so that tokenising the copy gives back the copy's words.
         """
-        plain = _NOT_PLAIN.search(text) is None
-        if plain and "<" not in text:
-            # [gap, word, gap, word, ..., gap]: word j is piece 2j + 1.
-            pieces = _ASCII_PIECES.split(text)
-            changed = []
-            for position, word in replacements.items():
-                slot = 2 * position + 1
+        if _NOT_PLAIN.search(text) is None:
+            if "<" not in text:
+                return self._render_plain(text, replacements, 0)[0]
+            # IMDB's breaks: render the text between them. A break starts
+            # with "<" and ends with ">", so no replacement merges with it.
+            parts = _ASCII_BREAK_SPLIT.split(text)  # [text, break, text, ...]
+            offset = 0
+            for k in range(0, len(parts), 2):
+                parts[k], offset = self._render_plain(parts[k], replacements, offset)
+            return "".join(parts)
+        return self._render_unicode(text, replacements)
+
+    def _render_plain(self, text, replacements, offset):
+        """Render words ``offset`` onwards of a plain text without breaks.
+
+        Returns the copy and the position of the word after the text's last.
+        """
+        pieces = _ASCII_PIECES.split(text)  # [gap, word, gap, ..., word, gap]
+        end = offset + len(pieces) // 2
+        changed = []
+        for position, word in replacements.items():
+            if offset <= position < end:
+                slot = 2 * (position - offset) + 1
                 pieces[slot] = word
                 if not (pieces[slot - 1] and pieces[slot + 1]):
-                    changed.append(slot)  # touches a neighbouring word
-            self._separate(pieces, changed)
-            return "".join(pieces)
-        if plain:
-            # [gap, break, word, gap, ...]: one of break and word is None.
-            pieces = _ASCII_BREAK_PIECES.split(text)
-            slots = [i for i in range(2, len(pieces), 3) if pieces[i] is not None]
-            changed = [slots[position] for position in replacements]
-            for slot, word in zip(changed, replacements.values(), strict=True):
-                pieces[slot] = word
-        else:
-            pieces, changed = self._render_unicode(text, replacements)
+                    changed.append(slot)  # it touches a neighbour
         self._separate(pieces, changed)
-        return "".join(piece for piece in pieces if piece)
+        return "".join(pieces), end
 
-    @staticmethod
-    def _render_unicode(text, replacements):
+    def _render_unicode(self, text, replacements):
         pieces = _unicode_patterns()[0].split(text)
         # pieces: [gap, break, raw, gap, break, raw, ..., gap]; one of break
         # and raw is None in each match. A raw word gives 0, 1 or more words.
+        raws = pieces[2::3]
+        ends = list(
+            itertools.accumulate(
+                len(_normalize(raw)) if raw is not None else 0 for raw in raws
+            )
+        )
+        by_raw = {}
+        for position, word in replacements.items():
+            by_raw.setdefault(bisect.bisect_right(ends, position), {})[position] = word
         changed = []
-        position = 0
-        for index in range(2, len(pieces), 3):
-            raw = pieces[index]
-            if raw is None:
-                continue
-            words = _normalize(raw)
-            end = position + len(words)
-            if any(i in replacements for i in range(position, end)):
-                pieces[index] = " ".join(
-                    replacements.get(i, word)
-                    for i, word in enumerate(words, start=position)
-                )
-                changed.append(index)
-            position = end
-        return pieces, changed
+        for k, subs in by_raw.items():
+            slot = 3 * k + 2
+            words = _normalize(pieces[slot])
+            first = ends[k] - len(words)
+            pieces[slot] = " ".join(
+                subs.get(first + i, word) for i, word in enumerate(words)
+            )
+            if not (pieces[slot - 2] and pieces[slot + 1]):
+                changed.append(slot)  # it touches a neighbour
+        self._separate(pieces, changed)
+        return "".join(piece for piece in pieces if piece)
 
     @staticmethod
     def _separate(pieces, changed):

@@ -346,16 +346,26 @@ def one_run(tier, n_labeled, seed, args, X_test, y_test):
         random_state=seed,
     )
     row = {"tier": tier, "n_labeled": n_labeled, "seed": seed}
-    _, row["fit_s"], _ = timed(learner.fit, X, y)
-    (indices, chosen), row["query_s"], _ = timed(learner.query, X_pool, 50)
+    _, row["fit_s"], row["fit_cpu_s"] = timed(learner.fit, X, y)
+    (indices, chosen), row["query_s"], row["query_cpu_s"] = timed(
+        learner.query, X_pool, 50
+    )
     row["iteration_s"] = row["fit_s"] + row["query_s"]
+    row["iteration_cpu_s"] = row["fit_cpu_s"] + row["query_cpu_s"]
     row["accuracy"] = learner.score(X_test, y_test)
-    if args.warm:
+    if tier in args.warm:
         # the next iteration: teach the 50 texts, refit, query the rest
         remaining = [t for i, t in enumerate(X_pool) if i not in set(indices)]
-        _, row["warm_fit_s"], _ = timed(learner.teach, chosen, y_pool[indices])
-        _, row["warm_query_s"], _ = timed(learner.query, remaining, 50)
+        _, row["warm_fit_s"], row["warm_fit_cpu_s"] = timed(
+            learner.teach, chosen, y_pool[indices]
+        )
+        _, row["warm_query_s"], row["warm_query_cpu_s"] = timed(
+            learner.query, remaining, 50
+        )
         row["warm_iteration_s"] = row["warm_fit_s"] + row["warm_query_s"]
+        row["warm_iteration_cpu_s"] = (
+            row["warm_fit_cpu_s"] + row["warm_query_cpu_s"]
+        )
     return row
 
 
@@ -376,16 +386,19 @@ def cmd_iteration(args):
                 extra = (f"; next iteration (warm cache) "
                          f"{row['warm_iteration_s']:.1f} s (fit "
                          f"{row['warm_fit_s']:.1f} + query "
-                         f"{row['warm_query_s']:.1f})" if args.warm else "")
+                         f"{row['warm_query_s']:.1f}; cpu "
+                         f"{row['warm_iteration_cpu_s']:.1f} s)"
+                         if tier in args.warm else "")
                 print(f"{tier:>5} N={n_labeled:4d} seed {seed}: iteration "
                       f"{row['iteration_s']:6.1f} s (fit {row['fit_s']:6.1f} + query "
-                      f"{row['query_s']:5.1f}), accuracy {row['accuracy']:.4f}{extra}",
-                      flush=True)
+                      f"{row['query_s']:5.1f}; cpu {row['iteration_cpu_s']:6.1f} s), "
+                      f"accuracy {row['accuracy']:.4f}{extra}", flush=True)
     summarise_iterations(rows)
 
 
 def summarise_iterations(rows):
-    print("\ntier  labels  iteration s (fit + query)      accuracy (mean ± std, seeds)")
+    print("\ntier  labels  iteration s (fit + query)  cpu s    accuracy "
+          "(mean ± std, seeds)")
     for tier in dict.fromkeys(r["tier"] for r in rows):
         for n_labeled in sorted({r["n_labeled"] for r in rows}):
             group = [r for r in rows
@@ -394,14 +407,17 @@ def summarise_iterations(rows):
                 continue
             accuracy = [r["accuracy"] for r in group]
             means = {key: np.mean([r[key] for r in group])
-                     for key in ("iteration_s", "fit_s", "query_s")}
+                     for key in ("iteration_s", "fit_s", "query_s",
+                                 "iteration_cpu_s")}
             line = (f"{tier:>5} {n_labeled:6d}  {means['iteration_s']:7.1f}"
-                    f" ({means['fit_s']:6.1f} + {means['query_s']:5.1f})      "
+                    f" ({means['fit_s']:6.1f} + {means['query_s']:5.1f})  "
+                    f"{means['iteration_cpu_s']:6.1f}   "
                     f"{np.mean(accuracy):.4f} ± {np.std(accuracy):.4f} "
                     f"(n={len(group)})")
-            if "warm_iteration_s" in group[0]:
-                line += (f"; warm iteration "
-                         f"{np.mean([r['warm_iteration_s'] for r in group]):.1f} s")
+            if all("warm_iteration_s" in r for r in group):
+                warm = np.mean([r["warm_iteration_s"] for r in group])
+                warm_cpu = np.mean([r["warm_iteration_cpu_s"] for r in group])
+                line += f"; warm iteration {warm:.1f} s (cpu {warm_cpu:.1f} s)"
             print(line)
     tiers = {r["tier"] for r in rows}
     if {"fast", "full"} <= tiers:
@@ -509,8 +525,9 @@ def main(argv=None):
     parser.add_argument("--pool-size", type=int, default=5000)
     parser.add_argument("--tiers", nargs="+", default=["fast", "full"],
                         choices=list(TIERS))
-    parser.add_argument("--warm", action="store_true",
-                        help="iteration: also time the next iteration")
+    parser.add_argument("--warm", nargs="*", default=["fast"], choices=list(TIERS),
+                        help="iteration: tiers whose next iteration (teach 50, "
+                        "query again) is also timed")
     parser.add_argument("--full", action="store_true",
                         help="cl: also the full fine-tuning tier")
     parser.add_argument("--cache-sizes", type=int, nargs="+", default=[2048, 256],

@@ -152,6 +152,85 @@ class _PassThrough(torch.nn.Module):
         return inputs_embeds
 
 
+#: Model types whose sequence-classification head reads only the first token
+#: of the last layer ([CLS] through BERT's pooler; <s> for RoBERTa, ELECTRA).
+FIRST_TOKEN_HEADS = ("bert", "roberta", "xlm-roberta", "camembert", "electra")
+
+
+class _FirstTokenLayer(torch.nn.Module):
+    """The last layer, computed only for the first token (all the head reads).
+
+    Keys and values still come from every token; the query, the attention
+    output and the feed-forward block only from the first one, through the
+    layer's own submodules and attention function. For the head the result
+    is the same; the last layer costs about a sixth of its full cost.
+    """
+
+    def __init__(self, layer, attention_function):
+        super().__init__()
+        self.layer = layer
+        self.attention_function = attention_function
+
+    def forward(self, hidden_states, attention_mask=None, *args, **kwargs):
+        layer = self.layer
+        attention = layer.attention.self
+        batch, length, _ = hidden_states.shape
+        size = attention.attention_head_size
+        first = hidden_states[:, :1]
+        query = attention.query(first).view(batch, 1, -1, size).transpose(1, 2)
+        key = attention.key(hidden_states).view(batch, length, -1, size).transpose(1, 2)
+        value = attention.value(hidden_states).view(batch, length, -1, size)
+        value = value.transpose(1, 2)
+        if attention_mask is not None and attention_mask.dim() == 4:
+            attention_mask = attention_mask[:, :, :1, :]
+        output, _ = self.attention_function(
+            attention,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=attention.dropout.p if attention.training else 0.0,
+            scaling=attention.scaling,
+        )
+        output = output.reshape(batch, 1, -1).contiguous()
+        return layer.feed_forward_chunk(layer.attention.output(output, first))
+
+
+def _first_token_layer(module, layer):
+    """``layer`` wrapped by :class:`_FirstTokenLayer`, or None where unsure."""
+    import sys
+
+    config = module.config
+    if (
+        getattr(config, "model_type", None) not in FIRST_TOKEN_HEADS
+        or not type(module).__name__.endswith("ForSequenceClassification")
+        or getattr(config, "position_embedding_type", "absolute") != "absolute"
+        or getattr(config, "is_decoder", False)
+        or getattr(config, "add_cross_attention", False)
+    ):
+        return None
+    attention = getattr(getattr(layer, "attention", None), "self", None)
+    needed = ("query", "key", "value", "dropout", "scaling", "attention_head_size")
+    if (
+        attention is None
+        or not all(hasattr(attention, name) for name in needed)
+        or not hasattr(layer.attention, "output")
+        or not hasattr(layer, "feed_forward_chunk")
+    ):
+        return None
+    try:
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+    except ImportError:  # pragma: no cover - depends on the transformers version
+        return None
+    source = sys.modules.get(type(attention).__module__)
+    eager = getattr(source, "eager_attention_forward", None)
+    if eager is None:
+        return None
+    implementation = getattr(config, "_attn_implementation", None) or "eager"
+    function = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager)
+    return _FirstTokenLayer(layer, function)
+
+
 def trunk_view(module, n_frozen):
     """The embeddings and bottom ``n_frozen`` layers, as a base model.
 
@@ -170,10 +249,18 @@ def top_view(module, n_frozen):
 
     Calling it with ``inputs_embeds`` (the trunk's hidden states) and
     ``attention_mask`` returns what ``module`` returns for the same texts.
-    It shares its parameters and head with ``module``.
+    It shares its parameters and head with ``module``. Where the head reads
+    only the first token (:data:`FIRST_TOKEN_HEADS`), the last layer is
+    computed for that token only (its ``last_hidden_state`` then has one
+    position).
     """
     base, layers = encoder_stack(module)
-    top_base = _cut(base, layers[n_frozen:])
+    top_layers = list(layers[n_frozen:])
+    if top_layers:
+        last = _first_token_layer(module, top_layers[-1])
+        if last is not None:
+            top_layers[-1] = last
+    top_base = _cut(base, top_layers)
     top_base.embeddings = _PassThrough()
     top = _shallow(module)
     setattr(top, module.base_model_prefix, top_base)

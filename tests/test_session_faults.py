@@ -33,6 +33,7 @@ def _create(folder, table, **params):
     params.setdefault("batch_size", 8)
     params.setdefault("id_column", "id")
     params.setdefault("progress", False)
+    params.setdefault("audit_fraction", 0.0)
     return LabelingSession.create(folder, table, **params)
 
 
@@ -201,6 +202,7 @@ while True:
         break
     session.label(item.item_id, truth[item.item_id], annotator=name)
     print(item.item_id, flush=True)
+    time.sleep(0.02)  # a (fast) person's pace: the two interleave
 """
 
 

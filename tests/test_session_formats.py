@@ -26,6 +26,7 @@ def _create(tmp_path, table, **params):
     params.setdefault("batch_size", 10)
     params.setdefault("id_column", "id")
     params.setdefault("progress", False)
+    params.setdefault("audit_fraction", 0.0)
     return LabelingSession.create(tmp_path / "project", table, **params)
 
 

@@ -335,10 +335,11 @@ class Engine:
 
         Its logistic regression runs L-BFGS on vectors of the vocabulary's
         size; spreading each of those small vector operations over BLAS
-        threads costs more than it saves, and on a busy machine it was ten
-        times slower (0.23 s against 2.9 s to fit 200 SST-2 labels, measured
-        side by side; see benchmarks/bench_session.py). Other classifiers
-        keep the process's settings.
+        threads costs more than it saves. Measured side by side by
+        ``benchmarks/bench_session.py`` (results/benchmarks/): fitting on
+        200 SST-2 labels took 2.4 s with OpenBLAS's default two threads and
+        0.24 s with one on a busy machine, 2.2 s and 0.12 s on a quieter
+        one. Other classifiers keep the process's settings.
         """
         from ..models import TfidfTier
 

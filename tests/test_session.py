@@ -491,3 +491,53 @@ def test_why_shows_the_copy_that_moved_the_model(tmp_path, pool):
     assert why["score"] == pytest.approx(why["divergence"])
     first = session.why(session.rounds() and "t0")
     assert "reason" in first
+
+
+def test_a_fine_tuned_transformer_is_exported_in_skorch_format(tmp_path):
+    import joblib
+
+    torch = pytest.importorskip("torch")
+    from _tiny_models import NEGATIVE, POSITIVE, build_tiny_bert
+
+    from allsh_sklearn.models import TransformerClassifier
+
+    torch.set_num_threads(1)
+    model_dir = build_tiny_bert(tmp_path / "tiny_bert")
+    texts = POSITIVE + NEGATIVE
+    table = pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts})
+    truth = {
+        f"r{i}": "positive" if i < len(POSITIVE) else "negative"
+        for i in range(len(texts))
+    }
+    session = _create(
+        tmp_path,
+        table,
+        classifier=TransformerClassifier(
+            model=str(model_dir), lr=1e-3, batch_size=4, train_steps=5, random_state=0
+        ),
+        batch_size=8,
+    )
+    run_rounds(session, truth, 2)
+    folder = session.export_model(tmp_path / "model")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "classes.json",
+        "history.json",
+        "model.joblib",
+        "params.pt",
+    ]
+    assert json.loads((folder / "classes.json").read_text()) == LABELS2
+    # skorch's format: a net built with the same parameters loads the weights.
+    net = TransformerClassifier(
+        model=str(model_dir),
+        lr=1e-3,
+        batch_size=4,
+        train_steps=5,
+        random_state=0,
+        classes=np.array(LABELS2),
+    )
+    net.initialize()
+    net.load_params(f_params=folder / "params.pt")
+    loaded = joblib.load(folder / "model.joblib")
+    expected = session.predict(texts[:4])[1]
+    assert loaded.predict_proba(texts[:4]) == pytest.approx(expected, abs=1e-5)
+    assert net.predict_proba(texts[:4]) == pytest.approx(expected, abs=1e-5)

@@ -2085,13 +2085,17 @@ class LabelingSession:
     # Using the model ----------------------------------------------------------
 
     def export_model(self, path):
-        """Save the last trained classifier to a file.
+        """Save the last trained classifier.
 
-        scikit-learn models (and the TF-IDF and frozen-MiniLM tiers) are
-        written with :func:`joblib.dump` (``joblib.load(path)`` gives a
-        fitted estimator with ``predict``); a fine-tuned transformer is
-        saved in its own format when it has one (``save_pretrained`` into the
-        folder ``path``), else with joblib.
+        scikit-learn models (the TF-IDF and frozen-MiniLM tiers, or your own)
+        are written to the file ``path`` with :func:`joblib.dump`
+        (``joblib.load(path)`` gives a fitted estimator with ``predict``).
+        A fine-tuned transformer (a skorch net, such as
+        :class:`~allsh_sklearn.models.TransformerClassifier`) goes into the
+        folder ``path`` in skorch's own format, ``params.pt`` and
+        ``history.json`` (``net.initialize(); net.load_params(f_params=...)``
+        on a net built with the same parameters), next to ``model.joblib``
+        (the whole net) and ``classes.json``.
 
         Parameters
         ----------
@@ -2117,9 +2121,15 @@ class LabelingSession:
             bytes(row[0]), self._pool()[1], fresh_shared=True
         )
         path = Path(path)
-        if hasattr(estimator, "save_pretrained"):
+        if callable(getattr(estimator, "save_params", None)):
             path.mkdir(parents=True, exist_ok=True)
-            estimator.save_pretrained(path)
+            estimator.save_params(
+                f_params=path / "params.pt", f_history=path / "history.json"
+            )
+            joblib.dump(estimator, path / "model.joblib")
+            (path / "classes.json").write_text(
+                json.dumps([str(c) for c in estimator.classes_]), encoding="utf-8"
+            )
             return path
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

@@ -181,6 +181,40 @@ def time_import(project, truth, n=1000):
     return seconds
 
 
+def blas_threads(X, truth, n_labels=(200, 1000)):
+    """Fit the TF-IDF tier's logistic regression with default and one BLAS thread.
+
+    The session trains the TF-IDF tier with one BLAS thread; this measures
+    why, side by side on the same features.
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from allsh_sklearn.models import make_tier
+
+    tier = make_tier("tfidf-lr").prepare(X)
+    ids = list(truth)
+    out = {
+        "blas": [
+            {k: info.get(k) for k in ("internal_api", "num_threads")}
+            for info in threadpool_info()
+            if info.get("user_api") == "blas"
+        ]
+    }
+    for n in n_labels:
+        texts = X[:n]
+        labels = [truth[i] for i in ids[:n]]
+        tier.features_.transform(texts)  # memoized: time the fit alone
+        row = {}
+        for name, limit in (("default", None), ("one", 1)):
+            model = tier.build(classes=np.array(LABELS))
+            with threadpool_limits(limits=limit, user_api="blas"):
+                started = time.perf_counter()
+                model.fit(texts, labels)
+                row[name] = time.perf_counter() - started
+        out[str(n)] = row
+    return out
+
+
 def _line(name, value, target):
     ratio = value / target
     verdict = "ok" if ratio < 1 else "OVER"
@@ -230,6 +264,7 @@ def main(argv=None):
             import_seconds = time_import(project, truth)
         results["tiers"].append(figures)
     results["import_1000_s"] = import_seconds
+    results["blas_threads_fit_s"] = blas_threads(X, truth)
     results["machine"]["load_average_at_end"] = os.getloadavg()
 
     print(f"\n{len(X)} texts (SST-2 train), ALLSH, batches of 50 (10% audit)")
@@ -252,6 +287,14 @@ def main(argv=None):
         f"{first['reopen']['import_s']:8.3f} s"
     )
     print(_line("import 1,000 labels (CSV)", import_seconds, 1.0))
+    threads = results["blas_threads_fit_s"]
+    print(f"  TF-IDF + LR fit, BLAS {threads['blas']}:")
+    for n in ("200", "1000"):
+        row = threads[n]
+        print(
+            f"    {n} labels: default threads {row['default']:.3f} s, one thread "
+            f"{row['one']:.3f} s (ratio {row['default'] / row['one']:.1f})"
+        )
     targets = {"tfidf-lr": 5.0, "minilm-frozen": 10.0}
     for figures in results["tiers"]:
         name = figures["classifier"]

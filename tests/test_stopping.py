@@ -74,8 +74,9 @@ def test_stabilizing_predictions_averages_the_last_k_kappas():
     # Kappas between successive rounds: 0.5 (hand-checked above), 1, then
     # [0, 1, 1, 1] against [1, 0, 0, 0]: p_o = 0, shares (1/4, 3/4) and
     # (3/4, 1/4), p_e = 3/16 + 3/16 = 3/8, kappa = -3/8 / (5/8) = -0.6; then 1.
-    history = _rounds([[0, 1, 0, 1], [0, 1, 1, 1], [0, 1, 1, 1], [1, 0, 0, 0],
-                       [1, 0, 0, 0]])
+    history = _rounds(
+        [[0, 1, 0, 1], [0, 1, 1, 1], [0, 1, 1, 1], [1, 0, 0, 0], [1, 0, 0, 0]]
+    )
     rule = StabilizingPredictions(window=3, threshold=0.99)
     assert rule.kappas(history) == pytest.approx([0.5, 1.0, -0.6, 1.0])
     assert rule.evaluate(history).value == pytest.approx((1.0 - 0.6 + 1.0) / 3)

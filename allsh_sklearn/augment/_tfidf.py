@@ -196,33 +196,39 @@ class _BertBasicTokenizer:
         so that tokenising the copy gives back the copy's words.
         """
         if _NOT_PLAIN.search(text) is None:
+            items = sorted(replacements.items())
             if "<" not in text:
-                return self._render_plain(text, replacements, 0)[0]
+                return self._render_plain(text, items, 0, 0)[0]
             # IMDB's breaks: render the text between them. A break starts
             # with "<" and ends with ">", so no replacement merges with it.
             parts = _ASCII_BREAK_SPLIT.split(text)  # [text, break, text, ...]
-            offset = 0
+            offset = next_item = 0
             for k in range(0, len(parts), 2):
-                parts[k], offset = self._render_plain(parts[k], replacements, offset)
+                parts[k], offset, next_item = self._render_plain(
+                    parts[k], items, offset, next_item
+                )
             return "".join(parts)
         return self._render_unicode(text, replacements)
 
-    def _render_plain(self, text, replacements, offset):
-        """Render words ``offset`` onwards of a plain text without breaks.
+    def _render_plain(self, text, items, offset, next_item):
+        """Render a plain text without breaks whose first word is ``offset``.
 
-        Returns the copy and the position of the word after the text's last.
+        ``items`` are the ``(position, word)`` replacements in order, from
+        ``items[next_item]`` on. Returns the copy, the position after the
+        text's last word and the first item not used.
         """
         pieces = _ASCII_PIECES.split(text)  # [gap, word, gap, ..., word, gap]
         end = offset + len(pieces) // 2
         changed = []
-        for position, word in replacements.items():
-            if offset <= position < end:
-                slot = 2 * (position - offset) + 1
-                pieces[slot] = word
-                if not (pieces[slot - 1] and pieces[slot + 1]):
-                    changed.append(slot)  # it touches a neighbour
+        while next_item < len(items) and items[next_item][0] < end:
+            position, word = items[next_item]
+            slot = 2 * (position - offset) + 1
+            pieces[slot] = word
+            if not (pieces[slot - 1] and pieces[slot + 1]):
+                changed.append(slot)  # it touches a neighbour
+            next_item += 1
         self._separate(pieces, changed)
-        return "".join(pieces), end
+        return "".join(pieces), end, next_item
 
     def _render_unicode(self, text, replacements):
         pieces = _unicode_patterns()[0].split(text)

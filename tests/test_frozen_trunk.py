@@ -459,3 +459,26 @@ def test_a_model_without_the_bert_layout_needs_full_fine_tuning(tiny_bert_dir,
         make(directory).fit(X, y)
     clf = make(directory, trainable_layers=None).fit(X, y)
     assert clf.predict_proba(X).shape == (20, 2)
+
+
+# The runner's tiers ------------------------------------------------------------------
+
+
+def test_fast_tier_has_the_papers_cl_settings():
+    from allsh_sklearn.models import CLASSIFIERS, make_tier
+
+    assert "minilm-fast" in CLASSIFIERS
+    fast = make_tier("minilm-fast", max_length=64).prepare(["a", "b"])
+    plain = fast.build(classes=[0, 1], random_state=3).get_params()
+    assert plain["trainable_layers"] == 2 and plain["precision"] == "auto"
+    assert plain["train_steps"] == 200 and plain["lr"] == 1e-4
+    assert plain["max_length"] == 64 and plain["random_state"] == 3
+    assert plain["criterion"] is torch.nn.CrossEntropyLoss
+    cl = fast.build(classes=[0, 1], random_state=3, consistency=True)
+    assert cl.uses_unlabeled and cl.get_params()["criterion__alpha"] == 0.01
+    assert make_tier("minilm-fast", train_steps=50).build(
+        classes=[0, 1]).get_params()["train_steps"] == 50
+    # the full fine-tuning tier keeps its meaning: the whole model, float32
+    full = make_tier("minilm").build(classes=[0, 1]).get_params()
+    assert full["trainable_layers"] is None and full["precision"] == "float32"
+    assert full["train_steps"] == 100 and full["lr"] == 5e-5

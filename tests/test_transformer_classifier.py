@@ -5,15 +5,11 @@ once per session with ``save_pretrained``; nothing is downloaded. One slow
 test fine-tunes the real bundled MiniLM on SST-2 texts.
 """
 
-import gzip
 import importlib
-import json
 import math
-import os
 import pickle
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -482,51 +478,36 @@ def test_active_learning_feeds_the_pool_to_consistency_training(tiny_bert_dir):
 # Integration: the real bundled MiniLM on SST-2 ------------------------------------
 
 
-def _data_home():
-    env = os.environ.get("ALLSH_SKLEARN_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def _read_split(name, split):
-    path = _data_home() / name / f"{split}.jsonl.gz"
-    if not path.exists():
-        pytest.skip(f"benchmark data not found at {path}")
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
-
-
 @pytest.mark.slow
-def test_minilm_fine_tunes_on_sst2_and_beats_chance(record_property):
-    rows = _read_split("sst2", "train")
-    test_rows = _read_split("sst2", "test")
-    rng = np.random.default_rng(0)
-    # 64 training texts, balanced, long enough to carry a sentiment
-    candidates = [r for r in rows if len(r["text"].split()) >= 6]
-    by_label = {
-        label: [r for r in candidates if r["label"] == label] for label in (0, 1)
-    }
-    train = [
-        by_label[label][i]
-        for label in (0, 1)
-        for i in rng.choice(len(by_label[label]), 32, replace=False)
-    ]
-    test = [test_rows[i] for i in rng.choice(len(test_rows), 200, replace=False)]
-    # one torch thread (the autouse fixture): on 2 shared cores, two threads
-    # contending with other processes are several times slower
-    start = time.perf_counter()
-    clf = TransformerClassifier(lr=1e-4, train_steps=24, max_length=64,
-                                random_state=0)
-    clf.fit([r["text"] for r in train], [r["label"] for r in train])
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    accuracy = clf.score([r["text"] for r in test], [r["label"] for r in test])
-    score_seconds = time.perf_counter() - start
-    record_property("sst2_accuracy", accuracy)
+def test_default_parameters_learn_sst2_from_64_labels(data_home, record_property):
+    """With default parameters, 64 random SST-2 training texts reach 65% on test.
+
+    The defaults train the top 2 layers of MiniLM for 200 steps on a cached
+    frozen trunk; one estimator is refitted per seed (as an active learner
+    refits), so the test sentences go through the frozen trunk once.
+    """
+    from allsh_sklearn.datasets import load_dataset
+
+    X_train, y_train = load_dataset("sst2", "train", data_home=data_home,
+                                    return_X_y=True)
+    X_test, y_test = load_dataset("sst2", "test", data_home=data_home,
+                                  return_X_y=True)
+    X_train, y_train = list(X_train), np.asarray(y_train)
+    clf = TransformerClassifier()
+    accuracies, fit_seconds = [], []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(len(X_train), size=64, replace=False)
+        assert len(np.unique(y_train[chosen])) == 2
+        start = time.perf_counter()
+        clf.set_params(random_state=seed).fit([X_train[i] for i in chosen],
+                                              y_train[chosen])
+        fit_seconds.append(time.perf_counter() - start)
+        accuracies.append(clf.score(X_test, y_test))
+    assert clf.n_train_steps_ == 200 and clf.n_frozen_layers_ == 4
+    record_property("sst2_64_accuracies", accuracies)
     record_property("fit_seconds", fit_seconds)
-    record_property("score_seconds", score_seconds)
-    print(f"\nMiniLM on SST-2: accuracy {accuracy:.3f} on 200 texts, fit "
-          f"{fit_seconds:.1f} s (24 steps x 16), score {score_seconds:.1f} s")
-    assert clf.module_.config.hidden_size == 384
-    assert accuracy > 0.6
+    print(f"\n64 SST-2 labels, default TransformerClassifier: test accuracy "
+          f"{np.mean(accuracies):.3f} ({', '.join(f'{a:.3f}' for a in accuracies)}); "
+          f"fits {', '.join(f'{s:.0f}' for s in fit_seconds)} s")
+    assert np.mean(accuracies) >= 0.65

@@ -470,7 +470,7 @@ class LabelingSession:
         strategy="allsh",
         batch_size=50,
         initial_size=None,
-        audit_fraction=0.1,
+        audit_fraction=0.0,
         stop_set_size=1000,
         stopping_rules=None,
         retrain_every=None,
@@ -508,9 +508,10 @@ class LabelingSession:
             The size of the first batch, drawn at random (there is no model
             yet); None: ``batch_size``. Later batches are random too until
             two classes have labels.
-        audit_fraction : float, default=0.1
+        audit_fraction : float, default=0.0
             The share of every batch drawn at random from the pool as the
             audit sample (never trained on); 0 disables the estimate.
+            ``allsh-label init`` uses 0.1 unless told otherwise.
         stop_set_size : int, default=1000
             The fixed random stop set the stopping rules predict on.
         stopping_rules : dict of {str: StoppingRule} or None, default=None

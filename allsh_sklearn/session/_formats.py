@@ -126,6 +126,11 @@ def read_table(path, format=None):
         if format == "jsonl":
             return pd.read_json(path, lines=True, dtype=False)
         return pd.read_parquet(path)
+    except ImportError as error:
+        raise InputFileError(
+            f"Reading {path!r} as {format} needs a package that is not installed "
+            f"({error}); for Parquet: pip install pyarrow."
+        ) from error
     except (ValueError, OSError, UnicodeDecodeError) as error:
         raise InputFileError(f"Could not read {path!r} as {format}: {error}") from error
     except Exception as error:  # pandas' parser errors do not share a base class

@@ -594,6 +594,8 @@ def test_rendered_copy_tokenizes_to_the_replaced_words(text, data):
         copy = tokenizer.render(text, replacements)
         expected = [replacements.get(i, word) for i, word in enumerate(words)]
         assert tokenizer.tokenize(copy) == expected
+        # Given the words (the augmenter passes them), the same copy.
+        assert tokenizer.render(text, replacements, list(words)) == copy
 
 
 def test_copies_keep_the_text_outside_the_replaced_words():

@@ -69,8 +69,16 @@ class _WhitespaceTokenizer:
     def is_punctuation(self, word):
         return all(char in string.punctuation for char in word)
 
-    def render(self, text, replacements):
-        """Return ``text`` with word ``i`` replaced by ``replacements[i]``."""
+    def render(self, text, replacements, words=None):
+        """Return ``text`` with word ``i`` replaced by ``replacements[i]``.
+
+        ``words``, a new list of the text's words, saves splitting it again
+        when single spaces separate them.
+        """
+        if words is not None and " ".join(words) == text:
+            for position, word in replacements.items():
+                words[position] = word
+            return " ".join(words)
         pieces = self._chunks.split(text)  # [gap, word, gap, word, ..., gap]
         for position, word in replacements.items():
             pieces[2 * position + 1] = word
@@ -187,13 +195,14 @@ class _BertBasicTokenizer:
             word in _ASCII_PUNCTUATION or unicodedata.category(word)[0] == "P"
         )
 
-    def render(self, text, replacements):
+    def render(self, text, replacements, words=None):
         """Return ``text`` with word ``i`` replaced by ``replacements[i]``.
 
         The rest of the text is kept as it is. A space is put between a
         replacement and a neighbouring word character it would otherwise
         merge with ("don't" with "'" replaced by "film" gives "don film t"),
-        so that tokenising the copy gives back the copy's words.
+        so that tokenising the copy gives back the copy's words. ``words``
+        is not used.
         """
         if _NOT_PLAIN.search(text) is None:
             items = sorted(replacements.items())
@@ -673,16 +682,24 @@ class TfidfAugmenter(BaseAugmenter):
             replaced, new_ids = replaced[different], new_ids[different]
             # Back from words of the batch to words of each text.
             text_of_word = np.repeat(np.arange(len(texts)), lengths)[replaced]
-            local = (replaced - (np.cumsum(lengths) - lengths)[text_of_word]).tolist()
+            text_starts = np.cumsum(lengths) - lengths
+            local = (replaced - text_starts[text_of_word]).tolist()
             new_words = [self._words[i] for i in new_ids.tolist()]
             cuts = (np.flatnonzero(np.diff(text_of_word)) + 1).tolist()
             starts, ends = [0, *cuts], [*cuts, len(new_words)]
             firsts = text_of_word[starts].tolist() if new_words else []
+            own_words = isinstance(tokenizer, _WhitespaceTokenizer)
+            text_starts, text_lengths = text_starts.tolist(), lengths.tolist()
             for text, start, end in zip(firsts, starts, ends, strict=False):
                 replacements = dict(
                     zip(local[start:end], new_words[start:end], strict=True)
                 )
-                output[text] = tokenizer.render(texts[text], replacements)
+                first = text_starts[text]
+                output[text] = tokenizer.render(
+                    texts[text],
+                    replacements,
+                    words[first : first + text_lengths[text]] if own_words else None,
+                )
 
         if len(output) == len(items):  # no pairs
             return output

@@ -1,7 +1,8 @@
 """Pool inference throughput: TransformerClassifier against a plain loop.
 
 Both score the same SST-2 texts with the same model (the bundled
-all-MiniLM-L6-v2 with a freshly initialised 2-class head), in the same
+all-MiniLM-L6-v2 with a freshly initialised 2-class head, the whole model in
+float32: ``trainable_layers=None, precision="float32"``), in the same
 process, with the same batch size:
 
 - ``TransformerClassifier.predict_proba``: texts tokenised once per chunk,
@@ -69,7 +70,12 @@ def main(argv=None):
     )
     texts = list(texts)
     clf = TransformerClassifier(
-        max_epochs=0,  # load the model and a fresh head, no training
+        # load the model and a fresh head, no training; the whole model in
+        # float32, as the plain loop runs it
+        train_steps=None,
+        max_epochs=0,
+        trainable_layers=None,
+        precision="float32",
         max_length=args.max_length,
         inference_batch_size=args.batch_size,
         random_state=args.seed,

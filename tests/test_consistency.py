@@ -342,3 +342,20 @@ def test_active_learner_keeps_augmenter_and_cache_across_teaches(tiny_bert_dir):
     assert learner.estimator_.criterion_.cache is cache
     assert len(cache) == len(pool)
     assert augmenter.n_texts_ == len(pool)
+
+
+def test_labels_as_a_list_of_numpy_scalars_and_minus_one(tiny_bert_dir):
+    # The documented pattern: list(y_labeled) + [-1] * len(X_pool), with
+    # y_labeled a numpy array (numpy scalars and ints in one list), and
+    # string labels next to -1.
+    X, y = tiny_texts()
+    X_all, y_all, pool = _semi_supervised(X, y)
+    n_labeled = len(X_all) - len(pool)
+    y_numpy = list(np.asarray(y_all[:n_labeled])) + [-1] * len(pool)
+    clf = _cl_classifier(tiny_bert_dir, train_steps=2).fit(X_all, y_numpy)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    names = ["neg", "pos"]
+    y_names = [names[label] for label in y_all[:n_labeled]] + [-1] * len(pool)
+    clf = _cl_classifier(tiny_bert_dir, train_steps=2).fit(X_all, y_names)
+    np.testing.assert_array_equal(clf.classes_, names)
+    assert all("consistency" in batch for batch in clf.history[-1, "batches"])

@@ -289,6 +289,29 @@ def test_the_memory_bound_keeps_the_first_entries():
     assert TrunkCache("f", max_bytes=0).get_many([b"a"]) == [None]
 
 
+def test_entries_across_blocks_read_back_unchanged(monkeypatch):
+    from allsh_sklearn.models import _trunk
+
+    monkeypatch.setattr(_trunk, "BLOCK_BYTES", 100 * 8 * 2)  # 100 rows of 8
+    rng = np.random.default_rng(0)
+    values = [rng.normal(size=(int(n), 8)) for n in rng.integers(1, 40, size=30)]
+    cache = TrunkCache("f", max_bytes=10**6)
+    cache.set_many([(bytes([i]), v) for i, v in enumerate(values)])
+    assert len(cache) == 30 and len(cache._blocks) > 1
+    assert all(block.shape[0] == 100 for block in cache._blocks)
+    for value, found in zip(values, cache.get_many([bytes([i]) for i in range(30)]),
+                            strict=True):
+        np.testing.assert_array_equal(found, value.astype(np.float16))
+        assert not found.flags.writeable
+    rows = sum(len(v) for v in values)
+    assert cache.nbytes == rows * 8 * 2 + 30 * ENTRY_OVERHEAD
+    # no block reserves more than the room the bound leaves
+    small = TrunkCache("f", max_bytes=2 * (20 * 8 * 2 + ENTRY_OVERHEAD))
+    small.set_many([(bytes([i]), np.ones((20, 8))) for i in range(3)])
+    assert len(small) == 2 and small.nbytes <= small.max_bytes
+    assert sum(block.nbytes for block in small._blocks) <= small.max_bytes
+
+
 def test_the_bound_holds_through_the_classifier(tiny_bert_dir):
     X, y = tiny_texts()
     clf = make(tiny_bert_dir, trunk_cache_size=0).fit(X, y)

@@ -46,8 +46,11 @@ __all__ = [
     "top_view",
 ]
 
-#: Bytes counted per cache entry beyond its array (key, dict slot, array header).
+#: Bytes counted per cache entry beyond its rows (key, index slot, location).
 ENTRY_OVERHEAD = 240
+
+#: Size of the blocks the in-memory cache appends rows to.
+BLOCK_BYTES = 32 * 2**20
 
 #: Bump when the layout of a stored entry changes (part of every fingerprint).
 _FORMAT = "trunk-v1"
@@ -364,15 +367,20 @@ class TrunkCache:
     """A bounded store of trunk outputs, in memory and optionally on disk.
 
     Entries are ``(n_tokens, hidden_size)`` arrays keyed by
-    :func:`token_keys`. The memory part holds at most ``max_bytes`` (arrays
-    plus :data:`ENTRY_OVERHEAD` bytes per entry). When it is full, new
-    entries are not kept in memory rather than evicting old ones: an active
-    learning run reads the whole pool (and its copies) at every iteration,
-    and evicting in least-recently-used order would make every read of a
-    pool larger than the cache a miss, where keeping the first entries makes
-    that share of each read a hit. With ``directory``, every entry is also
-    written to an SQLite file named after the fingerprint, which other
-    processes (Dask workers, later runs) read.
+    :func:`token_keys`. The memory part appends their rows to blocks of up
+    to :data:`BLOCK_BYTES` (a few large allocations rather than one array
+    per text: no per-array headers, no fragmentation; a block's pages take
+    memory once written) and holds at most ``max_bytes``: the rows stored
+    plus :data:`ENTRY_OVERHEAD` bytes per entry for its key and index (no
+    block is larger than the room left). When it is full, new entries are
+    not kept in memory rather than evicting old ones: an active learning
+    run reads the whole pool (and its copies) at every iteration, and
+    evicting in least-recently-used order would make every read of a pool
+    larger than the cache a miss, where keeping the first entries makes
+    that share of each read a hit (and nothing is ever freed inside a
+    block). With
+    ``directory``, every entry is also written to an SQLite file named after
+    the fingerprint, which other processes (Dask workers, later runs) read.
 
     Parameters
     ----------
@@ -388,7 +396,7 @@ class TrunkCache:
     Attributes
     ----------
     nbytes : int
-        Bytes held in memory (arrays plus per-entry overhead).
+        Bytes held in memory (rows stored plus per-entry overhead).
     hits, misses : int
         Lookups answered and not answered since creation.
 
@@ -409,7 +417,9 @@ class TrunkCache:
         self._setup()
 
     def _setup(self):
-        self._entries = {}
+        self._index = {}  # key -> (block number, first row, number of rows)
+        self._blocks = []
+        self._used = 0  # rows used in the last block
         self.nbytes = 0
         self.hits = 0
         self.misses = 0
@@ -426,7 +436,7 @@ class TrunkCache:
         return (self.fingerprint, self.max_bytes, self.directory, self.dtype.str)
 
     def __len__(self):
-        return len(self._entries)
+        return len(self._index)
 
     def __getstate__(self):
         # The memory part is a cache: not pickled (an estimator sent to Dask
@@ -456,7 +466,7 @@ class TrunkCache:
     def get_many(self, keys):
         """The stored array of each key, or ``None`` where absent."""
         with self._lock:
-            found = [self._entries.get(key) for key in keys]
+            found = [self._row(key) for key in keys]
         if self._store is not None:
             absent = list({key for key, value in zip(keys, found, strict=True)
                            if value is None})
@@ -494,21 +504,48 @@ class TrunkCache:
                     [(key, value.shape[0], value.tobytes()) for key, value in items],
                 )
 
+    def _row(self, key):
+        location = self._index.get(key)
+        if location is None:
+            return None
+        block, start, n_rows = location
+        rows = self._blocks[block][start : start + n_rows]
+        rows.flags.writeable = False
+        return rows
+
+    def _place(self, n_rows, width):
+        """``(block, first row)`` where ``n_rows`` more rows go."""
+        if self._blocks:
+            last = self._blocks[-1]
+            if last.shape[1] == width and self._used + n_rows <= last.shape[0]:
+                start = self._used
+                self._used += n_rows
+                return len(self._blocks) - 1, start
+        room = (self.max_bytes - self.nbytes) // (width * self.dtype.itemsize)
+        n_block = max(n_rows, min(BLOCK_BYTES // (width * self.dtype.itemsize), room))
+        self._blocks.append(np.empty((n_block, width), dtype=self.dtype))
+        self._used = n_rows
+        return len(self._blocks) - 1, 0
+
     def _keep(self, items):
         with self._lock:
             for key, value in items:
-                if key in self._entries:
+                if key in self._index or value.ndim != 2:
                     continue
                 size = value.nbytes + ENTRY_OVERHEAD
                 if self.nbytes + size > self.max_bytes:
                     continue
-                self._entries[key] = value
+                block, start = self._place(value.shape[0], value.shape[1])
+                self._blocks[block][start : start + value.shape[0]] = value
+                self._index[key] = (block, start, value.shape[0])
                 self.nbytes += size
 
     def clear(self):
         """Drop the memory part (the on-disk file is kept)."""
         with self._lock:
-            self._entries = {}
+            self._index = {}
+            self._blocks = []
+            self._used = 0
             self.nbytes = 0
 
 

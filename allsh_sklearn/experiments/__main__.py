@@ -171,10 +171,11 @@ def _options():
                                 "50, the paper's; 100 for query-time)")),
         (["--n-queries"], dict(count, help="stop after N queries instead of at "
                                "the budgets (default: none; 3 for query-time)")),
-        (["--minilm-train-steps"], dict(count, default=100,
+        (["--minilm-train-steps"], dict(count, default=None,
                                         help="optimisation steps per training of "
-                                        "--classifier minilm (default: "
-                                        "%(default)s)")),
+                                        "a fine-tuned --classifier (default: "
+                                        "the tier's: 100 for minilm, 200 for "
+                                        "minilm-fast)")),
         (["--output"], dict(folder, default="results",
                             help="output folder (default: %(default)s)")),
         (["--cache-dir"], dict(folder, help="embedding and back-translation "

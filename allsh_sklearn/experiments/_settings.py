@@ -95,6 +95,7 @@ TASKS = {
     "sst2": _in_domain("sst2", "sst2"),
     "imdb": _in_domain("imdb", "imdb", max_length=256),
     "ag_news": _in_domain("ag_news", "ag_news"),
+    "trec": _in_domain("trec", "trec"),
     "qnli": _in_domain("qnli", "qnli", held_out=0.2, pool_split="dev"),
     "qqp": _in_domain("qqp", "qqp", held_out=0.2, pool_split="dev"),
     "sst2->imdb": Task(

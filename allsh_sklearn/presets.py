@@ -13,9 +13,10 @@ line takes them: :func:`parse_strategy` reads one, :func:`build_strategy`
 builds it (each option is one ``set_params`` value, :data:`SPEC_OPTIONS`).
 
 Defaults are never repeated: the TF-IDF replacement rate is
-:class:`~allsh_sklearn.augment.TfidfAugmenter`'s own default (``p=0.3``),
-used whenever ALLSH has no augmenter; WCA's number of copies is
-:data:`WCA_COPIES`.
+:data:`~allsh_sklearn.augment.TFIDF_REPLACEMENT_RATE` (``p=0.3``,
+:class:`~allsh_sklearn.augment.TfidfAugmenter`'s default), used whenever ALLSH
+has no augmenter; WCA's number of copies is
+:data:`~allsh_sklearn.strategies.WCA_COPIES` (re-exported here).
 
 Examples
 --------
@@ -34,6 +35,7 @@ from .strategies import (
     ALLSH,
     BADGE,
     CAL,
+    WCA_COPIES,
     EntropySampling,
     MarginSampling,
     RandomSampling,
@@ -56,8 +58,6 @@ __all__ = [
     "uses_consistency",
 ]
 
-#: Augmented copies per text of worst-case augmentation (WCA, the paper's K).
-WCA_COPIES = 4
 
 
 @dataclass(frozen=True)

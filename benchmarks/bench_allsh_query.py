@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from allsh_sklearn.datasets import load_dataset
-from allsh_sklearn.strategies import ALLSH, EntropySampling
+from allsh_sklearn.strategies import ALLSH, WCA_COPIES, EntropySampling
 
 
 def timed_query(strategy, classifier, pool, n_instances, repeats):
@@ -59,7 +59,8 @@ def main(argv=None):
     rows = [("entropy", "every query", entropy_seconds, entropy[-1][1], 1)]
     for name, strategy, k in [
         ("ALLSH", ALLSH(random_state=0), 1),
-        ("WCA", ALLSH(n_augmentations=4, worst_case=True, random_state=0), 4),
+        ("WCA", ALLSH(n_augmentations=WCA_COPIES, worst_case=True, random_state=0),
+         WCA_COPIES),
     ]:
         runs = timed_query(strategy, classifier, pool, 50, args.repeats + 1)
         rows.append((name, "first query", runs[0][0], runs[0][1], 1 + k))

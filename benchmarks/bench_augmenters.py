@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from allsh_sklearn.augment import (
+    TFIDF_REPLACEMENT_RATE,
     BackTranslationAugmenter,
     SQLiteAugmentationCache,
     SynonymAugmenter,
@@ -80,7 +81,8 @@ def report(name, n, fit_time, augment_time, note=""):
 
 def bench_lexical(texts, repeat, random_state):
     cheap = [
-        ("TfidfAugmenter(p=0.3)", TfidfAugmenter(p=0.3, random_state=random_state)),
+        (f"TfidfAugmenter(p={TFIDF_REPLACEMENT_RATE})",
+         TfidfAugmenter(p=TFIDF_REPLACEMENT_RATE, random_state=random_state)),
         ("SynonymAugmenter(wordnet, p=0.1)",
          SynonymAugmenter(source="wordnet", p=0.1, random_state=random_state)),
         ("SynonymAugmenter(glove, p=0.1)",

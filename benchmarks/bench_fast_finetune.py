@@ -430,6 +430,7 @@ def summarise_iterations(rows):
 
 
 def cmd_cl(args):
+    from allsh_sklearn.augment import TFIDF_REPLACEMENT_RATE
     from allsh_sklearn.models import ConsistencyLoss, TransformerClassifier
 
     print(machine())
@@ -439,7 +440,8 @@ def cmd_cl(args):
     rows = []
     tiers = ["fast", "full"] if args.full else ["fast"]
     print(f"100 labels, {args.pool_size}-text pool as unlabeled texts, 200 steps; "
-          "CL = ConsistencyLoss(alpha=0.01, TF-IDF copies p=0.3, 16 unlabeled texts "
+          "CL = ConsistencyLoss(alpha=0.01, TF-IDF copies "
+          f"p={TFIDF_REPLACEMENT_RATE}, 16 unlabeled texts "
           "per step). Two fits of the same estimator: the first computes the copies "
           "and (fast tier) their trunk outputs, the second reuses them.")
     for tier in tiers:
@@ -474,7 +476,7 @@ def rss_mib():
 def cmd_memory(args):
     import gc
 
-    from allsh_sklearn.augment import TfidfAugmenter
+    from allsh_sklearn.augment import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
     from allsh_sklearn.models import TransformerClassifier
 
     X, y = load_dataset("sst2", split="train", data_home=args.data_home,
@@ -483,8 +485,9 @@ def cmd_memory(args):
     if args.n_texts is not None:
         X, y = X[: args.n_texts], y[: args.n_texts]
     print(machine())
-    copies = TfidfAugmenter(p=0.3, random_state=0).fit(X).augment(X, 1)[0]
-    print(f"SST-2 training texts: {len(X)}, and one TF-IDF copy (p=0.3) of each, "
+    p = TFIDF_REPLACEMENT_RATE
+    copies = TfidfAugmenter(p=p, random_state=0).fit(X).augment(X, 1)[0]
+    print(f"SST-2 training texts: {len(X)}, and one TF-IDF copy (p={p}) of each, "
           "scored by a fitted default TransformerClassifier (the pool, then the "
           "copies, as an ALLSH query reads them)")
     rows = []

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from allsh_sklearn.augment import TfidfAugmenter
+from allsh_sklearn.augment import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_HOME = os.environ.get(
@@ -87,7 +87,7 @@ def main(argv=None):
     parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
     parser.add_argument("--dataset", default="sst2")
     parser.add_argument("--split", default="train")
-    parser.add_argument("--p", type=float, default=0.3)
+    parser.add_argument("--p", type=float, default=TFIDF_REPLACEMENT_RATE)
     parser.add_argument("--n-copies", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
     parser.add_argument("--random-state", type=int, default=0)

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from allsh_sklearn.augment import TFIDF_REPLACEMENT_RATE
 from allsh_sklearn.datasets import load_dataset
 from allsh_sklearn.prompts import PromptSelector, apply_contextual_calibration
 
@@ -493,7 +494,8 @@ def write_table(records, args, path, timing=None):
         '`N/A`, `""` (empty) and `[MASK]`.',
         f"- `uncertainty` and `allsh` score {args.n_candidates} random candidates "
         "from the train split with zero-shot prompts; `allsh` uses "
-        f"{args.n_augmentations} TF-IDF augmentation(s) (p = 0.3) and the "
+        f"{args.n_augmentations} TF-IDF augmentation(s) "
+        f"(p = {TFIDF_REPLACEMENT_RATE}) and the "
         f"`{args.divergence}` divergence. No strategy balances classes.",
         f"- Evaluation subsample: {args.n_test} examples (seed 0), the same for "
         "every seed and strategy.",

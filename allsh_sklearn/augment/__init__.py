@@ -10,7 +10,7 @@ from ._base import BaseAugmenter, stable_seed
 from ._cache import MemoryAugmentationCache, augment_with_cache
 from ._persistent_cache import SQLiteAugmentationCache
 from ._synonym import SynonymAugmenter
-from ._tfidf import TfidfAugmenter
+from ._tfidf import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 from ._translators import (
     ApertiumTranslator,
     CallableTranslator,
@@ -27,6 +27,7 @@ __all__ = [
     "HuggingFaceTranslator",
     "MemoryAugmentationCache",
     "SQLiteAugmentationCache",
+    "TFIDF_REPLACEMENT_RATE",
     "SynonymAugmenter",
     "TfidfAugmenter",
     "TranslationBackendError",

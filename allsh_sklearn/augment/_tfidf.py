@@ -32,6 +32,10 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 _TOKENIZERS = ("bert-basic", "whitespace")
 
+#: The expected fraction of replaced words, ``p``: the ALLSH paper's 0.3,
+#: :class:`TfidfAugmenter`'s default wherever the library builds one.
+TFIDF_REPLACEMENT_RATE = 0.3
+
 
 def _uniform_from_counter(seeds, counters):
     """Return uniforms in [0, 1), one per ``(seed, counter)``, by SplitMix64.
@@ -411,7 +415,7 @@ class TfidfAugmenter(BaseAugmenter):
 
     def __init__(
         self,
-        p=0.3,
+        p=TFIDF_REPLACEMENT_RATE,
         *,
         tokenizer="bert-basic",
         replace_punctuation=True,
@@ -434,7 +438,7 @@ class TfidfAugmenter(BaseAugmenter):
         if not 0.0 < float(p) <= 1.0:
             raise ValueError(
                 "The 'p' parameter of TfidfAugmenter must be a float in (0, 1]. "
-                f"Got {_describe(p)} instead; the paper uses 0.3."
+                f"Got {_describe(p)} instead; the paper uses {TFIDF_REPLACEMENT_RATE}."
             )
         check_one_of(self.tokenizer, "tokenizer", _TOKENIZERS, owner="TfidfAugmenter")
         check_bool(

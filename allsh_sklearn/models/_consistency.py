@@ -167,9 +167,9 @@ class ConsistencyLoss(torch.nn.Module):
         """Return the augmenter to use: ``augmenter``, or the paper's default."""
         if self.augmenter is not None:
             return self.augmenter
-        from ..augment import TfidfAugmenter
+        from ..augment import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 
-        return TfidfAugmenter(p=0.3)
+        return TfidfAugmenter(p=TFIDF_REPLACEMENT_RATE)
 
     # The loss ---------------------------------------------------------------
 

@@ -362,9 +362,9 @@ class PromptSelector(ClassifierMixin, BaseEstimator):
     def _allsh_scores(self, X, items, proba, rng):
         seed = int(rng.randint(2**31 - 1))
         if self.augmenter is None:
-            from ..augment import TfidfAugmenter
+            from ..augment import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 
-            augmenter = TfidfAugmenter(random_state=seed)  # the paper's p=0.3
+            augmenter = TfidfAugmenter(p=TFIDF_REPLACEMENT_RATE, random_state=seed)
         else:
             augmenter = clone(self.augmenter)
         augmenter.fit(X)

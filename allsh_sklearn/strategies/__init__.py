@@ -8,7 +8,7 @@ Strategies receive what one call needs in a :class:`QueryContext`;
 predicted classes.
 """
 
-from ._allsh import ALLSH, allsh_scores
+from ._allsh import ALLSH, WCA_COPIES, allsh_scores
 from ._badge import BADGE, badge_gradient_norms, badge_kmeans_plusplus
 from ._balance import ClassBalanced
 from ._base import BaseQueryStrategy
@@ -29,7 +29,7 @@ entropy_sampling = EntropySampling()
 margin_sampling = MarginSampling()
 uncertainty_sampling = UncertaintySampling()
 allsh = ALLSH()
-wca = ALLSH(n_augmentations=4, worst_case=True)
+wca = ALLSH(n_augmentations=WCA_COPIES, worst_case=True)
 cal = CAL()
 badge = BADGE()
 balanced_allsh = ClassBalanced()
@@ -45,6 +45,7 @@ __all__ = [
     "QueryContext",
     "RandomSampling",
     "UncertaintySampling",
+    "WCA_COPIES",
     "allsh",
     "allsh_scores",
     "badge",

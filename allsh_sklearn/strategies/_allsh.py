@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
-from ..augment._tfidf import TfidfAugmenter
+from ..augment._tfidf import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 from ..divergences import get_divergence
 from ..utils._selection import text_digests
 from ..utils._validation import _describe, check_bool, check_int, check_one_of
@@ -29,6 +29,9 @@ from ._allsh_variants import BATCHES, COMBINATIONS, combine_scores, select_batch
 from ._balance import balanced_select
 from ._base import BaseQueryStrategy, param_tokens
 from ._embeddings import check_embedding_params
+
+#: Augmented copies per text of worst-case augmentation (WCA, the paper's K).
+WCA_COPIES = 4
 
 # The parameters the fitted state (augmenter_, cache_) is built from.
 _STATE_PARAMS = ("augmenter", "cache", "random_state")
@@ -322,7 +325,7 @@ class ALLSH(BaseQueryStrategy):
         seed = random_state if isinstance(random_state, numbers.Integral) else None
         augmenter = self.augmenter
         if augmenter is None:
-            augmenter = TfidfAugmenter(p=0.3, random_state=seed)
+            augmenter = TfidfAugmenter(p=TFIDF_REPLACEMENT_RATE, random_state=seed)
         if _is_fitted(augmenter):
             self._corpus_digests = None  # used as it is, whatever the pool
         else:

@@ -1,15 +1,11 @@
 """Tiny Hugging Face models built from a config, for tests (no download).
 
-Import the fixtures into a test module::
-
-    from _tiny_models import tiny_bert_dir, tiny_texts  # noqa: F401
-
-``tiny_bert_dir`` is a session-scoped directory holding a 2-layer BERT
-(hidden size 32) and a word-level vocabulary written here, both saved with
-``save_pretrained``; it has no classification head, like the bundled MiniLM.
+The fixtures of ``conftest.py`` build them: ``tiny_bert_dir`` is a
+session-scoped directory holding a 2-layer BERT (hidden size 32) and a
+word-level vocabulary written here, both saved with ``save_pretrained``; it
+has no classification head, like the bundled MiniLM.
 """
 
-import pytest
 
 POSITIVE = [
     "a good film",
@@ -97,13 +93,25 @@ def build_tiny_bert(directory, head_labels=None, max_position_embeddings=64, see
     return directory
 
 
-@pytest.fixture(scope="session")
-def tiny_bert_dir(tmp_path_factory):
-    """A tiny bare BERT with a local vocabulary, saved once per session."""
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
+def tiny_transformer_learner(directory, strategy, labeled):
+    """An ActiveLearner of a tiny-BERT TransformerClassifier (2 steps).
 
+    Its training set is the ``labeled`` indices of :func:`tiny_texts`; the
+    other texts, returned with it, are the pool: ``(learner, pool)``.
+    """
+    from allsh_sklearn.learner import ActiveLearner
+    from allsh_sklearn.models import TransformerClassifier
 
-@pytest.fixture(scope="session")
-def tiny_bert_head3_dir(tmp_path_factory):
-    """A tiny BERT saved with a 3-label classification head."""
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert_head3"), head_labels=3)
+    X, y = tiny_texts()
+    pool = [X[i] for i in range(len(X)) if i not in labeled]
+    classifier = TransformerClassifier(
+        str(build_tiny_bert(directory)), train_steps=2, random_state=0
+    )
+    learner = ActiveLearner(
+        classifier,
+        query_strategy=strategy,
+        X_training=[X[i] for i in labeled],
+        y_training=[y[i] for i in labeled],
+        random_state=0,
+    )
+    return learner, pool

@@ -117,3 +117,34 @@ def modal_learner(toy_texts):
         X_training=np.array(X),
         y_training=y,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory):
+    """A tiny bare BERT with a local vocabulary, saved once per session."""
+    from _tiny_models import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_head3_dir(tmp_path_factory):
+    """A tiny BERT saved with a 3-label classification head."""
+    from _tiny_models import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert_head3"), head_labels=3)
+
+
+@pytest.fixture
+def single_thread_torch():
+    """One torch thread for the test: on 2 shared cores, one beats two contended.
+
+    Modules of tiny-model tests use it for all their tests
+    (``pytestmark = pytest.mark.usefixtures("single_thread_torch")``).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

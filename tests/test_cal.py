@@ -441,27 +441,12 @@ def test_params_and_clone():
 
 
 def test_cal_through_an_active_learner_with_a_transformer(tmp_path):
-    models = pytest.importorskip("allsh_sklearn.models")
-    from allsh_sklearn.learner import ActiveLearner
+    pytest.importorskip("allsh_sklearn.models")
+    from _tiny_models import tiny_transformer_learner
 
-    try:
-        from ._tiny_models import build_tiny_bert, tiny_texts
-    except ImportError:
-        from _tiny_models import build_tiny_bert, tiny_texts
-
-    X, y = tiny_texts()
-    labeled = list(range(0, 6)) + list(range(10, 16))
-    pool = [X[i] for i in range(len(X)) if i not in labeled]
-    classifier = models.TransformerClassifier(
-        str(build_tiny_bert(tmp_path / "bert")), train_steps=2, random_state=0
-    )
     strategy = CAL(n_neighbors=3)
-    learner = ActiveLearner(
-        classifier,
-        query_strategy=strategy,
-        X_training=[X[i] for i in labeled],
-        y_training=[y[i] for i in labeled],
-        random_state=0,
+    learner, pool = tiny_transformer_learner(
+        tmp_path / "bert", strategy, labeled=list(range(0, 6)) + list(range(10, 16))
     )
     indices, _ = learner.query(pool, n_instances=3)
     proba_l, emb_l = learner.estimator_.predict_proba_and_embed(

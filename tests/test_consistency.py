@@ -7,6 +7,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 pytest.importorskip("transformers")
 
+from _tiny_models import tiny_texts  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 
 from allsh_sklearn import divergences as np_div  # noqa: E402
@@ -17,20 +18,7 @@ from allsh_sklearn.models import (  # noqa: E402
     torch_divergences,
 )
 
-try:  # tests/ is a rootdir-relative package or a plain directory on sys.path
-    from ._tiny_models import tiny_bert_dir, tiny_texts  # noqa: F401
-except ImportError:
-    from _tiny_models import tiny_bert_dir, tiny_texts  # noqa: F401
-
-
-@pytest.fixture(autouse=True)
-def _single_thread_torch():
-    # Tiny models: one thread is faster than two contended ones.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 def _random_distributions(n, k, seed, zeros=True):

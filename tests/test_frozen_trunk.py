@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 pytest.importorskip("transformers")
 
+from _tiny_models import tiny_texts  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 
 from allsh_sklearn.models import ConsistencyLoss, TransformerClassifier  # noqa: E402
@@ -31,18 +32,7 @@ from allsh_sklearn.models._trunk import (  # noqa: E402
     trunk_fingerprint,
 )
 
-try:  # tests/ is a rootdir-relative package or a plain directory on sys.path
-    from ._tiny_models import tiny_bert_dir, tiny_texts  # noqa: F401
-except ImportError:
-    from _tiny_models import tiny_bert_dir, tiny_texts  # noqa: F401
-
-
-@pytest.fixture(autouse=True)
-def _single_thread_torch():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 POOL = [

@@ -5,6 +5,7 @@ once per session with ``save_pretrained``; nothing is downloaded. One slow
 test fine-tunes the real bundled MiniLM on SST-2 texts.
 """
 
+import contextlib
 import importlib
 import math
 import pickle
@@ -18,6 +19,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 pytest.importorskip("transformers")
 
+from _tiny_models import tiny_texts  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -31,29 +33,7 @@ from allsh_sklearn.models import (  # noqa: E402
     default_model_path,
 )
 
-try:  # tests/ is a rootdir-relative package or a plain directory on sys.path
-    from ._tiny_models import (  # noqa: F401
-        build_tiny_bert,
-        tiny_bert_dir,
-        tiny_bert_head3_dir,
-        tiny_texts,
-    )
-except ImportError:
-    from _tiny_models import (  # noqa: F401
-        build_tiny_bert,
-        tiny_bert_dir,
-        tiny_bert_head3_dir,
-        tiny_texts,
-    )
-
-
-@pytest.fixture(autouse=True)
-def _single_thread_torch():
-    # Tiny models on 2 shared cores: one thread beats two contended ones.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 def make_classifier(model_dir, **kwargs):
@@ -121,22 +101,34 @@ def test_pooler_equals_penultimate_for_bert(fitted):
         fitted.embed(X, kind="cls")
 
 
-def test_predict_proba_and_embed_runs_one_forward_per_batch(fitted):
-    X, _ = tiny_texts()
-    calls = []
+@contextlib.contextmanager
+def _forward_shapes(fitted, inference_batch_size):
+    """Record the attention mask shape of each forward call, in a batch size.
+
+    Yields the list the shapes are appended to; the hook and the batch size
+    (64) are restored on exit.
+    """
+    shapes = []
     handle = fitted.module_.register_forward_pre_hook(
-        lambda module, args, kwargs: calls.append(
-            kwargs["attention_mask"].shape[0]
+        lambda module, args, kwargs: shapes.append(
+            tuple(kwargs["attention_mask"].shape)
         ),
         with_kwargs=True,
     )
+    fitted.set_params(inference_batch_size=inference_batch_size)
     try:
-        fitted.set_params(inference_batch_size=8)
-        proba, embeddings = fitted.predict_proba_and_embed(X)
-        assert calls == [8, 8, 4]  # ceil(20 / 8) forward calls, not twice that
+        yield shapes
     finally:
         handle.remove()
         fitted.set_params(inference_batch_size=64)
+
+
+def test_predict_proba_and_embed_runs_one_forward_per_batch(fitted):
+    X, _ = tiny_texts()
+    with _forward_shapes(fitted, inference_batch_size=8) as shapes:
+        proba, embeddings = fitted.predict_proba_and_embed(X)
+    # ceil(20 / 8) forward calls, not twice that
+    assert [rows for rows, _ in shapes] == [8, 8, 4]
     np.testing.assert_allclose(proba, fitted.predict_proba(X), atol=1e-7)
     np.testing.assert_allclose(embeddings, fitted.embed(X, kind="penultimate"),
                                atol=1e-6)
@@ -146,21 +138,11 @@ def test_inference_sorts_by_length_and_restores_order(fitted):
     X, _ = tiny_texts()
     rng = np.random.default_rng(0)
     texts = [" ".join(rng.choice(X[i].split(), size=1 + i % 9)) for i in range(20)]
-    widths = []
-    handle = fitted.module_.register_forward_pre_hook(
-        lambda module, args, kwargs: widths.append(
-            kwargs["attention_mask"].shape[1]
-        ),
-        with_kwargs=True,
-    )
-    try:
-        fitted.set_params(inference_batch_size=5)
+    with _forward_shapes(fitted, inference_batch_size=5) as shapes:
         batched = fitted.predict_proba(texts)
-    finally:
-        handle.remove()
-        fitted.set_params(inference_batch_size=64)
     # length-sorted batches with dynamic padding: widths grow, the first
     # batch is far narrower than the longest text
+    widths = [width for _, width in shapes]
     assert widths == sorted(widths) and widths[0] < widths[-1]
     one_by_one = np.vstack([fitted.predict_proba([text]) for text in texts])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)

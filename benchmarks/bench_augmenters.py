@@ -20,15 +20,13 @@ The data directory holds ``<dataset>/<split>.jsonl.gz`` files of
 """
 
 import argparse
-import gzip
-import json
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import best_time, default_data_home, read_rows
 
 from allsh_sklearn.augment import (
     TFIDF_REPLACEMENT_RATE,
@@ -39,31 +37,14 @@ from allsh_sklearn.augment import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_HOME = os.environ.get(
-    "ALLSH_SKLEARN_DATA", str(REPO_ROOT.parent / "shared" / "data")
-)
 
 
 def load_texts(data_home, dataset, split, n_texts, random_state):
     """Return ``n_texts`` texts of ``<data_home>/<dataset>/<split>``, sampled."""
-    path = Path(data_home) / dataset / f"{split}.jsonl.gz"
-    if not path.exists():
-        raise SystemExit(f"No data file at {path}; pass --data-home.")
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        texts = [json.loads(line)["text"] for line in handle]
+    texts = [row["text"] for row in read_rows(data_home, dataset, split)]
     rng = np.random.default_rng(random_state)
     chosen = rng.choice(len(texts), size=min(n_texts, len(texts)), replace=False)
     return [texts[i] for i in chosen]
-
-
-def timed(function, repeat=1):
-    """Return ``function()`` and its best wall time over ``repeat`` runs."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return result, best
 
 
 def changed(originals, copies):
@@ -90,8 +71,8 @@ def bench_lexical(texts, repeat, random_state):
     ]
     for name, augmenter in cheap:
         # The first fit loads WordNet / GloVe; later fits reuse them.
-        _, first_fit = timed(lambda a=augmenter: a.fit(texts))
-        copies, augment_time = timed(lambda a=augmenter: a.transform(texts), repeat)
+        _, first_fit = best_time(lambda a=augmenter: a.fit(texts))
+        copies, augment_time = best_time(lambda a=augmenter: a.transform(texts), repeat)
         report(name, len(texts), first_fit, augment_time,
                f"(changed {changed(texts, copies):.0%} of texts)")
 
@@ -104,20 +85,20 @@ def bench_apertium(texts, cache_dir, random_state):
     params = {"backend": "apertium", "cache_dir": cache_dir,
               "random_state": random_state}
     augmenter = BackTranslationAugmenter(**params)
-    _, fit_time = timed(lambda: augmenter.fit(texts))
-    copies, first = timed(lambda: augmenter.transform(texts))
+    _, fit_time = best_time(lambda: augmenter.fit(texts))
+    copies, first = best_time(lambda: augmenter.transform(texts))
     report("BackTranslation(apertium) miss", len(texts), fit_time, first,
            f"(changed {changed(texts, copies):.0%}, length-filter fallbacks "
            f"{augmenter.n_fallbacks_}/{augmenter.n_translated_})")
 
-    again, same = timed(lambda: augmenter.transform(texts))
+    again, same = best_time(lambda: augmenter.transform(texts))
     assert again == copies
     report("  same augmenter, SQLite hit", len(texts), None, same)
 
     def new_run():
         return BackTranslationAugmenter(**params).fit(texts).transform(texts)
 
-    again, fresh = timed(new_run)
+    again, fresh = best_time(new_run)
     assert again == copies
     report("  new augmenter, SQLite hit", len(texts), None, fresh,
            "(includes fit and opening the file)")
@@ -125,7 +106,7 @@ def bench_apertium(texts, cache_dir, random_state):
     path = os.path.join(cache_dir, "augmentations.sqlite3")
     keys = [(augmenter.fingerprint(), 0, text) for text in texts]
     cache = SQLiteAugmentationCache(path)
-    values, lookup = timed(lambda: cache.get_many(keys), 3)
+    values, lookup = best_time(lambda: cache.get_many(keys), 3)
     assert values == copies
     report("  SQLiteAugmentationCache.get_many", len(texts), None, lookup)
     cache.close()
@@ -133,7 +114,7 @@ def bench_apertium(texts, cache_dir, random_state):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
+    parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument("--dataset", default="sst2")
     parser.add_argument("--split", default="train")
     parser.add_argument("--n-texts", type=int, default=2000)

@@ -42,12 +42,11 @@ Run::
 
 import argparse
 import gc
-import os
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
+from _common import default_data_home
 
 from allsh_sklearn.strategies import badge_kmeans_plusplus, cal_scores
 from allsh_sklearn.strategies._badge import _draw  # the reference's sampling step
@@ -190,13 +189,9 @@ def measure_entropy_inference(n_texts, seed):
     from allsh_sklearn.models import TransformerClassifier
     from allsh_sklearn.strategies import EntropySampling
 
-    data_home = None
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if not os.environ.get("ALLSH_SKLEARN_DATA") and shared.is_dir():
-        data_home = str(shared)
     texts, labels = load_dataset(
         "sst2",
-        data_home=data_home,
+        data_home=default_data_home(),
         return_X_y=True,
         n_samples=n_texts + 32,
         random_state=seed,

@@ -50,20 +50,12 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import default_data_home
 
 from allsh_sklearn.datasets import load_dataset
-
-
-def default_data_home():
-    """$ALLSH_SKLEARN_DATA, else the shared data beside the repository, if any."""
-    if os.environ.get("ALLSH_SKLEARN_DATA"):
-        return None
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return str(shared) if shared.is_dir() else None
 
 
 def machine():

@@ -27,9 +27,9 @@ Run::
 """
 
 import argparse
-import os
 import time
-from pathlib import Path
+
+from _common import default_data_home
 
 from allsh_sklearn.datasets import load_dataset
 from allsh_sklearn.strategies import (
@@ -49,14 +49,6 @@ PAPER_SECONDS = {
     "CAL": 755.0,
     "BADGE": 10303.0,
 }
-
-
-def default_data_home():
-    """$ALLSH_SKLEARN_DATA, else the shared data beside the repository, if any."""
-    if os.environ.get("ALLSH_SKLEARN_DATA"):
-        return None
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return str(shared) if shared.is_dir() else None
 
 
 def make_classifier(name, seed, train_steps):

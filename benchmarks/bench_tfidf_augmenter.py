@@ -18,43 +18,19 @@ the repository root.
 """
 
 import argparse
-import gzip
-import json
-import os
-import time
-from pathlib import Path
 
 import numpy as np
+from _common import best_time, default_data_home, read_rows
 
 from allsh_sklearn.augment import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_HOME = os.environ.get(
-    "ALLSH_SKLEARN_DATA", str(REPO_ROOT.parent / "shared" / "data")
-)
 
 
 def load_texts(data_home, dataset, split):
     """Return the texts (or text pairs) of ``<data_home>/<dataset>/<split>``."""
-    path = Path(data_home) / dataset / f"{split}.jsonl.gz"
-    if not path.exists():
-        raise SystemExit(f"No data file at {path}; pass --data-home.")
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle]
     return [
         (row["text"], row["text_pair"]) if "text_pair" in row else row["text"]
-        for row in rows
+        for row in read_rows(data_home, dataset, split)
     ]
-
-
-def best_time(function, repeat):
-    """Return the result of ``function()`` and its best wall time over runs."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return result, min(times)
 
 
 #: The procedures compared: name and TfidfAugmenter options.
@@ -84,7 +60,7 @@ def changed_fraction(originals, copies, tokenize):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
+    parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument("--dataset", default="sst2")
     parser.add_argument("--split", default="train")
     parser.add_argument("--p", type=float, default=TFIDF_REPLACEMENT_RATE)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from _toy_models import synthetic_texts
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -72,8 +73,13 @@ def test_people_may_label_part_of_a_batch(data):
     batch = loop.query(6)
     record = loop.teach(batch[:4], y[batch[:4]])  # two items skipped
     assert record.acquired == batch[:4].tolist() and record.n_labeled == 6
-    assert set(record.time) == {"training", "query", "inference", "selection",
-                                "augmentation"}
+    assert set(record.time) == {
+        "training",
+        "query",
+        "inference",
+        "selection",
+        "augmentation",
+    }
     assert record.query_scores["max"] >= record.query_scores["min"]
     # items labeled without a query (e.g. an annotator's own pick)
     extra = loop.teach([int(batch[4])], [y[batch[4]]])
@@ -85,9 +91,7 @@ def test_resume_continues_exactly(data):
     X, y = data
     initial = initial_labeled_indices(y, 4, random_state=1)
     schedule = acquisition_schedule(4, [40], 9)
-    full = make_loop(X, ALLSH(random_state=0)).run(
-        schedule, y, initial_indices=initial
-    )
+    full = make_loop(X, ALLSH(random_state=0)).run(schedule, y, initial_indices=initial)
     # records survive a JSON round trip, as in the runner's iterations.jsonl
     saved = [json.loads(json.dumps(r.to_dict())) for r in full[:3]]
     resumed = make_loop(X, ALLSH(random_state=0)).resume(saved, y)
@@ -111,7 +115,12 @@ def test_records_serialise_stably():
     text = json.dumps(data, sort_keys=True)
     assert json.loads(text) == data
     assert IterationRecord.from_dict({"run_id": "x", **data}) == IterationRecord(
-        2, 12, [3, 5], {"test": 0.75}, {"training": 0.5, "query": 0.25}, [1, 1],
+        2,
+        12,
+        [3, 5],
+        {"test": 0.75},
+        {"training": 0.5, "query": 0.25},
+        [1, 1],
         {"min": 0.1, "mean": 0.2, "max": 0.3},
     )
     assert "query_scores" not in IterationRecord(0, 1, [0]).to_dict()
@@ -192,6 +201,167 @@ def test_errors_name_what_is_wrong(data):
         make_loop(X).run([3, 10], y, initial_indices=[0, 1])
     with pytest.raises(ValueError, match="numbered 0, 1"):
         make_loop(X).resume([IterationRecord(1, 2, [0, 1])], y)
+
+
+# What a labeling session needs: exclusions, changing labels, stored models ---
+
+
+class UnlabeledRecorder(ClassifierMixin, BaseEstimator):
+    """TF-IDF + logistic regression that notes the unlabeled texts it is fed."""
+
+    uses_unlabeled = True
+
+    def fit(self, X, y):
+        y = np.asarray(y, dtype=object)
+        labeled = np.asarray([label != -1 for label in y])
+        self.unlabeled_seen_ = [
+            x for x, keep in zip(X, labeled, strict=True) if not keep
+        ]
+        self.model_ = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10.0))
+        self.model_.fit(
+            [x for x, keep in zip(X, labeled, strict=True) if keep],
+            y[labeled].astype(int),
+        )
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_excluded_items_are_never_queried_nor_fed_as_unlabeled(data):
+    X, y = data
+    held = np.arange(10, 60)  # e.g. an audit sample
+    loop = ActiveLearningLoop(
+        UnlabeledRecorder(), EntropySampling(), X, classes=[0, 1], seed=3
+    )
+    loop.exclude(held)
+    loop.start([0, 1], y[[0, 1]])
+    assert not set(take_texts(X, held)) & set(loop.model_.unlabeled_seen_)
+    assert len(loop.model_.unlabeled_seen_) == len(X) - 2 - len(held)
+    claimed = loop.candidate_indices[:5]  # someone is labeling these now
+    batch = loop.query(20, exclude=claimed)
+    assert not set(batch) & (set(held) | set(claimed))
+    # the per-query exclusion does not last; the held items stay out
+    assert set(claimed) <= set(loop.candidate_indices)
+    np.testing.assert_array_equal(loop.excluded_indices, held)
+    loop.teach(batch, y[batch])
+    assert not set(take_texts(X, held)) & set(loop.model_.unlabeled_seen_)
+    # included again, they may be queried
+    loop.include(held[:25])
+    np.testing.assert_array_equal(loop.excluded_indices, held[25:])
+    assert set(held[:25]) <= set(loop.candidate_indices)
+    with pytest.raises(ValueError, match=r"must be in \[0, 160\)"):
+        loop.query(3, exclude=[400])
+
+
+def take_texts(X, indices):
+    return [X[i] for i in indices]
+
+
+def test_relabel_and_undo_give_the_model_of_the_final_labels(data):
+    X, y = data
+    loop = make_loop(X)
+    loop.start([0, 1, 2, 3], y[[0, 1, 2, 3]])
+    batch = loop.query(12)
+    loop.teach(batch, y[batch])
+    wrong = batch[:3]
+    loop.relabel(wrong, 1 - y[wrong])  # a second annotator disagrees
+    loop.unlabel([batch[5]])  # an undo: the item is back in the pool
+    record = loop.retrain()
+    assert record.refit and record.acquired == []
+    assert record.relabeled == wrong.tolist() and record.removed == [int(batch[5])]
+    assert batch[5] in loop.candidate_indices
+    assert record.n_labeled == 4 + 12 - 1
+    # the same model as a loop started from the final labels (position order)
+    final = sorted(loop.labels_)
+    fresh = make_loop(X)
+    fresh.start(final, [loop.labels_[i] for i in final])
+    np.testing.assert_array_equal(
+        loop.model_.predict_proba(X), fresh.model_.predict_proba(X)
+    )
+    # labels arriving one at a time, then one training (a person's pace)
+    more = loop.query(4)
+    for index in more:
+        loop.label([index], [y[index]])
+    assert loop.n_untrained == 4
+    record = loop.teach([], [])  # trains on the four, added to the others
+    assert record.acquired == more.tolist() and not record.refit
+    assert record.query_scores is not None and loop.n_untrained == 0
+    # records with relabels and removals survive JSON and resume exactly
+    saved = [json.loads(json.dumps(r.to_dict())) for r in loop.records_]
+    assert saved[2]["removed"] == [int(batch[5])] and saved[2]["refit"] is True
+    labels = np.array([loop.labels_.get(i, y[i]) for i in range(len(X))])
+    resumed = make_loop(X).resume(saved, labels)
+    assert resumed.labeled_indices_ == loop.labeled_indices_
+    np.testing.assert_array_equal(resumed.query(6), loop.query(6))
+
+
+def test_label_changes_are_checked(data):
+    X, y = data
+    loop = make_loop(X)
+    loop.start([0, 1], y[[0, 1]])
+    with pytest.raises(ValueError, match=r"Items \[7\] are not labeled"):
+        loop.relabel([7], [1])
+    with pytest.raises(ValueError, match=r"Items \[7\] are not labeled"):
+        loop.unlabel([7])
+    with pytest.raises(ValueError, match="not among the classes"):
+        loop.relabel([0], ["positive"])
+    loop.label([7], [y[7]])
+    loop.unlabel([7])  # labeled and taken back before any training: no change
+    assert loop.n_untrained == 0 and 7 in loop.candidate_indices
+    with pytest.raises(RuntimeError, match="before retrain"):
+        make_loop(X).retrain()
+
+
+def test_a_stored_model_is_queried_without_training(data):
+    X, y = data
+    initial = [0, 1, 2, 3, 4, 5]
+    trained = make_loop(X)
+    trained.start(initial, y[initial])
+    expected = trained.query(8)
+
+    class NeverFitted(LogisticRegression):
+        def fit(self, X, y):
+            raise AssertionError("the stored model must not be refitted")
+
+    loop = ActiveLearningLoop(
+        make_pipeline(TfidfVectorizer(), NeverFitted()),
+        EntropySampling(),
+        X,
+        classes=[0, 1],
+        seed=7,
+    )
+    loop.start(initial, y[initial], model=trained.model_)
+    assert loop.model_ is trained.model_
+    np.testing.assert_array_equal(loop.query(8), expected)
+    # the next training trains the loop's estimator from scratch
+    loop.estimator = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10.0))
+    record = loop.teach(expected, y[expected])
+    assert record.refit and loop.model_ is not trained.model_
+    with pytest.raises(TypeError, match="'model' parameter"):
+        make_loop(X).start(initial, y[initial], model="model.joblib")
+
+
+def test_a_prefitted_strategy_is_kept_across_retrainings(data):
+    X, y = data
+    strategy = ALLSH(random_state=0).fit(X)  # e.g. its augmenter was stored
+    fitted_augmenter = strategy.augmenter_
+    loop = make_loop(X, strategy, refit_strategy=False)
+    loop.start([0, 1, 2, 3], y[[0, 1, 2, 3]])
+    working = loop.learner_.query_strategy_
+    assert working.augmenter_ is fitted_augmenter
+    batch = loop.query(10)
+    augmented = working.n_augmented_
+    assert augmented > 0
+    loop.teach(batch, y[batch])
+    loop.relabel([batch[0]], [1 - y[batch[0]]])
+    loop.retrain()
+    # the same working copy: its augmented copies are not computed again
+    assert loop.learner_.query_strategy_ is working
+    loop.query(10)
+    assert working.n_augmented_ == augmented
+    assert strategy.augmenter_ is fitted_augmenter
 
 
 def test_plan_labeling_checks_sizes_once():

@@ -67,6 +67,16 @@ class IterationRecord:
     query_scores : dict of {str: float} or None, default=None
         Min, mean and max of the strategy's scores of the acquired items
         (None at iteration 0 and for items taught without a query).
+    relabeled : list of int, default=[]
+        Positions labeled before whose label changed at this iteration
+        (:meth:`ActiveLearningLoop.relabel`).
+    removed : list of int, default=[]
+        Positions whose label was taken back at this iteration
+        (:meth:`ActiveLearningLoop.unlabel`); they are back in the pool.
+    refit : bool, default=False
+        Whether this iteration trained from scratch on every label in
+        position order (:meth:`ActiveLearningLoop.retrain`) rather than
+        adding the acquired items to the training set.
 
     Examples
     --------
@@ -85,9 +95,16 @@ class IterationRecord:
     time: dict = field(default_factory=dict)
     batch_labels: list = field(default_factory=list)
     query_scores: dict | None = None
+    relabeled: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    refit: bool = False
 
     def to_dict(self):
-        """The record as a JSON-ready dict (``query_scores`` only when set).
+        """The record as a JSON-ready dict.
+
+        ``query_scores`` is written only when set, ``relabeled`` and
+        ``removed`` only when not empty and ``refit`` only when true, so the
+        records of a loop that only ever adds labels keep their form.
 
         The keys and value types are stable: this is the line the experiment
         runner writes to ``iterations.jsonl``.
@@ -106,6 +123,11 @@ class IterationRecord:
         }
         if self.query_scores is not None:
             data["query_scores"] = dict(self.query_scores)
+        for key in ("relabeled", "removed"):
+            if getattr(self, key):
+                data[key] = [int(i) for i in getattr(self, key)]
+        if self.refit:
+            data["refit"] = True
         return data
 
     @classmethod
@@ -128,6 +150,9 @@ class IterationRecord:
             time=dict(data.get("time", {})),
             batch_labels=list(data.get("batch_labels", [])),
             query_scores=data.get("query_scores"),
+            relabeled=[int(i) for i in data.get("relabeled", [])],
+            removed=[int(i) for i in data.get("removed", [])],
+            refit=bool(data.get("refit", False)),
         )
 
 

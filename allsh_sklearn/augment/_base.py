@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._tags import TextInputMixin
 from ..utils._validation import _is_pair, check_texts
 
 
@@ -41,7 +42,7 @@ def stable_seed(*parts):
     return int.from_bytes(digest, "little") >> 1
 
 
-class BaseAugmenter(TransformerMixin, BaseEstimator):
+class BaseAugmenter(TextInputMixin, TransformerMixin, BaseEstimator):
     """Base class of text augmenters (not to be used directly).
 
     Subclasses define ``__init__`` (storing a ``random_state`` parameter),
@@ -188,10 +189,3 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
             (first, next(new_seconds)) if _is_pair(item) else first
             for item, first in zip(items, new_firsts, strict=True)
         ]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = True
-        return tags

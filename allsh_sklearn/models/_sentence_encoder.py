@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sqlite import SQLiteStore
+from ..utils._tags import TextInputMixin
 from ..utils._validation import _is_pair, check_int, check_one_of, check_texts
 from ._loader import load_frozen, model_config, model_fingerprint, resolve_model
 
@@ -112,7 +113,7 @@ def _store_for(cache_dir):
         return _STORES[key]
 
 
-class SentenceEncoder(TransformerMixin, BaseEstimator):
+class SentenceEncoder(TextInputMixin, TransformerMixin, BaseEstimator):
     """Embed texts with a frozen transformer (sentence-transformers pooling).
 
     ``transform(X)`` returns one row per text: the mean of the model's last
@@ -331,9 +332,3 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
             self._memory_store.update(mapping)
         else:
             store.set_many(mapping)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags

@@ -44,6 +44,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._tags import TextInputMixin
 from ..utils._validation import _is_pair, check_one_of, check_texts
 
 __all__ = [
@@ -84,7 +85,7 @@ def base_classifier(name):
     return name.removesuffix(BALANCED_SUFFIX)
 
 
-class FrozenRowCache(TransformerMixin, BaseEstimator):
+class FrozenRowCache(TextInputMixin, TransformerMixin, BaseEstimator):
     """A fitted transformer, frozen, whose output rows are memoized by text.
 
     Like :class:`sklearn.frozen.FrozenEstimator`, ``fit`` does nothing and
@@ -164,14 +165,8 @@ class FrozenRowCache(TransformerMixin, BaseEstimator):
                 self._index[key] = start + offset
         return self._rows[[self._index[key] for key in keys]]
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
 
-
-class PairTfidfVectorizer(TransformerMixin, BaseEstimator):
+class PairTfidfVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
     """TF-IDF features of texts, or of sentence pairs side by side.
 
     A text ``x`` becomes ``v(x)``; a pair ``(a, b)`` becomes
@@ -252,12 +247,6 @@ class PairTfidfVectorizer(TransformerMixin, BaseEstimator):
         first = self.vectorizer_.transform([a for a, _ in items])
         second = self.vectorizer_.transform([b for _, b in items])
         return sp.hstack([first, second, first.multiply(second)], format="csr")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
 
 
 class ClassifierTier:

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted as sklearn_check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.utils import to_device, to_tensor
 
+from ..utils._tags import TextInputMixin
 from ..utils._validation import check_int, check_one_of
 from ._consistency import ConsistencyLoss
 from ._data import (
@@ -69,7 +70,7 @@ class _PendingModule(torch.nn.Module):
         )
 
 
-class TransformerClassifier(NeuralNetClassifier):
+class TransformerClassifier(TextInputMixin, NeuralNetClassifier):
     """Fine-tune a Hugging Face transformer on raw texts, scikit-learn style.
 
     A :class:`skorch.NeuralNetClassifier` whose ``X`` is a list of texts, or
@@ -318,9 +319,6 @@ class TransformerClassifier(NeuralNetClassifier):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = True
         tags.non_deterministic = self.random_state is None
         return tags
 

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..divergences import get_divergence
 from ..strategies import allsh_scores
 from ..utils._selection import select_top
+from ..utils._tags import TextInputMixin
 from ..utils._validation import check_bool, check_int, check_one_of, check_texts
 from ._calibration import (
     CONTENT_FREE_INPUTS,
@@ -34,7 +35,7 @@ __all__ = ["STRATEGIES", "PromptSelector"]
 STRATEGIES = ("random", "calibrated", "uncertainty", "allsh")
 
 
-class PromptSelector(ClassifierMixin, BaseEstimator):
+class PromptSelector(TextInputMixin, ClassifierMixin, BaseEstimator):
     """Few-shot classifier that selects its in-context examples by a strategy.
 
     ``fit`` picks ``n_shots`` demonstrations from the training data; the
@@ -403,13 +404,6 @@ class PromptSelector(ClassifierMixin, BaseEstimator):
                     "(e.g. allsh_sklearn.augment.TfidfAugmenter()). Got "
                     f"{type(self.augmenter).__name__} instead."
                 )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = True
-        return tags
 
 
 def _has_pairs(X):

@@ -31,6 +31,20 @@ def _clip_rows(proba):
     return proba / proba.sum(axis=1, keepdims=True)
 
 
+def _check_same_dimension(embeddings_labeled, embeddings_pool, names, advice):
+    """Raise if the labeled and the pool embeddings differ in dimension.
+
+    ``names`` are how the message names the two sets, ``advice`` what to do.
+    """
+    if embeddings_pool.shape[1] != embeddings_labeled.shape[1]:
+        raise ValueError(
+            "The embeddings of the labeled examples and of the pool must have "
+            f"the same dimension. Got {embeddings_labeled.shape[1]} for "
+            f"{names[0]} and {embeddings_pool.shape[1]} for {names[1]} "
+            f"instead: {advice}."
+        )
+
+
 def cal_scores(
     proba_pool, embeddings_pool, proba_labeled, embeddings_labeled, n_neighbors=10
 ):
@@ -90,13 +104,12 @@ def cal_scores(
     embeddings_labeled = check_embeddings(
         embeddings_labeled, len(proba_labeled), name="embeddings_labeled"
     )
-    if embeddings_pool.shape[1] != embeddings_labeled.shape[1]:
-        raise ValueError(
-            "The embeddings of the labeled examples and of the pool must have "
-            f"the same dimension. Got {embeddings_labeled.shape[1]} for the "
-            f"labeled examples and {embeddings_pool.shape[1]} for the pool "
-            "instead: embed both with the same model."
-        )
+    _check_same_dimension(
+        embeddings_labeled,
+        embeddings_pool,
+        ("the labeled examples", "the pool"),
+        "embed both with the same model",
+    )
     proba_pool = _clip_rows(proba_pool)
     proba_labeled = _clip_rows(proba_labeled)
     if proba_pool.shape[1] != proba_labeled.shape[1]:
@@ -218,13 +231,12 @@ class CAL(BaseQueryStrategy):
         proba_pool, embeddings_pool = context.proba_and_embeddings(
             self.embedding, self.embedding_kind
         )
-        if embeddings_pool.shape[1] != embeddings_labeled.shape[1]:
-            raise ValueError(
-                "The embeddings of the labeled examples and of the pool must have "
-                f"the same dimension. Got {embeddings_labeled.shape[1]} for "
-                f"X_labeled and {embeddings_pool.shape[1]} for X_pool instead: "
-                "the embedding must not depend on the data it is given."
-            )
+        _check_same_dimension(
+            embeddings_labeled,
+            embeddings_pool,
+            ("X_labeled", "X_pool"),
+            "the embedding must not depend on the data it is given",
+        )
         with context.timer.phase("selection"):
             return cal_scores(
                 proba_pool,

@@ -161,12 +161,12 @@ def _alpha_rows(p, q, alpha, log, expm1):
     return total / (alpha * (alpha - 1.0))
 
 
-DIVERGENCES = {
-    "kl": kl,
-    "reverse_kl": reverse_kl,
-    "jsd": jsd,
-    "alpha": alpha_divergence,
-}
+def _registry(kl, reverse_kl, jsd, alpha_divergence):
+    """The divergence names, mapped to the numpy or the torch functions."""
+    return {"kl": kl, "reverse_kl": reverse_kl, "jsd": jsd, "alpha": alpha_divergence}
+
+
+DIVERGENCES = _registry(kl, reverse_kl, jsd, alpha_divergence)
 
 
 def get_divergence(name, alpha=0.5):

@@ -14,7 +14,7 @@ zero below ``EPS``.
 
 import torch
 
-from ..divergences import EPS, _alpha_rows, _check_alpha, _lookup
+from ..divergences import EPS, _alpha_rows, _check_alpha, _lookup, _registry
 
 __all__ = [
     "alpha_divergence",
@@ -54,15 +54,9 @@ def _rel_entr(p, q):
 def kl(p, q):
     """Kullback-Leibler divergence ``KL(p || q)`` of each pair of rows.
 
-    Parameters
-    ----------
-    p, q : torch.Tensor of shape (n_samples, n_classes) or (n_classes,)
-        Probability distributions, one per row.
-
-    Returns
-    -------
-    divergence : torch.Tensor of shape (n_samples,) or scalar
-        In nats, non-negative.
+    :func:`allsh_sklearn.divergences.kl` on tensors ``p``, ``q`` of shape
+    (n_samples, n_classes) or (n_classes,): one value per row (a scalar for
+    one row), in nats, non-negative.
 
     Examples
     --------
@@ -141,27 +135,15 @@ def alpha_divergence(p, q, alpha=0.5):
     return _finish(_alpha_rows(p, q, alpha, torch.log, torch.expm1), squeeze)
 
 
-_TORCH_DIVERGENCES = {
-    "kl": kl,
-    "reverse_kl": reverse_kl,
-    "jsd": jsd,
-    "alpha": alpha_divergence,
-}
+_TORCH_DIVERGENCES = _registry(kl, reverse_kl, jsd, alpha_divergence)
 
 
 def get_divergence(name, alpha=0.5):
     """Return the torch divergence called ``name`` as ``f(p, q)``.
 
-    Parameters
-    ----------
-    name : {"kl", "reverse_kl", "jsd", "alpha"} or callable
-        A divergence name, or a callable ``f(p, q) -> Tensor`` used as is.
-    alpha : float, default=0.5
-        The order of the alpha-divergence; checked only for ``"alpha"``.
-
-    Returns
-    -------
-    divergence : callable
+    The names, the parameters and the errors are those of
+    :func:`allsh_sklearn.divergences.get_divergence` (one lookup serves
+    both); a callable ``name`` takes and returns tensors.
 
     Examples
     --------

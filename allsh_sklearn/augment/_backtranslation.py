@@ -327,21 +327,11 @@ class BackTranslationAugmenter(BaseAugmenter):
     def augment(self, X, n_copies=1, copy_offset=0):
         """Return ``n_copies`` back-translated copies of each text in ``X``.
 
-        Copies already in ``cache_`` are read back; only the missing (text,
-        copy) pairs are translated, each distinct text once, and stored.
-
-        Parameters
-        ----------
-        X : sequence of str or of (str, str)
-        n_copies : int, default=1
-            How many copies of each text.
-        copy_offset : int, default=0
-            Index of the first copy.
-
-        Returns
-        -------
-        copies : list of ``n_copies`` lists
-            ``copies[k][i]`` is copy ``copy_offset + k`` of ``X[i]``.
+        The parameters and the result are those of
+        :meth:`BaseAugmenter.augment <allsh_sklearn.augment.BaseAugmenter.augment>`
+        (``copies[k][i]`` is copy ``copy_offset + k`` of ``X[i]``). Copies
+        already in ``cache_`` are read back; only the missing (text, copy)
+        pairs are translated, each distinct text once, and stored.
         """
         check_is_fitted(self)
         check_int(n_copies, "n_copies", 1)

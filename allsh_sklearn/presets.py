@@ -30,12 +30,12 @@ Examples
 
 from dataclasses import dataclass, field
 
+from . import strategies
 from .augment import BackTranslationAugmenter, SynonymAugmenter, TfidfAugmenter
 from .strategies import (
     ALLSH,
     BADGE,
     CAL,
-    WCA_COPIES,
     EntropySampling,
     MarginSampling,
     RandomSampling,
@@ -58,6 +58,9 @@ __all__ = [
     "uses_consistency",
 ]
 
+#: Augmented copies per text of worst-case augmentation (WCA, the paper's K):
+#: :data:`allsh_sklearn.strategies.WCA_COPIES`, defined there.
+WCA_COPIES = strategies.WCA_COPIES
 
 
 @dataclass(frozen=True)

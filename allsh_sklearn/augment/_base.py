@@ -82,6 +82,7 @@ class BaseAugmenter(TextInputMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            The texts, or sentence pairs, to augment.
 
         Returns
         -------

@@ -225,6 +225,7 @@ class SentenceEncoder(TextInputMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            Texts, or sentence pairs: all of one kind.
 
         Returns
         -------

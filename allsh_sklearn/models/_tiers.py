@@ -137,6 +137,8 @@ class FrozenRowCache(TextInputMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            What ``transformer`` takes; a text seen before is not transformed
+            again.
 
         Returns
         -------
@@ -235,6 +237,7 @@ class PairTfidfVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            Of the kind ``fit`` saw (texts, or sentence pairs).
 
         Returns
         -------

@@ -913,6 +913,7 @@ class TransformerClassifier(TextInputMixin, NeuralNetClassifier):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            The texts (or sentence pairs) to classify.
 
         Returns
         -------

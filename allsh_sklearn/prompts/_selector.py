@@ -260,6 +260,8 @@ class PromptSelector(TextInputMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            The texts (or pairs) to classify, each placed after the
+            demonstrations in the prompt.
 
         Returns
         -------
@@ -281,6 +283,7 @@ class PromptSelector(TextInputMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            Prompted as by :meth:`predict_proba`.
 
         Returns
         -------
@@ -296,6 +299,7 @@ class PromptSelector(TextInputMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of str or of (str, str)
+            Prompted and calibrated as by :meth:`predict_proba`.
 
         Returns
         -------

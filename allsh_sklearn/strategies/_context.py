@@ -163,10 +163,14 @@ class QueryContext:
         proba : ndarray of shape (n_pool, n_classes)
         embeddings : ndarray or sparse matrix of shape (n_pool, n_features)
         """
+        return self._embedded("pool", lambda: self.X_pool, embedding, kind)
+
+    def _embedded(self, which, texts, embedding, kind):
+        """``get_proba_and_embeddings`` of ``texts()``, remembered per source."""
         return self._remember(
-            ("pool", _embedding_key(embedding, kind)),
+            (which, _embedding_key(embedding, kind)),
             lambda: get_proba_and_embeddings(
-                self.classifier, self.X_pool, embedding, kind=kind, timer=self.timer
+                self.classifier, texts(), embedding, kind=kind, timer=self.timer
             ),
         )
 
@@ -213,8 +217,7 @@ class QueryContext:
 
         Parameters
         ----------
-        owner : str, default="This strategy"
-            Who needs them, named in the error message.
+        owner : see :meth:`labeled_texts`
 
         Returns
         -------
@@ -255,15 +258,11 @@ class QueryContext:
         proba : ndarray of shape (n_labeled, n_classes)
         embeddings : ndarray or sparse matrix of shape (n_labeled, n_features)
         """
-        return self._remember(
-            ("labeled", _embedding_key(embedding, kind)),
-            lambda: get_proba_and_embeddings(
-                self.classifier,
-                self.labeled_texts(owner or "This strategy"),
-                embedding,
-                kind=kind,
-                timer=self.timer,
-            ),
+        return self._embedded(
+            "labeled",
+            lambda: self.labeled_texts(owner or "This strategy"),
+            embedding,
+            kind,
         )
 
     # Parts of the pool ----------------------------------------------------

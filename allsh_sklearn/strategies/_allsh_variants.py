@@ -284,11 +284,8 @@ def copy_gradient_kmeans_plusplus(
         The batch size, at most ``n_samples``.
     worst_case : bool, default=False
         Use the copy farthest from the original's predicted label.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the D^2 sampling.
-    duplicates : ndarray of shape (n_samples,) or None, default=None
-        Group ids of repeated texts: one item per group is chosen while
-        other groups remain (as :class:`~allsh_sklearn.strategies.BADGE`).
+    random_state, duplicates
+        As for :func:`score_weighted_kmeans_plusplus`.
 
     Returns
     -------
@@ -363,13 +360,8 @@ def scaled_badge_kmeans_plusplus(
     weights : array-like of shape (n_samples,)
         Non-negative weight of each item (for example
         ``quantile_weights(allsh_scores)``).
-    n_instances : int
-        The batch size, at most ``n_samples``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the D^2 sampling.
-    duplicates : ndarray of shape (n_samples,) or None, default=None
-        Group ids of repeated texts: one item per group is chosen while
-        other groups remain (as :class:`~allsh_sklearn.strategies.BADGE`).
+    n_instances, random_state, duplicates
+        As for :func:`score_weighted_kmeans_plusplus`.
 
     Returns
     -------

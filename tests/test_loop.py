@@ -382,13 +382,15 @@ def test_plan_labeling_checks_sizes_once():
 
 
 #: The package's layers, lowest first: a module imports its own layer or lower.
+#: The web page sits on the labeling session, which never imports it.
 LAYERS = [
     {"exceptions", "utils", "divergences", "datasets"},
     {"augment"},
     {"strategies", "presets", "learner", "stopping"},
     {"models", "prompts"},
     {"loop"},
-    {"experiments", "session", "web"},
+    {"experiments", "session"},
+    {"web"},
 ]
 
 
@@ -429,3 +431,21 @@ def test_dependencies_point_one_way():
     ]
     assert upward == []
     assert not [edge for edge in edges if edge[1] == "experiments"]
+
+
+def test_the_session_does_not_import_the_web_page():
+    # The import scan above sees any import statement, in a function too;
+    # here: importing the session (and its CLI) loads nothing of the web page.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, allsh_sklearn.session, allsh_sklearn.session._cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('allsh_sklearn.web')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+    layer = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+    assert layer["web"] > layer["session"]

@@ -304,6 +304,10 @@ class ActiveLearningLoop:
             self.labels_[index] = label
         self._added.extend(indices.tolist())
 
+    def _forget_labels(self):
+        self.labeled_indices_, self.labels_, self._added = [], {}, []
+        self._unlabeled[:] = True
+
     def _training_pool(self):
         """The unlabeled items fed to training: unlabeled and not excluded."""
         return take(self.X, self.candidate_indices)
@@ -326,7 +330,8 @@ class ActiveLearningLoop:
 
     # Steps ------------------------------------------------------------------
 
-    def _begin(self, labeled, model=None):
+    @staticmethod
+    def _check_model(model):
         if model is not None and not (
             hasattr(model, "predict_proba") and hasattr(model, "classes_")
         ):
@@ -335,6 +340,9 @@ class ActiveLearningLoop:
                 f"predict_proba and classes_) or None. Got {type(model).__name__} "
                 "instead."
             )
+
+    def _begin(self, labeled, model=None):
+        self._check_model(model)
         if self.refit_strategy and callable(getattr(self.query_strategy, "fit", None)):
             self.query_strategy.fit(self.X)
         self._notify("on_loop_begin")
@@ -379,7 +387,11 @@ class ActiveLearningLoop:
             )
         indices, labels = self._check_labels(indices, labels)
         self._record_labels(indices, labels)
-        training = self._begin(self.labeled_indices_, model=model)
+        try:
+            training = self._begin(self.labeled_indices_, model=model)
+        except BaseException:
+            self._forget_labels()  # not started: start() may be called again
+            raise
         return self._finish(
             IterationRecord(
                 iteration=0,
@@ -441,7 +453,11 @@ class ActiveLearningLoop:
         label_of = _oracle(labels)
         indices, values = self._check_labels(labeled, label_of(np.asarray(labeled)))
         self._record_labels(indices, values)
-        self._begin(self.labeled_indices_, model=model)
+        try:
+            self._begin(self.labeled_indices_, model=model)
+        except BaseException:
+            self._forget_labels()
+            raise
         self.records_ = records
         return self
 
@@ -614,7 +630,7 @@ class ActiveLearningLoop:
         """Label changes since the last training (added, relabeled, removed)."""
         return len(self._added) + len(self._relabeled) + len(self._removed)
 
-    def retrain(self):
+    def retrain(self, *, model=None):
         """Train from scratch on every label, in position order (one iteration).
 
         A fresh clone of ``estimator`` (read now, so it may have been
@@ -624,27 +640,37 @@ class ActiveLearningLoop:
         same model. The strategy's working copy is kept. The record lists
         the items labeled, relabeled and unlabeled since the last training.
 
+        Parameters
+        ----------
+        model : object or None, default=None
+            A classifier already fitted on exactly the current labels (a
+            model stored by another process): used as it is instead of
+            training (see :meth:`start`).
+
         Returns
         -------
         record : IterationRecord
         """
         self._check_started("retrain")
+        self._check_model(model)
         self.labeled_indices_.sort()
         labeled = self.labeled_indices_
         strategy = getattr(self.learner_, "query_strategy_", None)
-        self.learner_.set_params(estimator=self.estimator)
+        self.learner_.set_params(
+            estimator=self.estimator if model is None else FrozenEstimator(model)
+        )
         started = time.perf_counter()
         self.learner_.fit(
             take(self.X, labeled),
             self._labels_of(labeled),
-            X_unlabeled=self._training_pool(),
+            X_unlabeled=None if model is not None else self._training_pool(),
         )
         seconds = time.perf_counter() - started
         if strategy is not None:
             # The learner's fit copies the strategy afresh; the copy it worked
             # on so far (and what it learned: cached augmentations) is kept.
             self.learner_.query_strategy_ = strategy
-        self._given_model = False
+        self._given_model = model is not None
         return self._trained(seconds, refit=True)
 
     def _trained(self, seconds, *, refit):

@@ -3,9 +3,15 @@
 Every command takes the project folder first. The work is done by
 :class:`~allsh_sklearn.session.LabelingSession`; this module only parses
 arguments, prints, and maps errors to exit codes (:data:`EXIT_CODES`).
+
+Commands of the layers above the session (``serve``, the labeling web page
+of :mod:`allsh_sklearn.web`) plug in by name (:data:`COMMAND_PLUGINS`): the
+session package never imports them, so dependencies point one way (the web
+page uses the session, never the reverse).
 """
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -14,9 +20,16 @@ from pathlib import Path
 
 from ._errors import EXIT_CODES, SessionError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMAND_PLUGINS", "build_parser", "main"]
 
 _FORMATS = ("csv", "jsonl", "parquet", "labelstudio")
+
+#: Commands that packages built on the session add to ``allsh-label``: the
+#: command's name and the module that provides it. Such a module defines
+#: ``HELP`` (one line), ``DESCRIPTION``, ``add_arguments(parser)`` (the
+#: parser has ``project`` already) and ``run(args, out) -> exit code``; it is
+#: imported when the parser is built, by name (like an entry point).
+COMMAND_PLUGINS = {"serve": "allsh_sklearn.web._cli"}
 
 
 def _epilog():
@@ -247,9 +260,9 @@ def build_parser():
     pred.add_argument("--pair-column", help="default: the session's")
     pred.add_argument("--id-column", help="default: the session's, when present")
 
-    from ..web._cli import DESCRIPTION, HELP, add_serve_arguments
-
-    add_serve_arguments(command("serve", HELP, DESCRIPTION))
+    for name, module in COMMAND_PLUGINS.items():
+        plugin = importlib.import_module(module)
+        plugin.add_arguments(command(name, plugin.HELP, plugin.DESCRIPTION))
     return parser
 
 
@@ -486,12 +499,6 @@ def _run_predict(args, out):
     return 0
 
 
-def _run_serve(args, out):
-    from ..web._cli import run_serve
-
-    return run_serve(args, out)
-
-
 _RUNNERS = {
     "init": _run_init,
     "next": _run_next,
@@ -501,8 +508,13 @@ _RUNNERS = {
     "retrain": _run_retrain,
     "status": _run_status,
     "predict": _run_predict,
-    "serve": _run_serve,
 }
+
+
+def _runner(command):
+    if command in _RUNNERS:
+        return _RUNNERS[command]
+    return importlib.import_module(COMMAND_PLUGINS[command]).run
 
 
 def main(argv=None):
@@ -521,7 +533,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
-        return _RUNNERS[args.command](args, out)
+        return _runner(args.command)(args, out)
     except KeyboardInterrupt:
         print("\nInterrupted: every label given so far is saved.", file=sys.stderr)
         return 130

@@ -6,9 +6,12 @@ in Python), fit it on the labels, score and select the next batch with the
 query strategy, predict, and explain why ALLSH picked a text. The session
 around it stores labels and batches; it never fits or queries itself.
 
-``Engine.step`` is the one place where refit and query happen (one step of
-active learning on the current labels); see its docstring for how it maps
-onto :mod:`allsh_sklearn.loop` once that module drives it.
+Active learning itself is one :class:`~allsh_sklearn.loop.ActiveLearningLoop`
+per session, over the whole pool, kept for the session's life:
+``Engine.step`` brings its labels up to date with the database (labels,
+relabels and undos from every annotator and process), retrains when they or
+the round changed, and queries with the audit sample and skipped texts kept
+out.
 """
 
 import contextlib
@@ -68,9 +71,9 @@ class StepResult:
     Attributes
     ----------
     estimator : object
-        The classifier fitted on the labels (None when the step reused one).
+        The classifier fitted on the labels.
     indices : ndarray
-        Positions in the candidate pool, most informative first.
+        Positions in the pool, most informative first.
     scores : ndarray
         Their scores.
     mean_pool_score : float or None
@@ -222,6 +225,7 @@ class Engine:
         self.random_state = random_state
         self._tier = None
         self._strategy = None
+        self._loop = None
 
     # Building -----------------------------------------------------------------
 
@@ -351,94 +355,143 @@ class Engine:
 
     # One step of active learning ----------------------------------------------
 
+    def loop(self, X_pool):
+        """The session's active learning loop over ``X_pool`` (built once).
+
+        The strategy is prepared once (:meth:`query_strategy`) and kept as
+        it is (``refit_strategy=False``); the estimator is set before every
+        training (each round has its own seed).
+        """
+        if self._loop is None:
+            from ..loop import ActiveLearningLoop
+
+            self._loop = ActiveLearningLoop(
+                None,
+                self.query_strategy(X_pool),
+                X_pool,
+                classes=np.asarray(self.labels),
+                seed=self.random_state,
+                refit_strategy=False,
+            )
+            self._loop_seed = None
+        return self._loop
+
+    def _sync(self, loop, labeled, y_labeled):
+        """Bring the loop's labels to ``labeled``: new, changed and taken back."""
+        wanted = dict(zip(labeled, y_labeled, strict=True))
+        current = loop.labels_
+        removed = [i for i in current if i not in wanted]
+        if removed:
+            loop.unlabel(removed)
+        changed = [i for i in labeled if i in current and current[i] != wanted[i]]
+        if changed:
+            loop.relabel(changed, np.asarray([wanted[i] for i in changed], object))
+        added = [i for i in labeled if i not in current]
+        if added:
+            loop.label(added, np.asarray([wanted[i] for i in added], dtype=object))
+
     def step(
         self,
-        X_labeled,
+        labeled,
         y_labeled,
-        X_candidates,
+        excluded,
         n_instances,
         *,
         X_pool,
         seed,
+        model=None,
         progress=True,
     ):
-        """Refit on the labels, then query the next batch: one loop iteration.
+        """Bring the loop up to date with the labels, then query the next batch.
 
-        THE SEAM: the only place where a session refits and queries. It
-        drives :class:`~allsh_sklearn.loop.ActiveLearningLoop` for one
-        iteration on a pool made of the training texts followed by the
-        candidates: ``start`` trains on the labels, ``query`` selects from
-        the candidates. Labeling happens outside, at a person's pace, and is
-        stored by the session before this is called; the audit sample and
-        skipped texts are kept out simply by not being candidates.
+        The session's loop learns every label change since its last
+        training (from any annotator or process), retrains from scratch on
+        the labels when they or ``seed`` (the round) changed, then queries
+        among the texts neither labeled nor ``excluded``. Training from
+        scratch in item order with the round's seed makes the model a
+        function of the labels and the round only: a reopened session, or
+        another process, gets the same model and the same batch.
 
         Parameters
         ----------
-        X_labeled : list
-            Training texts (the audit sample excluded).
+        labeled : list of int
+            Positions in ``X_pool`` of the training labels (the audit sample
+            excluded), in increasing order.
         y_labeled : array-like of str
             Their labels.
-        X_candidates : list
-            The unlabeled texts the batch may come from.
+        excluded : iterable of int
+            Positions neither queried nor fed as unlabeled data (the audit
+            sample, skipped texts).
         n_instances : int
             The batch's training part.
         X_pool : list
-            The whole pool (what the tier and the augmenter are prepared on).
+            The whole pool.
         seed : int
-            Seeds the classifier, the learner and the strategy's tie-breaking.
+            The round's seed: the classifier's, and the query's.
+        model : object or None, default=None
+            The round's model as stored (fitted on exactly these labels with
+            this seed): used instead of training when the loop would
+            otherwise have to train.
         progress : bool, default=True
             A tqdm bar over the steps (and the encoder's own while encoding).
 
         Returns
         -------
         result : StepResult
+            ``indices`` are positions in ``X_pool``.
         """
-        from ..loop import ActiveLearningLoop, LambdaCallback
+        from ..loop import derive_seed
 
-        strategy = self.query_strategy(X_pool)
         self.encode_ahead(X_pool, progress=progress)
-        estimator = self.build(X_pool, seed, progress=progress)
-        n_labeled = len(X_labeled)
+        loop = self.loop(X_pool)
+        loop.include()
+        loop.exclude(sorted(excluded))
+        labeled = [int(i) for i in labeled]
+        y_labeled = np.asarray(y_labeled, dtype=object)
+        if loop.records_:
+            self._sync(loop, labeled, y_labeled)
+        must_train = not loop.records_ or loop.n_untrained or seed != self._loop_seed
+        candidates = np.setdiff1d(loop.candidate_indices, labeled)
         bar = _Stages(
-            [f"training on {n_labeled} labels", f"scoring {len(X_candidates)} texts"],
+            ([f"training on {len(labeled)} labels"] if must_train else [])
+            + [f"scoring {len(candidates)} texts"],
             progress,
         )
         times = {}
-
-        def trained(loop, record):
-            times["train"] = record.time.get("training", 0.0)
-            bar.next()
-
-        loop = ActiveLearningLoop(
-            estimator,
-            strategy,
-            list(X_labeled) + list(X_candidates),
-            classes=np.asarray(self.labels),
-            seed=seed,
-            callbacks=[LambdaCallback(on_iteration_end=trained)],
-        )
         try:
             with self.threads():
-                loop.start(np.arange(n_labeled), np.asarray(y_labeled, dtype=object))
+                if must_train:
+                    if model is None:
+                        loop.estimator = self.build(X_pool, seed, progress=progress)
+                    if loop.records_:
+                        record = loop.retrain(model=model)
+                    else:
+                        record = loop.start(labeled, y_labeled, model=model)
+                    self._loop_seed = seed
+                    times["train"] = record.time["training"]
+                    bar.next()
                 started = time.perf_counter()
-                chosen = loop.query(n_instances)
+                chosen = loop.query(
+                    n_instances, random_state=derive_seed(seed, "query", 1)
+                )
                 times["query"] = time.perf_counter() - started
             bar.next()
         finally:
             bar.close()
-        learner = loop.learner_
-        self._check_classes(learner.estimator_)
-        self.fitted_strategy_ = getattr(learner, "query_strategy_", strategy)
-        indices = np.asarray(chosen, dtype=np.int64) - n_labeled
+        estimator = loop.model_
+        self._check_classes(estimator)
+        self.fitted_strategy_ = loop.learner_.query_strategy_
+        candidates = loop.candidate_indices
         scores_all = getattr(self.fitted_strategy_, "last_scores_", None)
-        if scores_all is not None and len(scores_all) == len(X_candidates):
+        if scores_all is not None and len(scores_all) == len(candidates):
             scores_all = np.asarray(scores_all, dtype=np.float64)
-            scores, mean_score = scores_all[indices], float(np.mean(scores_all))
+            positions = np.searchsorted(candidates, chosen)
+            scores, mean_score = scores_all[positions], float(np.mean(scores_all))
         else:
-            scores, mean_score = np.full(len(indices), np.nan), None
+            scores, mean_score = np.full(len(chosen), np.nan), None
         return StepResult(
-            estimator=learner.estimator_,
-            indices=indices,
+            estimator=estimator,
+            indices=np.asarray(chosen, dtype=np.int64),
             scores=scores,
             mean_pool_score=mean_score,
             train_seconds=times.get("train", 0.0),

@@ -1414,15 +1414,17 @@ class LabelingSession:
             kind = "query"
             engine = self._engine()
             # Unchanged labels (a batch wholly skipped): the same round's
-            # model, refitted with the same seed, queries a new batch.
+            # model (kept by the loop, or as stored) queries a new batch.
             round_number = 1 if last is None else last[0] + int(changed)
+            train_set = {item for item, _, _ in train}
             result = engine.step(
-                [X_pool[item] for item, _, _ in train],
+                [item for item, _, _ in train],
                 [label for _, label, _ in train],
-                [X_pool[i] for i in candidates],
+                snap["busy"] - train_set,
                 n_train,
                 X_pool=X_pool,
                 seed=_seed(self.config["random_state"], round_number),
+                model=None if changed else self._stored_model(round_number, X_pool),
                 progress=progress,
             )
             estimator = result.estimator
@@ -1430,7 +1432,7 @@ class LabelingSession:
                 round_row = self._evaluate_round(
                     engine, estimator, snap, round_number, result, X_pool, progress
                 )
-            train_items = [candidates[i] for i in result.indices]
+            train_items = [int(i) for i in result.indices]
             scores = [float(s) for s in result.scores]
         audit_items = self._draw_audit(snap, n_audit, exclude=set(train_items))
         # Audit texts sit at random places so annotators cannot tell them apart.
@@ -1618,6 +1620,25 @@ class LabelingSession:
             connection.executemany(
                 "UPDATE items SET role = 'audit' WHERE item = ?", [(i,) for i in audit]
             )
+
+    def _stored_model(self, round_number, X_pool):
+        """The model of a round kept in memory or in the database, else None.
+
+        None also when the stored model cannot be loaded by this version:
+        the loop then trains it again (with the round's seed, the same model).
+        """
+        if self._model is not None and self._model[0] == round_number:
+            return self._model[1]
+        with self._store.read() as connection:
+            row = connection.execute(
+                "SELECT data FROM models WHERE round = ?", (round_number,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return self._engine().loads(bytes(row[0]), X_pool)
+        except Exception:  # written by another version: train it again
+            return None
 
     def _load_model(self, round_number, X_pool, train=None):
         """The model of a round: from memory, from the database, or refitted.

@@ -1,14 +1,17 @@
 """``allsh-label serve``: the arguments and the runner the CLI plugs in.
 
-Kept apart from the CLI module so that the labeling page's options live with
-the page; importing this module does not import the web stack.
+A command plugin of ``allsh-label`` (see
+:data:`allsh_sklearn.session._cli.COMMAND_PLUGINS`): ``HELP``,
+``DESCRIPTION``, :func:`add_arguments` and :func:`run`. The labeling page's
+options live with the page; importing this module does not import the web
+stack.
 """
 
 import sys
 import textwrap
 import warnings
 
-__all__ = ["add_serve_arguments", "run_serve"]
+__all__ = ["add_arguments", "add_serve_arguments", "run", "run_serve"]
 
 HELP = "label in a local web page"
 DESCRIPTION = textwrap.fill(
@@ -87,3 +90,8 @@ def run_serve(args, out=None):
                 raise ValueError(str(error)) from error
             raise
     return 0
+
+
+#: The names ``allsh-label`` looks for in a command plugin.
+add_arguments = add_serve_arguments
+run = run_serve

@@ -336,6 +336,8 @@ class SQLiteStore:
         Parameters
         ----------
         table : str
+            The name of a table of the schema (not user input: it is
+            formatted into the statement).
 
         Returns
         -------

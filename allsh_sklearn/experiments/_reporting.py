@@ -389,7 +389,11 @@ def plot_learning_curves(runs, setting_name, task, title=None):
     task_runs = [r for r in runs if r["config"]["task"] == task]
     curves = _curves(task_runs, metric)
     figure, axes = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    for strategy in _ordered_strategies(task_runs, setting):
+    strategies = _ordered_strategies(task_runs, setting)
+    if len(strategies) > 10:
+        # The default colour cycle repeats after ten lines; tab20 does not.
+        axes.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+    for strategy in strategies:
         sizes, matrix = curves[strategy]
         mean = matrix.mean(axis=0) * 100
         std = matrix.std(axis=0) * 100

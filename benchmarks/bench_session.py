@@ -37,19 +37,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import default_data_home
 
 from allsh_sklearn.datasets import load_dataset
 from allsh_sklearn.session import LabelingSession
 
 LABELS = ["negative", "positive"]
-
-
-def default_data_home():
-    """$ALLSH_SKLEARN_DATA, else the shared data beside the repository, if any."""
-    if os.environ.get("ALLSH_SKLEARN_DATA"):
-        return None
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return str(shared) if shared.is_dir() else None
 
 
 def label_open_batch(session, truth):
@@ -99,16 +92,13 @@ def reopen(project, mode, truth_file=None):
 
 def encoded_count(project):
     """Rows of the project's embedding cache (0 when there is none)."""
-    import sqlite3
+    from allsh_sklearn.models import EmbeddingStore
 
     path = Path(project) / "cache" / "embeddings.sqlite"
     if not path.exists():
         return 0
-    connection = sqlite3.connect(path)
-    try:
-        return connection.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-    finally:
-        connection.close()
+    with EmbeddingStore(path) as store:
+        return store.count("embeddings")
 
 
 def run_tier(classifier, table, truth, folder, n_warm, truth_file):

@@ -32,20 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import default_data_home
 
 from allsh_sklearn.datasets import load_dataset
 from allsh_sklearn.session import LabelingSession
 from allsh_sklearn.web import BackgroundServer
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def default_data_home():
-    if os.environ.get("ALLSH_SKLEARN_DATA"):
-        return None
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return str(shared) if shared.is_dir() else None
+from allsh_sklearn.web._browser import CHROMIUM, headless_chromium
 
 
 def unique_texts(n, data_home):
@@ -65,32 +57,6 @@ def unique_texts(n, data_home):
             f"SST-2's training split has only {len(texts)} distinct texts."
         )
     return texts, truth, names
-
-
-def start_browser(profile):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1100,900",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    return webdriver.Chrome(
-        service=Service(executable_path=CHROMEDRIVER), options=options
-    )
 
 
 def prepare(folder, texts, truth, labels, batch_size):
@@ -188,7 +154,7 @@ def main(argv=None):
     texts, truth, labels = unique_texts(max(args.sizes), args.data_home)
     work = Path(tempfile.mkdtemp(prefix="bench-web-"))
     profile = work / "chromium-profile"
-    driver = start_browser(profile)
+    driver = headless_chromium(profile)
     results = []
     try:
         for size in args.sizes:

@@ -129,13 +129,8 @@ def main(argv=None):
         predicted, _ = session.predict(X_dev)
         accuracy = float(np.mean(np.asarray(predicted) == y_dev))
         truth_curve.append((last.n_labeled, accuracy))
-        audit = (
-            f"audit {last.audit_accuracy:.3f} [{last.audit_low:.3f}, "
-            f"{last.audit_high:.3f}] n={last.n_audit}"
-            if last.n_audit
-            else "audit -"
-        )
-        fired = ",".join(c["rule"] for c in last.checks if c["stop"]) or "-"
+        audit = f"audit {last.audit_summary or '-'}"
+        fired = ",".join(last.stopped_by) or "-"
         print(
             f"round {last.round:3d}: {last.n_labeled:5d} labels  dev "
             f"{accuracy:.3f}  {audit}  stop: {fired}",

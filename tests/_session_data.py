@@ -55,19 +55,82 @@ def run_rounds(session, truth, n_rounds, annotator="bot"):
         label_open_batch(session, truth, annotator)
 
 
-def current_labels(session):
-    """``{id: label}`` of every current label, read straight from the database."""
-    import sqlite3
+def create_session(folder, table, **params):
+    """A session on ``table`` (from :func:`make_pool`) with the tests' defaults.
 
-    connection = sqlite3.connect(session.path / "session.sqlite")
+    Two labels, entropy sampling, batches of 10, ids from the ``id`` column,
+    no audit sample, no progress output; ``params`` override them.
+    """
+    from allsh_sklearn.session import LabelingSession
+
+    params.setdefault("labels", LABELS[:2])
+    params.setdefault("strategy", "entropy")
+    params.setdefault("batch_size", 10)
+    params.setdefault("id_column", "id")
+    params.setdefault("progress", False)
+    params.setdefault("audit_fraction", 0.0)
+    return LabelingSession.create(folder, table, **params)
+
+
+def database_rows(folder, sql, parameters=()):
+    """Rows of a query on a project's database, read with plain sqlite3."""
+    import sqlite3
+    from pathlib import Path
+
+    connection = sqlite3.connect(Path(folder) / "session.sqlite")
     try:
-        rows = connection.execute(
-            "SELECT i.ext_id, s.label FROM item_state s JOIN items i "
-            "ON i.item = s.item WHERE s.kind = 'label'"
-        ).fetchall()
+        return connection.execute(sql, parameters).fetchall()
     finally:
         connection.close()
-    return dict(rows)
+
+
+def texts_project(folder, texts, *, labels, batch_size=6, first_batch=True, **params):
+    """A project on plain texts (ids from their hashes), closed; its first
+    (random) batch drawn unless ``first_batch=False``. Returns ``folder``."""
+    import pandas as pd
+
+    from allsh_sklearn.session import LabelingSession
+
+    session = LabelingSession.create(
+        folder,
+        pd.DataFrame({"text": texts}),
+        labels=labels,
+        batch_size=batch_size,
+        progress=False,
+        **params,
+    )
+    if first_batch:
+        session.next_batch()
+    session.close()
+    return folder
+
+
+def labels_by_text(folder):
+    """``{text: (label, annotator)}`` of every current label of a project."""
+    return {
+        text: (label, annotator)
+        for text, label, annotator in database_rows(
+            folder,
+            "SELECT i.text, s.label, e.annotator FROM item_state s "
+            "JOIN items i ON i.item = s.item JOIN events e ON e.event = s.event "
+            "WHERE s.kind = 'label'",
+        )
+    }
+
+
+def current_labels(session, training=False):
+    """``{id: label}`` of every current label, read straight from the database.
+
+    ``training=True``: only the labels trained on (the audit sample left out).
+    """
+    where = " AND i.role IS NULL" if training else ""
+    return dict(
+        database_rows(
+            session.path,
+            "SELECT i.ext_id, s.label FROM item_state s JOIN items i "
+            f"ON i.item = s.item WHERE s.kind = 'label'{where}",
+        )
+    )
 
 
 def accuracy(predicted, expected):

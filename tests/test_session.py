@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _session_data import (
+    create_session,
     current_labels,
     label_open_batch,
     make_pool,
@@ -36,13 +37,7 @@ def pool():
 
 
 def _create(tmp_path, table, name="project", **params):
-    params.setdefault("labels", LABELS2)
-    params.setdefault("strategy", "entropy")
-    params.setdefault("batch_size", 10)
-    params.setdefault("id_column", "id")
-    params.setdefault("progress", False)
-    params.setdefault("audit_fraction", 0.0)
-    return LabelingSession.create(tmp_path / name, table, **params)
+    return create_session(tmp_path / name, table, **params)
 
 
 # Creating ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ database that loses at most the label being given."""
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _session_data import HeldClassifier, current_labels, label_open_batch, make_pool
+from _session_data import (
+    HeldClassifier,
+    create_session,
+    current_labels,
+    database_rows,
+    label_open_batch,
+    make_pool,
+)
 
 from allsh_sklearn.session import LabelingSession, StorageError
 
@@ -24,17 +30,11 @@ ENV = dict(
     OPENBLAS_NUM_THREADS="1",
     PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
 )
-LABELS2 = ["negative", "positive"]
 
 
 def _create(folder, table, **params):
-    params.setdefault("labels", LABELS2)
-    params.setdefault("strategy", "entropy")
     params.setdefault("batch_size", 8)
-    params.setdefault("id_column", "id")
-    params.setdefault("progress", False)
-    params.setdefault("audit_fraction", 0.0)
-    return LabelingSession.create(folder, table, **params)
+    return create_session(folder, table, **params)
 
 
 def _child(code, *args):
@@ -65,19 +65,11 @@ def _kill(process):
 
 
 def _integrity(folder):
-    connection = sqlite3.connect(Path(folder) / "session.sqlite")
-    try:
-        return connection.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        connection.close()
+    return database_rows(folder, "PRAGMA integrity_check")[0][0]
 
 
 def _n_events(folder):
-    connection = sqlite3.connect(Path(folder) / "session.sqlite")
-    try:
-        return connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    finally:
-        connection.close()
+    return database_rows(folder, "SELECT COUNT(*) FROM events")[0][0]
 
 
 # Killed with SIGKILL -------------------------------------------------------

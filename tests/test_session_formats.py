@@ -2,13 +2,18 @@
 
 import json
 import shutil
-import sqlite3
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from _session_data import current_labels, make_pool, run_rounds
+from _session_data import (
+    create_session,
+    current_labels,
+    database_rows,
+    make_pool,
+    run_rounds,
+)
 
 from allsh_sklearn.session import (
     InputFileError,
@@ -21,21 +26,11 @@ LABELS2 = ["negative", "positive"]
 
 
 def _create(tmp_path, table, **params):
-    params.setdefault("labels", LABELS2)
-    params.setdefault("strategy", "entropy")
-    params.setdefault("batch_size", 10)
-    params.setdefault("id_column", "id")
-    params.setdefault("progress", False)
-    params.setdefault("audit_fraction", 0.0)
-    return LabelingSession.create(tmp_path / "project", table, **params)
+    return create_session(tmp_path / "project", table, **params)
 
 
 def _n_events(session):
-    connection = sqlite3.connect(session.path / "session.sqlite")
-    try:
-        return connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    finally:
-        connection.close()
+    return database_rows(session.path, "SELECT COUNT(*) FROM events")[0][0]
 
 
 @pytest.fixture

@@ -9,11 +9,16 @@ two sessions in one process do not share anything.
 """
 
 import shutil
-import sqlite3
 
 import numpy as np
 import pytest
-from _session_data import label_open_batch, make_pool
+from _session_data import (
+    create_session,
+    current_labels,
+    database_rows,
+    label_open_batch,
+    make_pool,
+)
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -25,26 +30,14 @@ LABELS2 = ["negative", "positive"]
 
 
 def _create(path, table, **params):
-    params.setdefault("labels", LABELS2)
     params.setdefault("strategy", "allsh")
-    params.setdefault("batch_size", 10)
-    params.setdefault("id_column", "id")
-    params.setdefault("progress", False)
     params.setdefault("audit_fraction", 0.2)
-    return LabelingSession.create(path, table, **params)
+    return create_session(path, table, **params)
 
 
 def _training_labels(session):
     """``{id: label}`` of the labels trained on (audit sample left out)."""
-    connection = sqlite3.connect(session.path / "session.sqlite")
-    try:
-        rows = connection.execute(
-            "SELECT i.ext_id, s.label FROM item_state s JOIN items i "
-            "ON i.item = s.item WHERE s.kind = 'label' AND i.role IS NULL"
-        ).fetchall()
-    finally:
-        connection.close()
-    return dict(rows)
+    return current_labels(session, training=True)
 
 
 def _loop_labels(session):
@@ -103,12 +96,8 @@ def test_changing_labels_reach_the_one_loop_and_a_reopened_session_agrees(
 
 
 def _audit_ids(session):
-    connection = sqlite3.connect(session.path / "session.sqlite")
-    try:
-        rows = connection.execute("SELECT ext_id FROM items WHERE role = 'audit'")
-        return {row[0] for row in rows}
-    finally:
-        connection.close()
+    rows = database_rows(session.path, "SELECT ext_id FROM items WHERE role = 'audit'")
+    return {row[0] for row in rows}
 
 
 def test_labels_given_in_another_process_reach_the_loop(tmp_path):

@@ -7,11 +7,11 @@ session's database afterwards. The same page in a real browser:
 """
 
 import re
-import sqlite3
 import warnings
 
 import pandas as pd
 import pytest
+from _session_data import database_rows, labels_by_text, texts_project
 from conftest import NEGATIVE, POSITIVE
 
 pytest.importorskip("starlette")
@@ -38,46 +38,14 @@ def truth(text):
     return "positive" if text in POSITIVE else "negative"
 
 
-def make_project(
-    path, texts=None, *, labels=LABELS, batch_size=6, first_batch=True, **params
-):
+def make_project(path, texts=None, *, labels=LABELS, **params):
     """A session on the toy texts with its first (random) batch drawn."""
-    texts = POSITIVE + NEGATIVE if texts is None else texts
     params.setdefault("stop_set_size", 8)
-    session = LabelingSession.create(
-        path,
-        pd.DataFrame({"text": texts}),
-        labels=labels,
-        batch_size=batch_size,
-        progress=False,
-        **params,
-    )
-    if first_batch:
-        session.next_batch()
-    session.close()
-    return path
+    texts = POSITIVE + NEGATIVE if texts is None else texts
+    return texts_project(path, texts, labels=labels, **params)
 
 
-def database_rows(project, sql, parameters=()):
-    """Rows of a query on the session's database, read with plain sqlite3."""
-    connection = sqlite3.connect(project / "session.sqlite")
-    try:
-        return connection.execute(sql, parameters).fetchall()
-    finally:
-        connection.close()
-
-
-def labels_in_db(project):
-    """{text: (label, annotator)} of every current label."""
-    return {
-        text: (label, annotator)
-        for text, label, annotator in database_rows(
-            project,
-            "SELECT i.text, s.label, e.annotator FROM item_state s "
-            "JOIN items i ON i.item = s.item JOIN events e ON e.event = s.event "
-            "WHERE s.kind = 'label'",
-        )
-    }
+labels_in_db = labels_by_text
 
 
 def csrf_of(html):

@@ -14,7 +14,6 @@ The screenshots of the user guide are taken here: run with
 
 import os
 import shutil
-import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -26,8 +25,12 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 webdriver = pytest.importorskip("selenium.webdriver")
 
+from _session_data import (  # noqa: E402
+    database_rows,
+    labels_by_text,
+    texts_project,
+)
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -35,10 +38,14 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from allsh_sklearn.session import LabelingSession  # noqa: E402
 from allsh_sklearn.web import BackgroundServer  # noqa: E402
+from allsh_sklearn.web._browser import (  # noqa: E402
+    CHROMEDRIVER,
+    CHROMIUM,
+    browser_available,
+    headless_chromium,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+if not browser_available():
     pytest.skip(
         f"Chromium or ChromeDriver not found ({CHROMIUM}, {CHROMEDRIVER}): install "
         "Debian's chromium and chromium-driver (tools/setup.sh does, as root)",
@@ -80,40 +87,13 @@ def truth(text):
 
 
 def make_project(folder, texts=None, *, batch_size=6, **params):
-    texts = list(REVIEWS) if texts is None else texts
     params.setdefault("stop_set_size", 10)
-    session = LabelingSession.create(
-        folder,
-        pd.DataFrame({"text": texts}),
-        labels=LABELS,
-        batch_size=batch_size,
-        progress=False,
-        **params,
-    )
-    session.next_batch()
-    session.close()
-    return folder
+    texts = list(REVIEWS) if texts is None else texts
+    return texts_project(folder, texts, labels=LABELS, batch_size=batch_size, **params)
 
 
-def rows(project, sql, parameters=()):
-    connection = sqlite3.connect(project / "session.sqlite")
-    try:
-        return connection.execute(sql, parameters).fetchall()
-    finally:
-        connection.close()
-
-
-def current_labels(project):
-    """{text: (label, annotator)} of every current label in the database."""
-    return {
-        text: (label, annotator)
-        for text, label, annotator in rows(
-            project,
-            "SELECT i.text, s.label, e.annotator FROM item_state s "
-            "JOIN items i ON i.item = s.item JOIN events e ON e.event = s.event "
-            "WHERE s.kind = 'label'",
-        )
-    }
+rows = database_rows
+current_labels = labels_by_text
 
 
 def label_events_per_item(project):
@@ -126,39 +106,13 @@ def label_events_per_item(project):
     )
 
 
-def new_driver(profile):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1100,900",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        service=Service(executable_path=CHROMEDRIVER), options=options
-    )
-    driver.set_page_load_timeout(30)
-    return driver
-
-
 @pytest.fixture(scope="module")
 def drivers():
     """Two headless Chromiums (two annotators), started once for this module."""
-    # Selenium Manager must never look for a driver online.
-    os.environ.setdefault("SE_OFFLINE", "true")
     started, profiles = [], []
     for _ in range(2):
         profiles.append(tempfile.mkdtemp(prefix="allsh-chromium-"))
-        started.append(new_driver(profiles[-1]))
+        started.append(headless_chromium(profiles[-1], page_load_timeout=30))
     yield started
     for driver in started:
         driver.quit()

@@ -210,6 +210,7 @@ def plan_labeling(
     >>> plan_labeling(1000, 2, initial_size=0.001, budgets=[0.01, 30], batch_size=8)
     LabelingPlan(n_initial=2, checkpoints=[10, 30], schedule=[2, 10, 18, 26, 30])
     """
+
     def message(text):
         return f"{context}: {text}" if context else text[0].upper() + text[1:]
 

@@ -74,6 +74,18 @@ def _fraction(text):
     return value
 
 
+def _add_named_choice(parser, flag, default, described):
+    """An option taking one of the names of ``described`` ({name: description});
+    the help lists them with their descriptions."""
+    parser.add_argument(
+        flag,
+        default=default,
+        choices=sorted(described),
+        help=f"default: {default}. "
+        + "; ".join(f"{name}: {text}" for name, text in described.items()),
+    )
+
+
 def build_parser():
     """The argument parser of ``allsh-label``.
 
@@ -128,19 +140,9 @@ def build_parser():
     init.add_argument("--format", choices=("csv", "jsonl", "parquet"))
     from ..models import CLASSIFIERS
 
-    init.add_argument(
-        "--classifier",
-        default="tfidf-lr",
-        choices=sorted(CLASSIFIERS),
-        help="default: tfidf-lr. "
-        + "; ".join(f"{name}: {text}" for name, text in CLASSIFIERS.items()),
-    )
-    init.add_argument(
-        "--strategy",
-        default="allsh",
-        choices=sorted(PRESETS),
-        help="default: allsh. "
-        + "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items()),
+    _add_named_choice(init, "--classifier", "tfidf-lr", CLASSIFIERS)
+    _add_named_choice(
+        init, "--strategy", "allsh", {n: p.description for n, p in PRESETS.items()}
     )
     init.add_argument(
         "--batch-size", type=_positive_int, default=50, help="default: 50"
@@ -463,13 +465,8 @@ def _run_status(args, out):
         if status.rounds:
             print("  round  labels  audit accuracy [95% interval]   stop?", file=out)
             for r in status.rounds:
-                audit = (
-                    f"{r.audit_accuracy:.3f} [{r.audit_low:.3f}, {r.audit_high:.3f}] "
-                    f"n={r.n_audit}"
-                    if r.n_audit
-                    else "-"
-                )
-                fired = ",".join(c["rule"] for c in r.checks if c["stop"]) or "-"
+                audit = r.audit_summary or "-"
+                fired = ",".join(r.stopped_by) or "-"
                 print(
                     f"  {r.round:>5}  {r.n_labeled:>6}  {audit:<31} {fired}", file=out
                 )

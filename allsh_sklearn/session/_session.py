@@ -213,6 +213,25 @@ class RoundInfo:
         """Whether any stopping rule says stop at this round."""
         return any(check["stop"] for check in self.checks)
 
+    @property
+    def stopped_by(self):
+        """The names of the stopping rules that say stop at this round."""
+        return [check["rule"] for check in self.checks if check["stop"]]
+
+    @property
+    def audit_summary(self):
+        """The audit estimate as people read it, or None without audit labels.
+
+        For example ``"0.812 [0.700, 0.893] n=48"``: the accuracy on the
+        audit sample, its Wilson 95% interval and the number of audit labels.
+        """
+        if not self.n_audit:
+            return None
+        return (
+            f"{self.audit_accuracy:.3f} [{self.audit_low:.3f}, "
+            f"{self.audit_high:.3f}] n={self.n_audit}"
+        )
+
 
 @dataclass
 class SessionStatus:

@@ -234,6 +234,21 @@ def create_app(
             )
         return HTMLResponse(body, status_code=status_code, headers=headers)
 
+    def page(request, name, *, status_code=200, **context):
+        """A whole page: ``name.html`` with what every page shows (the
+        project, the annotator's name, the CSRF token) and ``context``."""
+        session = browser(request)
+        context.setdefault("annotator", session.get("annotator"))
+        context.setdefault("csrf_token", session["csrf"])
+        body = templates.render(
+            request,
+            f"{name}.html",
+            page=name,
+            project_name=backend.project_name,
+            **context,
+        )
+        return html(body, status_code=status_code)
+
     def item_context(view, session, *, item_flash=None):
         return {
             "item": view["item"],
@@ -248,16 +263,12 @@ def create_app(
     async def render_label_page(request, *, flash=None, flash_kind="error"):
         session = browser(request)
         view = await call(backend.view, annotator=session.get("annotator"))
-        return html(
-            templates.render(
-                request,
-                "label.html",
-                page="label",
-                project_name=backend.project_name,
-                flash=flash,
-                flash_kind=flash_kind,
-                **item_context(view, session),
-            )
+        return page(
+            request,
+            "label",
+            flash=flash,
+            flash_kind=flash_kind,
+            **item_context(view, session),
         )
 
     async def home(request):
@@ -333,20 +344,8 @@ def create_app(
         return RedirectResponse(request.app.url_path_for("label_page"), 303)
 
     async def status_page(request):
-        session = browser(request)
         status = await call(backend.status)
-        return html(
-            templates.render(
-                request,
-                "status.html",
-                page="status",
-                project_name=backend.project_name,
-                annotator=session.get("annotator"),
-                csrf_token=session["csrf"],
-                status=status,
-                job=job.snapshot(),
-            )
-        )
+        return page(request, "status", status=status, job=job.snapshot())
 
     async def learning_curve(request):
         png = await call(backend.learning_curve_png)
@@ -417,19 +416,12 @@ def create_app(
         status_code = 503 if isinstance(error, SessionBusyError) else 409
         if request.headers.get("x-requested-with") == "fetch":
             return PlainTextResponse(str(error), status_code)
-        session = browser(request)
-        return html(
-            templates.render(
-                request,
-                "error.html",
-                page="error",
-                project_name=backend.project_name,
-                annotator=session.get("annotator"),
-                csrf_token=session["csrf"],
-                title="The session could not do that",
-                message=str(error),
-            ),
+        return page(
+            request,
+            "error",
             status_code=status_code,
+            title="The session could not do that",
+            message=str(error),
         )
 
     app = Starlette(

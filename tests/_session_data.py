@@ -5,6 +5,8 @@ Import what a module needs::
     from _session_data import make_pool, label_open_batch
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from _toy_models import synthetic_texts
@@ -55,6 +57,20 @@ def run_rounds(session, truth, n_rounds, annotator="bot"):
         label_open_batch(session, truth, annotator)
 
 
+def write_table(table, path):
+    """Write a DataFrame as CSV, JSONL or Parquet, as ``path``'s suffix says."""
+    suffix = Path(path).suffix
+    if suffix == ".csv":
+        table.to_csv(path, index=False)
+    elif suffix == ".jsonl":
+        table.to_json(path, orient="records", lines=True)
+    elif suffix == ".parquet":
+        table.to_parquet(path)
+    else:
+        raise ValueError(f"No writer for {suffix!r} files.")
+    return path
+
+
 def create_session(folder, table, **params):
     """A session on ``table`` (from :func:`make_pool`) with the tests' defaults.
 
@@ -75,7 +91,6 @@ def create_session(folder, table, **params):
 def database_rows(folder, sql, parameters=()):
     """Rows of a query on a project's database, read with plain sqlite3."""
     import sqlite3
-    from pathlib import Path
 
     connection = sqlite3.connect(Path(folder) / "session.sqlite")
     try:
@@ -87,8 +102,6 @@ def database_rows(folder, sql, parameters=()):
 def texts_project(folder, texts, *, labels, batch_size=6, first_batch=True, **params):
     """A project on plain texts (ids from their hashes), closed; its first
     (random) batch drawn unless ``first_batch=False``. Returns ``folder``."""
-    import pandas as pd
-
     from allsh_sklearn.session import LabelingSession
 
     session = LabelingSession.create(

@@ -12,6 +12,7 @@ from _session_data import (
     label_open_batch,
     make_pool,
     run_rounds,
+    write_table,
 )
 
 from allsh_sklearn.session import (
@@ -46,13 +47,7 @@ def _create(tmp_path, table, name="project", **params):
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_create_from_each_file_format(tmp_path, pool, suffix):
     table, _ = pool
-    path = tmp_path / f"texts{suffix}"
-    if suffix == ".csv":
-        table.to_csv(path, index=False)
-    elif suffix == ".jsonl":
-        table.to_json(path, orient="records", lines=True)
-    else:
-        table.to_parquet(path)
+    path = write_table(table, tmp_path / f"texts{suffix}")
     session = _create(tmp_path, path)
     assert session.status().n_items == len(table)
     batch = session.next_batch()

@@ -13,6 +13,7 @@ from _session_data import (
     database_rows,
     make_pool,
     run_rounds,
+    write_table,
 )
 
 from allsh_sklearn.session import (
@@ -65,12 +66,7 @@ def test_batch_round_trip_with_a_partly_labeled_file(
     # People labeled six of the ten texts.
     table["label"] = [truth[i] if n < 6 else "" for n, i in enumerate(table["id"])]
     table["annotator"] = "carol"
-    if suffix == ".csv":
-        table.to_csv(path, index=False)
-    elif suffix == ".jsonl":
-        table.to_json(path, orient="records", lines=True)
-    else:
-        table.to_parquet(path)
+    write_table(table, path)
     report = session.import_labels(path)
     assert (report.n_imported, report.n_unlabeled, report.n_unchanged) == (6, 4, 0)
     labels = current_labels(session)

@@ -257,11 +257,27 @@ def test_runner_api_tables_and_query_time(tmp_path, data_home):
         assert f"| {label} |" in table
     assert "| 1% (ours) | 1% (paper) |" in table
     assert "86.37" in table  # the paper's KL on SST-2, next to ours
+    # each task's table is followed by its learning curves, linked from the
+    # table's folder to an image that exists
+    image = "../plots/divergence__tfidf-lr-init2-batch2__sst2.png"
+    assert f"]({image})" in table
+    assert (tmp_path / "tables" / image).resolve().exists()
+    assert "](../plots/" not in timing_table(tmp_path)
+    # without plots, a table links only the images already on disk
+    (tmp_path / "plots" / "divergence__tfidf-lr-init2-batch2__sst2.png").unlink()
+    write_report(tmp_path, settings=["divergence"], plots=False)
+    table = (tmp_path / "tables" / "divergence__tfidf-lr-init2-batch2.md").read_text()
+    assert "](../plots/" not in table
     timing = (
         tmp_path / "tables" / "query-time__tfidf-lr-init10-batch20.md"
     ).read_text()
     assert "Ratio to entropy" in timing and "| Ours |" in timing and "2.4x" in timing
     assert len(load_runs(tmp_path, "query-time")) == 2
+
+
+def timing_table(output_dir):
+    name = "query-time__tfidf-lr-init10-batch20.md"
+    return (output_dir / "tables" / name).read_text()
 
 
 def test_settings_cover_the_papers_tables():

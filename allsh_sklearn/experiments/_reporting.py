@@ -107,7 +107,7 @@ def _fmt(values):
     return f"{values.mean():.2f} ± {values.std(ddof=0):.2f}"
 
 
-def accuracy_table(runs, setting_name):
+def accuracy_table(runs, setting_name, plots=None):
     """Markdown tables of accuracy (mean ± std over seeds) beside the paper's.
 
     Parameters
@@ -115,6 +115,9 @@ def accuracy_table(runs, setting_name):
     runs : list of dict
         Run records of one variant.
     setting_name : str
+    plots : dict or None, default=None
+        Task name to the path of its learning-curve image, relative to the
+        table's folder; each task's table is followed by its image.
 
     Returns
     -------
@@ -205,6 +208,13 @@ def accuracy_table(runs, setting_name):
         lines.append("")
         lines.append(_balance_note(task_runs, strategies, setting))
         lines.append("")
+        if plots and task in plots:
+            title = _TASK_TITLES.get(task, task)
+            lines.append(
+                f"![{title}, {setting.table}: test accuracy against labeled "
+                f"examples, mean ± std over seeds]({plots[task]})"
+            )
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -450,15 +460,32 @@ def write_report(output_dir, settings=None, plots=True):
                 f"Variant `{variant}` (classifier, pool/test subsampling). "
                 f"Written by allsh-experiment from {output_dir / 'runs.jsonl'}.\n\n"
             )
+            tasks = sorted({r["config"]["task"] for r in runs})
+            # A table links each task's learning curves where they are (or
+            # are about to be) written.
+            images = {
+                task: f"{stem}__{_slug(task)}.png"
+                for task in tasks
+                if setting_name != "query-time"
+            }
+            images = {
+                task: name
+                for task, name in images.items()
+                if plots or (output_dir / "plots" / name).exists()
+            }
             if setting_name == "query-time":
                 body = query_time_table(runs, setting_name)
             else:
-                body = accuracy_table(runs, setting_name)
+                body = accuracy_table(
+                    runs,
+                    setting_name,
+                    plots={task: f"../plots/{name}" for task, name in images.items()},
+                )
             path = output_dir / "tables" / f"{stem}.md"
             atomic_write_text(path, title + body)
             paths.append(path)
             if plots and setting_name != "query-time":
-                for task in sorted({r["config"]["task"] for r in runs}):
+                for task in tasks:
                     png = plot_learning_curves(
                         runs,
                         setting_name,

@@ -198,3 +198,25 @@ def test_the_loop_model_is_the_stored_model(tmp_path, strategy):
     live = session._engine()._loop.model_.predict_proba(texts)
     reopened = LabelingSession.open(tmp_path / "project", progress=False)
     np.testing.assert_array_equal(reopened.model().predict_proba(texts), live)
+
+
+def test_retrain_tells_its_stages_to_a_progress_callback(tmp_path):
+    table, truth = make_pool(n=100)
+    session = _create(tmp_path / "project", table, strategy="entropy")
+    stages = []
+    session.next_batch(progress=lambda *stage: stages.append(stage))
+    assert [stage[1:] for stage in stages] == [(0, 1), (1, 1)]  # random batch
+    label_open_batch(session, truth)
+    stages.clear()
+    session.retrain(progress=lambda *stage: stages.append(stage))
+    assert [stage[1:] for stage in stages] == [(i, 4) for i in range(5)]
+    assert stages[0][0] == "training on 8 labels"
+    assert stages[1][0].startswith("scoring ")
+    # Every text skipped: the kept model scores again, no training stage.
+    for item in session.current_batch().items:
+        session.skip(item.item_id)
+    stages.clear()
+    session.next_batch(progress=lambda *stage: stages.append(stage))
+    assert stages[0][0].startswith("scoring ") and stages[0][1:] == (1, 4)
+    with pytest.raises(TypeError, match="'progress' parameter"):
+        session.retrain(progress="loud")

@@ -571,3 +571,30 @@ def test_why_for_wca_and_for_other_strategies(tmp_path, strategy, shows):
     else:
         assert 'id="augmented-copy"' not in page
         assert re.search(r"Entropy sampling score: <strong>[0-9.e-]+</strong>", page)
+
+
+def test_retrain_progress_shows_the_session_stages(app, project):
+    browser = Browser(app, "Ann")
+    page = browser.page()
+    while item := shown_item(page):
+        page = browser.post(
+            "/label", fetch=True, item_id=item, label=truth(_unescape(shown_text(page)))
+        ).text
+    # What the retraining thread is told, stage by stage.
+    seen = []
+    summary = app.state.backend.retrain_and_query(
+        3, progress=lambda message, done=0, total=0: seen.append((message, done, total))
+    )
+    assert "Round 1" in summary
+    staged = [(message, done, total) for message, done, total in seen if total]
+    assert [done for _, done, _ in staged] == [0, 1, 2, 3, 4]
+    assert {total for _, _, total in staged} == {4}
+    assert "training on 6 labels" in staged[0][0] and "scoring" in staged[1][0]
+    # The page's progress bar reads done of total; at the end, all of them.
+    browser.post(
+        "/label", fetch=True, item_id=shown_item(browser.page()), label="positive"
+    )
+    assert browser.post("/retrain", fetch=True, batch_size="3").status_code == 202
+    app.state.retrain_job.join(60)
+    state = browser.get("/retrain/progress").json()
+    assert (state["done"], state["total"]) == (4, 4) and "Round 2" in state["message"]

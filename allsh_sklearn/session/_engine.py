@@ -127,17 +127,31 @@ class _ChunkedProgress:
 
 
 class _Stages:
-    """A tqdm bar over named steps (nothing when ``progress`` is False)."""
+    """Named steps shown as a tqdm bar and/or told to ``report``.
 
-    def __init__(self, names, progress):
+    ``report(stage, done, total)`` is called as each step begins (``done``
+    steps finished of ``total``); nothing is shown when ``progress`` is False
+    and ``report`` is None.
+    """
+
+    def __init__(self, names, progress, report=None):
         self.names = list(names)
+        self.report = report
+        self.done = 0
         self.bar = None
         if progress and self.names:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=len(self.names), desc=self.names[0], leave=False)
+        self._tell()
+
+    def _tell(self):
+        if self.report is not None and self.done < len(self.names):
+            self.report(self.names[self.done], self.done, len(self.names))
 
     def next(self):
+        self.done += 1
+        self._tell()
         if self.bar is None:
             return
         self.bar.update(1)
@@ -401,6 +415,7 @@ class Engine:
         seed,
         model=None,
         progress=True,
+        report=None,
     ):
         """Bring the loop up to date with the labels, then query the next batch.
 
@@ -434,6 +449,9 @@ class Engine:
             otherwise have to train.
         progress : bool, default=True
             A tqdm bar over the steps (and the encoder's own while encoding).
+        report : callable or None, default=None
+            ``report(stage, done, total)`` as each step (training, scoring)
+            begins.
 
         Returns
         -------
@@ -456,6 +474,7 @@ class Engine:
             ([f"training on {len(labeled)} labels"] if must_train else [])
             + [f"scoring {len(candidates)} texts"],
             progress,
+            report,
         )
         times = {}
         try:

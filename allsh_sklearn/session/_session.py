@@ -357,6 +357,18 @@ def _check_fraction(value, name, *, upper=1.0):
     )
 
 
+def _check_progress(progress):
+    """The stage callback given as ``progress`` (None for a bool or None)."""
+    if progress is None or isinstance(progress, bool | np.bool_):
+        return None
+    if callable(progress):
+        return progress
+    raise TypeError(
+        "The 'progress' parameter must be True, False, None or a callable "
+        f"progress(stage, done, total). Got {type(progress).__name__} instead."
+    )
+
+
 def _default_rules():
     # DivergencePlateau is left out: on the user guide's 50,000-text run it
     # said stop at 990 labels while held-out accuracy still rose by five
@@ -1277,8 +1289,9 @@ class LabelingSession:
         ----------
         size : int or None, default=None
             None: the session's ``batch_size``.
-        progress : bool or None, default=None
-            None: the session's setting.
+        progress : bool, callable or None, default=None
+            None: the session's setting; a callable is told the stages
+            instead of showing bars (see :meth:`retrain`).
 
         Returns
         -------
@@ -1299,7 +1312,13 @@ class LabelingSession:
         ----------
         size : int or None, default=None
             The new batch's size (None: ``batch_size``).
-        progress : bool or None, default=None
+        progress : bool, callable or None, default=None
+            True shows progress bars, False nothing, None the session's
+            setting. A callable ``progress(stage, done, total)`` is called as
+            each stage begins (``stage`` names it, e.g. ``"training on 120
+            labels"``; ``done`` of ``total`` stages are finished) and once
+            more with ``done == total`` at the end; no bars are shown then.
+            The labeling page shows these stages while it retrains.
 
         Returns
         -------
@@ -1386,7 +1405,15 @@ class LabelingSession:
             if not self._has_batches():
                 size = self.config.get("initial_size") or size
         check_int(size, "size", 1, owner="next_batch")
-        progress = self.progress if progress is None else progress
+        report = _check_progress(progress)
+        progress = self.progress if progress is None else bool(progress)
+        if report is not None:
+            progress = False
+
+        def tell(stage, done, total):
+            if report is not None:
+                report(stage, done, total)
+
         with self._store.read() as connection:
             snap = self._snapshot(connection)
         train = snap["train"]
@@ -1400,6 +1427,7 @@ class LabelingSession:
             and snap["open_batch"] is not None
             and snap["pending"] > 0
         ):
+            tell("no label changed since the last round", 1, 1)
             return self.current_batch()
         ids, X_pool = self._pool()
         n_items = len(ids)
@@ -1417,6 +1445,7 @@ class LabelingSession:
         explanations = None
         if len(classes) < 2:
             kind, round_number = "initial", None
+            tell("drawing a batch at random (no model yet)", 0, 1)
             rng = np.random.RandomState(
                 _seed(self.config["random_state"], 0, batch_number)
             )
@@ -1445,9 +1474,15 @@ class LabelingSession:
                 seed=_seed(self.config["random_state"], round_number),
                 model=None if changed else self._stored_model(round_number, X_pool),
                 progress=progress,
+                # The engine's stages (training, if needed, then scoring) are
+                # the first two of four.
+                report=None
+                if report is None
+                else lambda stage, done, total: report(stage, done + 2 - total, 4),
             )
             estimator = result.estimator
             if changed:
+                tell("checking the audit sample and the stopping rules", 2, 4)
                 round_row = self._evaluate_round(
                     engine, estimator, snap, round_number, result, X_pool, progress
                 )
@@ -1464,6 +1499,7 @@ class LabelingSession:
         order = rng.permutation(len(entries))
         entries = [entries[i] for i in order]
         if kind == "query":
+            tell("explaining and saving the batch", 3, 4)
             X_batch = [X_pool[item] for item, _, _ in entries]
             probas = engine.predict_proba(estimator, X_batch)
             guesses = [self.labels[int(i)] for i in probas.argmax(axis=1)]
@@ -1491,6 +1527,9 @@ class LabelingSession:
         )
         if kind == "query":
             self._model = (round_number, estimator)
+            tell("done", 4, 4)
+        else:
+            tell("done", 1, 1)
         return self.current_batch()
 
     def _has_batches(self):

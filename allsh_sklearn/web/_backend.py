@@ -301,7 +301,9 @@ class Backend:
         batch_size : int or None
             None: the session's batch size.
         progress : callable or None
-            ``progress(message)``, told what is happening.
+            ``progress(message, done, total)``, told what is happening: the
+            session's stages (training, scoring the pool, the audit sample
+            and stopping rules, the batch), ``done`` of ``total`` finished.
 
         Returns
         -------
@@ -323,11 +325,16 @@ class Backend:
             else f" (round {last.round} took "
             f"{last.train_seconds + last.query_seconds:.0f} s)"
         )
-        report(
+        intro = (
             f"Retraining on {status.n_labeled} labels and scoring "
             f"{status.n_items} texts{took}; the page can label meanwhile:"
         )
-        round_info = trainer.retrain(size=batch_size)
+        report(intro)
+
+        def stage(name, done, total):
+            report(f"{intro} {name}...", done, total)
+
+        round_info = trainer.retrain(size=batch_size, progress=stage)
         after = trainer.current_batch()
         if after is None:
             return "No batch could be queried."

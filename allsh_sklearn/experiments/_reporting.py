@@ -15,13 +15,13 @@ pool size, test size, initial size, batch size):
 Everything is written atomically; matplotlib runs on the Agg backend.
 """
 
-import io
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from ..loop import RunJournal
+from ..plotting import learning_curves_png
 from ..utils._storage import atomic_write_bytes, atomic_write_text
 from ._settings import (
     PAPER_QUERY_TIME,
@@ -33,19 +33,19 @@ from ._settings import (
 
 __all__ = ["load_runs", "query_time_table", "accuracy_table", "write_report"]
 
-_TASK_TITLES = {
-    "sst2": "SST-2",
-    "imdb": "IMDB",
-    "ag_news": "AG News",
-    "qnli": "QNLI",
-    "qqp": "QQP",
-    "sst2->imdb": "SST-2 → IMDB",
-    "imdb->sst2": "IMDB → SST-2",
-    "qqp->twitter_ppdb": "QQP → TwitterPPDB",
-    "sst2-imbalanced": "SST-2 (imbalanced)",
-    "imdb-imbalanced": "IMDB (imbalanced)",
-    "ag_news-imbalanced": "AG News (imbalanced)",
-}
+_DATASET_TITLES = dict(
+    sst2="SST-2", imdb="IMDB", ag_news="AG News", qnli="QNLI", qqp="QQP",
+    trec="TREC", twitter_ppdb="TwitterPPDB",
+)  # fmt: skip
+
+
+def _task_title(task):
+    """``"sst2->imdb"`` -> ``"SST-2 → IMDB"``; ``"-imbalanced"`` in brackets."""
+    if "->" in task:
+        return " → ".join(map(_task_title, task.split("->")))
+    if task.endswith("-imbalanced"):
+        return f"{_task_title(task.removesuffix('-imbalanced'))} (imbalanced)"
+    return _DATASET_TITLES.get(task, task)
 
 
 def load_runs(output_dir, setting=None):
@@ -161,7 +161,7 @@ def accuracy_table(runs, setting_name, plots=None):
         sizes = task_runs[0]["sizes"]
         seeds = sorted({r["config"]["seed"] for r in task_runs})
         size_text = ", ".join(f"{k} {v:,}" for k, v in sizes.items())
-        lines.append(f"### {_TASK_TITLES.get(task, task)}")
+        lines.append(f"### {_task_title(task)}")
         lines.append("")
         lines.append(f"{size_text}; metric: {metric} accuracy (%); seeds {seeds}.")
         lines.append("")
@@ -209,7 +209,7 @@ def accuracy_table(runs, setting_name, plots=None):
         lines.append(_balance_note(task_runs, strategies, setting))
         lines.append("")
         if plots and task in plots:
-            title = _TASK_TITLES.get(task, task)
+            title = _task_title(task)
             lines.append(
                 f"![{title}, {setting.table}: test accuracy against labeled "
                 f"examples, mean ± std over seeds]({plots[task]})"
@@ -317,7 +317,7 @@ def query_time_table(runs, setting_name="query-time"):
     paper_entropy = PAPER_QUERY_TIME["Entropy"]["avg"]
     header = (
         ["Strategy"]
-        + [_TASK_TITLES.get(t, t) for t in tasks]
+        + [_task_title(t) for t in tasks]
         + [
             "Avg. (s)",
             "Ratio to entropy",
@@ -350,7 +350,7 @@ def query_time_table(runs, setting_name="query-time"):
     lines.append(
         "Seconds per query (inference + selection), mean over queries and seeds; "
         f"{batch} items per query; pools: "
-        + ", ".join(f"{_TASK_TITLES.get(t, t)} {sizes[t]['pool']:,}" for t in tasks)
+        + ", ".join(f"{_task_title(t)} {sizes[t]['pool']:,}" for t in tasks)
         + ". Paper: V100 GPU, BERT-base; ratios from its Table 13 averages."
     )
     return "\n".join(lines) + "\n"
@@ -389,41 +389,17 @@ def plot_learning_curves(runs, setting_name, task, title=None):
     -------
     png : bytes
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     setting = SETTINGS[setting_name]
-    metric = setting.metric
     task_runs = [r for r in runs if r["config"]["task"] == task]
-    curves = _curves(task_runs, metric)
-    figure, axes = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    strategies = _ordered_strategies(task_runs, setting)
-    if len(strategies) > 10:
-        # The default colour cycle repeats after ten lines; tab20 does not.
-        axes.set_prop_cycle(color=plt.get_cmap("tab20").colors)
-    for strategy in strategies:
-        sizes, matrix = curves[strategy]
-        mean = matrix.mean(axis=0) * 100
-        std = matrix.std(axis=0) * 100
-        label = strategy_label(strategy, setting) + f" (n={matrix.shape[0]})"
-        (line,) = axes.plot(
-            sizes, mean, marker=".", markersize=3, linewidth=1.4, label=label
-        )
-        axes.fill_between(
-            sizes, mean - std, mean + std, color=line.get_color(), alpha=0.15
-        )
-    axes.set_xlabel("labeled examples")
-    axes.set_ylabel(f"{metric} accuracy (%)")
-    axes.set_title(title or f"{_TASK_TITLES.get(task, task)} ({setting.table})")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    curves = _curves(task_runs, setting.metric)
+    return learning_curves_png(
+        {
+            strategy_label(strategy, setting): curves[strategy]
+            for strategy in _ordered_strategies(task_runs, setting)
+        },
+        ylabel=f"{setting.metric} accuracy (%)",
+        title=title or f"{_task_title(task)} ({setting.table})",
+    )
 
 
 def write_report(output_dir, settings=None, plots=True):
@@ -461,17 +437,13 @@ def write_report(output_dir, settings=None, plots=True):
                 f"Written by allsh-experiment from {output_dir / 'runs.jsonl'}.\n\n"
             )
             tasks = sorted({r["config"]["task"] for r in runs})
-            # A table links each task's learning curves where they are (or
-            # are about to be) written.
-            images = {
-                task: f"{stem}__{_slug(task)}.png"
-                for task in tasks
-                if setting_name != "query-time"
-            }
+            # Each task's learning curves, where written now or before.
+            images = {task: f"{stem}__{_slug(task)}.png" for task in tasks}
             images = {
                 task: name
                 for task, name in images.items()
-                if plots or (output_dir / "plots" / name).exists()
+                if setting_name != "query-time"
+                and (plots or (output_dir / "plots" / name).exists())
             }
             if setting_name == "query-time":
                 body = query_time_table(runs, setting_name)
@@ -485,19 +457,11 @@ def write_report(output_dir, settings=None, plots=True):
             atomic_write_text(path, title + body)
             paths.append(path)
             if plots and setting_name != "query-time":
-                for task in tasks:
-                    png = plot_learning_curves(
-                        runs,
-                        setting_name,
-                        task,
-                        title=(
-                            f"{_TASK_TITLES.get(task, task)}, {setting.table}, "
-                            f"{variant}"
-                        ),
-                    )
-                    path = output_dir / "plots" / f"{stem}__{_slug(task)}.png"
-                    atomic_write_bytes(path, png)
-                    paths.append(path)
+                for task, name in images.items():
+                    title = f"{_task_title(task)}, {setting.table}, {variant}"
+                    png = plot_learning_curves(runs, setting_name, task, title)
+                    atomic_write_bytes(output_dir / "plots" / name, png)
+                    paths.append(output_dir / "plots" / name)
     return paths
 
 

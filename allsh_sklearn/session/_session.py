@@ -379,6 +379,15 @@ def _default_rules():
     }
 
 
+def _claim(connection, item, owner, now=None):
+    """Claim ``item`` for ``owner`` for :data:`CLAIM_SECONDS` seconds."""
+    now = time.time() if now is None else now
+    connection.execute(
+        "INSERT OR REPLACE INTO claims (item, owner, expires_at) VALUES (?, ?, ?)",
+        (item, owner, now + CLAIM_SECONDS),
+    )
+
+
 def _claim_is_live(owner):
     """Whether a claim's process may still be running (unknown hosts: yes)."""
     parts = owner.split("\x1f")
@@ -919,7 +928,7 @@ class LabelingSession:
 
     # One item at a time -------------------------------------------------------
 
-    def next_item(self, annotator="annotator", *, claim=True):
+    def next_item(self, annotator="annotator", *, claim=True, owner=None):
         """The next text of the open batch for this annotator, or None.
 
         Items another annotator (or another process) is looking at, claimed
@@ -933,13 +942,19 @@ class LabelingSession:
         annotator : str, default="annotator"
         claim : bool, default=True
             Mark the item as shown to this annotator.
+        owner : str or None, default=None
+            Who holds the claim when one process serves several places (the
+            web page: one id per browser): items claimed by another owner
+            are passed over even under the same annotator name, so two
+            browsers are never given the same text. None: the annotator in
+            this process.
 
         Returns
         -------
         item : Item or None
         """
         annotator = self._check_annotator(annotator)
-        owner = self._owner(annotator)
+        owner = self._owner(annotator, owner)
         now = time.time()
         claim = claim and not self.readonly
         context = self._store.write() if claim else self._store.read()
@@ -971,22 +986,17 @@ class LabelingSession:
             if row is None:
                 return None
             if claim:
-                connection.execute(
-                    "INSERT OR REPLACE INTO claims (item, owner, expires_at) "
-                    "VALUES (?, ?, ?)",
-                    (row[0], owner, now + CLAIM_SECONDS),
-                )
+                _claim(connection, row[0], owner, now)
             size = connection.execute(
                 "SELECT COUNT(*) FROM batch_items WHERE batch = ?", (batch[0],)
             ).fetchone()[0]
             return self._items_from_rows(connection, [row], {batch[0]: size})[0]
 
-    def _owner(self, annotator):
+    def _owner(self, annotator, owner=None):
         # The host and process let a claim of a process that died (killed,
         # crashed) be taken over at once instead of after CLAIM_SECONDS.
-        return "\x1f".join(
-            [annotator, socket.gethostname(), str(os.getpid()), self._token]
-        )
+        who = annotator if owner is None else f"{annotator}\x1e{owner}"
+        return "\x1f".join([who, socket.gethostname(), str(os.getpid()), self._token])
 
     def item(self, item_id):
         """An item with its current label, its latest batch and its full history.
@@ -1175,16 +1185,22 @@ class LabelingSession:
             event, str(item_id), "skip", None, annotator, created, source=source
         )
 
-    def undo(self, *, annotator="annotator", source="api"):
+    def undo(self, *, annotator="annotator", source="api", owner=None):
         """Take back this annotator's last label or skip.
 
         The item falls back to its previous label (or to unlabeled); the
-        undone event stays in the history, marked undone.
+        undone event stays in the history, marked undone. An item left
+        unlabeled is claimed for this annotator (and ``owner``, see
+        :meth:`next_item`) to label again: :meth:`next_item` gives it to
+        nobody else meanwhile, and to this annotator again if its batch is
+        open.
 
         Parameters
         ----------
         annotator : str, default="annotator"
         source : str, default="api"
+        owner : str or None, default=None
+            See :meth:`next_item`.
 
         Returns
         -------
@@ -1217,6 +1233,7 @@ class LabelingSession:
             ).fetchone()
             if previous is None:
                 connection.execute("DELETE FROM item_state WHERE item = ?", (number,))
+                _claim(connection, number, self._owner(annotator, owner))
             else:
                 connection.execute(
                     "UPDATE item_state SET event = ?, kind = ?, label = ? "

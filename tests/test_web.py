@@ -307,13 +307,19 @@ def test_annotator_name_is_checked(app):
     assert 'value="Ann Lee"' in browser.page()
 
 
-def test_retrain_from_the_page_queries_an_allsh_batch_with_explanations(app, project):
-    browser = Browser(app, "Ann")
+def label_the_open_batch(app, name="Ann"):
+    """A browser labels every text it is shown; the browser and its last page."""
+    browser = Browser(app, name)
     page = browser.page()
     while item := shown_item(page):
         page = browser.post(
             "/label", fetch=True, item_id=item, label=truth(_unescape(shown_text(page)))
         ).text
+    return browser, page
+
+
+def test_retrain_from_the_page_queries_an_allsh_batch_with_explanations(app, project):
+    browser, page = label_the_open_batch(app)
     assert 'id="batch-done"' in page
     response = browser.post("/retrain", fetch=True, batch_size="3")
     assert response.status_code == 202
@@ -574,12 +580,7 @@ def test_why_for_wca_and_for_other_strategies(tmp_path, strategy, shows):
 
 
 def test_retrain_progress_shows_the_session_stages(app, project):
-    browser = Browser(app, "Ann")
-    page = browser.page()
-    while item := shown_item(page):
-        page = browser.post(
-            "/label", fetch=True, item_id=item, label=truth(_unescape(shown_text(page)))
-        ).text
+    browser, _ = label_the_open_batch(app)
     # What the retraining thread is told, stage by stage.
     seen = []
     summary = app.state.backend.retrain_and_query(

@@ -127,6 +127,14 @@ class ActiveLearningLoop:
     6
     >>> [r.n_labeled for r in loop.run([2, 6, 10, 12], oracle=y)]
     [2, 6, 10, 12]
+
+    Labels may change, and items may be kept out of the queries:
+
+    >>> loop.relabel([0], [0]).unlabel([1]).retrain().n_labeled
+    11
+    >>> held = loop.exclude(loop.candidate_indices[:5]).excluded_indices
+    >>> bool(set(loop.query(3)) & set(held))
+    False
     """
 
     def __init__(

@@ -18,7 +18,7 @@ import contextlib
 import io
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
@@ -207,6 +207,7 @@ class _LayeredCache:
         self._memory = {}
 
 
+@dataclass(eq=False)
 class Engine:
     """Builds, fits, queries and explains for one session (the only seam).
 
@@ -228,18 +229,21 @@ class Engine:
     random_state : int
     """
 
-    def __init__(
-        self, labels, classifier, strategy, cache_dir, artifacts, random_state
-    ):
-        self.labels = list(labels)
-        self.classifier = classifier
-        self.strategy = strategy
-        self.cache_dir = cache_dir
-        self.artifacts = artifacts
-        self.random_state = random_state
-        self._tier = None
-        self._strategy = None
-        self._loop = None
+    labels: list
+    classifier: object
+    strategy: object
+    cache_dir: object
+    artifacts: object
+    random_state: int
+    # Built on first use and kept for the session's life.
+    _tier: object = field(default=None, init=False, repr=False)
+    _strategy: object = field(default=None, init=False, repr=False)
+    _loop: object = field(default=None, init=False, repr=False)
+    _loop_seed: object = field(default=None, init=False, repr=False)
+    _encoded: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self):
+        self.labels = list(self.labels)
 
     # Building -----------------------------------------------------------------
 
@@ -387,7 +391,6 @@ class Engine:
                 seed=self.random_state,
                 refit_strategy=False,
             )
-            self._loop_seed = None
         return self._loop
 
     def _sync(self, loop, labeled, y_labeled):
@@ -524,7 +527,7 @@ class Engine:
         reopened session never encodes them again; texts already there are
         read back, not encoded.
         """
-        if getattr(self, "_encoded", False):
+        if self._encoded:
             return
         tier = self.tier(X_pool)
         encoder = None if tier is None else tier.encoder()

@@ -1704,16 +1704,20 @@ class LabelingSession:
         """
         if self._model is not None and self._model[0] == round_number:
             return self._model[1]
-        with self._store.read() as connection:
-            row = connection.execute(
-                "SELECT data FROM models WHERE round = ?", (round_number,)
-            ).fetchone()
+        row = self._model_row(round_number)
         if row is None:
             return None
         try:
             return self._engine().loads(bytes(row[0]), X_pool)
         except Exception:  # written by another version: train it again
             return None
+
+    def _model_row(self, round_number):
+        """The stored model's row ``(data,)`` of a round, or None."""
+        with self._store.read() as connection:
+            return connection.execute(
+                "SELECT data FROM models WHERE round = ?", (round_number,)
+            ).fetchone()
 
     def _load_model(self, round_number, X_pool, train=None):
         """The model of a round: from memory, from the database, or refitted.
@@ -1724,10 +1728,7 @@ class LabelingSession:
         """
         if self._model is not None and self._model[0] == round_number:
             return self._model[1]
-        with self._store.read() as connection:
-            row = connection.execute(
-                "SELECT data FROM models WHERE round = ?", (round_number,)
-            ).fetchone()
+        row = self._model_row(round_number)
         if row is None and train is None:
             raise NotReadyError("The session has no trained model yet.")
         engine = self._engine()

@@ -490,4 +490,6 @@ def test_every_preset_has_a_table_label():
 
     labels = [strategy_label(name) for name in PRESETS]
     assert len(set(labels)) == len(labels)
-    assert strategy_label("allsh-scaled-badge:p=0.1") == "Ours (scaled BADGE) (p=0.1)"
+    assert strategy_label("allsh-scaled-badge:p=0.1") == "Ours (scaled BADGE, p=0.1)"
+    assert strategy_label("allsh-copy-gradient:K=4") == "Ours (copy gradient, K=4)"
+    assert strategy_label("allsh:K=4") == "Ours (K=4)"

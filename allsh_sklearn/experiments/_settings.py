@@ -464,6 +464,8 @@ def strategy_label(spec, setting=None):
     '+ WCA'
     >>> strategy_label("allsh:p=0.1")
     'Ours (p=0.1)'
+    >>> strategy_label("allsh-copy-gradient:K=4")
+    'Ours (copy gradient, K=4)'
     """
     spec = canonical_strategy(spec)
     if setting is not None and spec in setting.labels:
@@ -471,7 +473,11 @@ def strategy_label(spec, setting=None):
     name, options = parse_strategy(spec)
     label = _LABELS[name]
     if options:
-        label += " (" + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + ")"
+        listed = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+        if label.endswith(")"):  # one pair of brackets: "Ours (copy gradient, K=4)"
+            label = f"{label[:-1]}, {listed})"
+        else:
+            label = f"{label} ({listed})"
     return label
 
 

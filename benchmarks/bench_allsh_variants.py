@@ -1,6 +1,8 @@
 """Per-query cost of ALLSH's variants, as a ratio to plain ALLSH, side by side.
 
-Each variant is ``ALLSH(**params)`` with one option set (issue 13). One
+Each variant is ``ALLSH(**params)`` with one option set (issue 13), and
+the mean over K = 4 copies (``n_augmentations=4``), alone and with the
+diverse batches: four model passes on copies instead of one. One
 query selects 50 items from the pool with a classifier fitted on 100
 labels; the copies are augmented and cached by a warm-up query, so the
 timed queries cost what an active learning loop pays at every iteration
@@ -45,6 +47,9 @@ VARIANTS = {
     "batch=kmeans": {"batch": "kmeans"},
     "batch=copy_gradient": {"batch": "copy_gradient"},
     "batch=scaled_badge": {"batch": "scaled_badge"},
+    "K=4 mean": {"n_augmentations": 4},
+    "K=4 mean, batch=copy_gradient": {"n_augmentations": 4, "batch": "copy_gradient"},
+    "K=4 mean, batch=scaled_badge": {"n_augmentations": 4, "batch": "scaled_badge"},
 }
 
 

@@ -20,12 +20,19 @@ Two parts, both printed as tables:
    prediction, true class shares, within-batch cosine); and how much the
    picks depend on the draw of the copies: Spearman between the scores of
    copy 0 and of a second, fresh copy, and the overlap of their top-50.
+   With ``--copies K`` the score is the mean over K copies (``ALLSH(
+   n_augmentations=K)``, copies 0 to K-1, the runner's), the second score
+   the mean over K fresh copies (K to 2K-1), and the per-copy quantities
+   (words changed, copy flips, logit shift) are means over the K copies.
 
 Run from the repository root (the embeddings are cached on disk)::
 
     ALLSH_SKLEARN_DATA=../shared/data OMP_NUM_THREADS=1 \\
         python benchmarks/investigate_allsh.py --task sst2 \\
         --results /work/scratch/allsh13/results --classifier minilm-frozen
+
+``--copies 4`` scores with the mean over 4 copies (issue 13: does the
+mean over K copies make the picks less a matter of the draw?).
 
 The labeled sets come from the runner's random runs in ``--results`` with
 ``--batch-classifier`` (run ``allsh-experiment --strategies random ...
@@ -193,12 +200,29 @@ def _labeled_at(iterations, cap):
     return labeled
 
 
-def _binary_decomposition(proba, copy_proba):
+def _binary_decomposition(proba, copies_proba):
+    """``p(1-p)`` and the squared logit shift, averaged over the copies."""
     eps = 1e-12
     p = np.clip(proba[:, 1], eps, 1 - eps)
-    q = np.clip(copy_proba[:, 1], eps, 1 - eps)
+    q = np.clip(copies_proba[:, :, 1], eps, 1 - eps)
     delta = np.log(q / (1 - q)) - np.log(p / (1 - p))
-    return p * (1 - p), delta**2
+    return p * (1 - p), (delta**2).mean(axis=0)
+
+
+def _copies_of(cache, augmenter, X_pool, indices, rest):
+    """Copies ``indices`` of the texts ``rest``, one list per copy (cached)."""
+    found = []
+    for index in indices:
+        if index not in cache:
+            cache[index] = augmenter.augment(X_pool, n_copies=1, copy_offset=index)[0]
+        found.append([cache[index][i] for i in rest])
+    return found
+
+
+def _copy_range(first, n_copies):
+    if n_copies == 1:
+        return f"copy {first}"
+    return f"copies {first}-{first + n_copies - 1}"
 
 
 def score_table(args, data, runs, iterations, unit):
@@ -217,7 +241,9 @@ def score_table(args, data, runs, iterations, unit):
             tokenizer="whitespace", replace_punctuation=False, joint_pairs=False
         )
         previous.fit(X_pool)
-    print(f"\n## Scores ({args.task}, {_variant(args)})\n")
+    K = args.copies
+    mean_of = "" if K == 1 else f", score the mean over {K} copies"
+    print(f"\n## Scores ({args.task}, {_variant(args)}{mean_of})\n")
     print(
         "Model fitted on the labels of the runner's random run at the "
         "checkpoint; the rest of the pool scored. Spearman correlations "
@@ -228,7 +254,7 @@ def score_table(args, data, runs, iterations, unit):
         for run_id, config in runs.items()
         if config["strategy"] == "random"
     }
-    copies_cache = {}
+    copies_cache, previous_cache = {}, {}
     shared = {}
     for limit in args.checkpoints:
         stats = defaultdict(list)
@@ -248,27 +274,26 @@ def score_table(args, data, runs, iterations, unit):
             )
             estimator.fit([X_pool[i] for i in labeled], y_pool[labeled])
             X_rest = [X_pool[i] for i in rest]
-            for copy_index in (0, 1):
-                if copy_index not in copies_cache:
-                    copies_cache[copy_index] = augmenter.augment(
-                        X_pool, n_copies=1, copy_offset=copy_index
-                    )[0]
-            if previous is not None and "previous" not in copies_cache:
-                copies_cache["previous"] = previous.augment(X_pool, n_copies=1)[0]
-            copy0 = [copies_cache[0][i] for i in rest]
-            copy1 = [copies_cache[1][i] for i in rest]
+            # Two independent sets of K copies: the runner's (0 to K-1) and
+            # fresh ones (K to 2K-1); the score is the mean over a set.
+            copies0 = _copies_of(copies_cache, augmenter, X_pool, range(K), rest)
+            copies1 = _copies_of(copies_cache, augmenter, X_pool, range(K, 2 * K), rest)
             proba = estimator.predict_proba(X_rest)
-            proba0 = estimator.predict_proba(copy0)
-            proba1 = estimator.predict_proba(copy1)
-            s0 = allsh_scores(proba, proba0[None])
-            s1 = allsh_scores(proba, proba1[None])
+            proba0 = np.stack([estimator.predict_proba(c) for c in copies0])
+            proba1 = np.stack([estimator.predict_proba(c) for c in copies1])
+            s0 = allsh_scores(proba, proba0)
+            s1 = allsh_scores(proba, proba1)
             entropy = normalised_entropy(proba)
             words = np.array([_words(x) for x in X_rest])
-            changed = np.array(
-                [_changed_words(x, c) for x, c in zip(X_rest, copy0, strict=True)]
+            changed = np.mean(
+                [
+                    [_changed_words(x, c) for x, c in zip(X_rest, copy, strict=True)]
+                    for copy in copies0
+                ],
+                axis=0,
             )
             error = proba.argmax(axis=1) != np.searchsorted(classes, y_pool[rest])
-            flips = proba.argmax(axis=1) != proba0.argmax(axis=1)
+            flips = (proba.argmax(axis=1) != proba0.argmax(axis=2)).mean(axis=0)
             stats["rho_entropy"].append(spearmanr(s0, entropy)[0])
             stats["rho_words"].append(spearmanr(s0, words)[0])
             stats["rho_changed"].append(spearmanr(s0, changed)[0])
@@ -281,27 +306,26 @@ def score_table(args, data, runs, iterations, unit):
             top1 = set(np.argsort(-s1)[:TOP])
             stats["overlap_copies"].append(len(top0 & top1) / TOP)
             if previous is not None:
-                old = [copies_cache["previous"][i] for i in rest]
-                s_old = allsh_scores(proba, estimator.predict_proba(old)[None])
+                olds = _copies_of(previous_cache, previous, X_pool, range(K), rest)
+                s_old = allsh_scores(
+                    proba, np.stack([estimator.predict_proba(c) for c in olds])
+                )
                 stats["rho_tokenizer"].append(spearmanr(s0, s_old)[0])
                 top_old = set(np.argsort(-s_old)[:TOP])
                 stats["overlap_tokenizer"].append(len(top0 & top_old) / TOP)
-                stats["changed_previous"].append(
-                    np.mean(
-                        [
-                            _changed_words(x, c) / max(_words(x), 1)
-                            for x, c in zip(X_rest, old, strict=True)
-                        ]
+                for key, copies in (
+                    ("changed_previous", olds),
+                    ("changed_uda", copies0),
+                ):
+                    stats[key].append(
+                        np.mean(
+                            [
+                                _changed_words(x, c) / max(_words(x), 1)
+                                for copy in copies
+                                for x, c in zip(X_rest, copy, strict=True)
+                            ]
+                        )
                     )
-                )
-                stats["changed_uda"].append(
-                    np.mean(
-                        [
-                            _changed_words(x, c) / max(_words(x), 1)
-                            for x, c in zip(X_rest, copy0, strict=True)
-                        ]
-                    )
-                )
             if len(classes) == 2:
                 fisher, shift = _binary_decomposition(proba, proba0)
                 stats["rho_fisher"].append(spearmanr(s0, fisher)[0])
@@ -342,8 +366,14 @@ def score_table(args, data, runs, iterations, unit):
             ("rho(ALLSH, words changed by the copy)", "rho_changed"),
             ("rho(ALLSH, share of words changed)", "rho_changed_share"),
             ("rho(entropy, words)", "rho_entropy_words"),
-            ("rho(ALLSH copy 0, ALLSH fresh copy 1)", "rho_copies"),
-            ("top-50 overlap, copy 0 vs fresh copy 1", "overlap_copies"),
+            (
+                f"rho(ALLSH {_copy_range(0, K)}, ALLSH fresh {_copy_range(K, K)})",
+                "rho_copies",
+            ),
+            (
+                f"top-50 overlap, {_copy_range(0, K)} vs fresh {_copy_range(K, K)}",
+                "overlap_copies",
+            ),
             ("top-50 overlap, ALLSH vs entropy", "overlap_entropy"),
         ]
         if previous is not None:
@@ -408,6 +438,13 @@ def main(argv=None):
         "--cache-dir",
         default=None,
         help="embedding cache (default: the package's, where the runner keeps it)",
+    )
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="K: the score is the mean over K copies (ALLSH(n_augmentations=K)); "
+        "its stability is measured against K fresh copies (default: 1)",
     )
     parser.add_argument(
         "--compare-tokenizer",

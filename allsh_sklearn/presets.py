@@ -163,6 +163,11 @@ PRESETS = {
         {"score": "rank_mean"},
         "top-b of the mean rank of ALLSH score and entropy (score='rank_mean')",
     ),
+    "allsh-per-change": Preset(
+        ALLSH,
+        {"score": "per_change"},
+        "top-b of ALLSH score per share of tokens changed (score='per_change')",
+    ),
 }
 
 

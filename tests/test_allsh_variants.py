@@ -8,10 +8,12 @@ from sklearn.utils import check_random_state
 from allsh_sklearn.strategies import badge_kmeans_plusplus
 from allsh_sklearn.strategies._allsh_variants import (
     COMBINATIONS,
+    changed_share,
     combine_scores,
     copy_gradient_factors,
     copy_gradient_kmeans_plusplus,
     normalised_entropy,
+    per_change_scores,
     quantile_weights,
     scaled_badge_kmeans_plusplus,
     score_weighted_kmeans_plusplus,
@@ -323,12 +325,58 @@ def test_batch_size_is_checked():
         scaled_badge_kmeans_plusplus([[0.5, 0.5]], [[1.0]], [1.0, 2.0], 1)
 
 
+# The divergence per unit of change ------------------------------------------
+
+
+def test_changed_share_counts_replaced_tokens():
+    texts = ["The film was good .", "a bad plot", "same text", ""]
+    copies = ["The movie was good .", "a good story", "Same  text", ""]
+    # 1 of 5 tokens replaced; 2 of 3; case and spacing are not changes.
+    np.testing.assert_allclose(changed_share(texts, copies), [0.2, 2 / 3, 0.0, 0.0])
+
+
+def test_changed_share_of_pairs_and_of_copies_of_another_length():
+    pair = ("is it good", "it is good")
+    assert changed_share([pair], [("is it fine", "it is good")])[0] == pytest.approx(
+        1 / 6
+    )
+    # A back-translation-like copy of another length: 1 - 2 M / (n + m), M the
+    # matched tokens (here "good" and "film": 2 of 3 + 2 tokens).
+    share = changed_share(["good film"], ["a good film"])[0]
+    assert share == pytest.approx(1 - 2 * 2 / 5)
+    with pytest.raises(ValueError, match="'copies'.*one copy per text \\(2\\).*1"):
+        changed_share(["a", "b"], ["a"])
+
+
+def test_per_change_scores_divide_each_copy_before_combining():
+    divergence = [[0.2, 0.3, 0.0], [0.1, 0.0, 0.0]]
+    shares = [[0.5, 0.3, 0.0], [0.25, 0.0, 0.2]]
+    # Item 0: 0.4 and 0.4; item 1: 1.0 and (no change) 0; item 2: 0 and 0.
+    np.testing.assert_allclose(per_change_scores(divergence, shares), [0.4, 0.5, 0.0])
+    np.testing.assert_allclose(
+        per_change_scores(divergence, shares, worst_case=True), [0.4, 1.0, 0.0]
+    )
+    with pytest.raises(ValueError, match="'shares'.*shape"):
+        per_change_scores(divergence, [[0.5, 0.3, 0.1]])
+    with pytest.raises(ValueError, match="'shares'.*\\[0, 1\\]"):
+        per_change_scores(divergence, [[1.5, 0.3, 0.1], [0.1, 0.1, 0.1]])
+
+
+def test_per_change_prefers_a_small_change_that_moves_the_prediction():
+    # Same divergence, the first copy changed 1 token in 10, the second 5 in
+    # 10: per unit of change the first text is the more sensitive.
+    scores = per_change_scores([[0.3, 0.3]], [[0.1, 0.5]])
+    assert scores[0] > scores[1]
+
+
 # ALLSH's options ---------------------------------------------------------------
 
 OPTIONS = [
     {"score": "product"},
     {"score": "rank_mean"},
     {"score": "entropy_ratio"},
+    {"score": "per_change"},
+    {"score": "per_change", "n_augmentations": 2, "worst_case": True},
     {"batch": "kmeans"},
     {"batch": "copy_gradient"},
     {"batch": "scaled_badge"},
@@ -415,6 +463,31 @@ def test_score_options_rank_by_the_combined_score(score, fitted_pipeline, toy_po
     np.testing.assert_array_equal(indices, select_top(expected, 5, random_state=1))
 
 
+@pytest.mark.parametrize("worst_case", [False, True])
+def test_per_change_option_ranks_by_divergence_per_share_changed(
+    worst_case, fitted_pipeline, toy_pool
+):
+    from allsh_sklearn.divergences import kl
+    from allsh_sklearn.utils import select_top
+
+    strategy = _allsh(score="per_change", n_augmentations=2, worst_case=worst_case)
+    indices, _ = strategy(fitted_pipeline, toy_pool, 5, random_state=1)
+    proba = fitted_pipeline.predict_proba(toy_pool)
+    copies = strategy.augmenter_.augment(toy_pool, n_copies=2)
+    # A plain loop over items and copies, as a reference.
+    expected = []
+    for i, text in enumerate(toy_pool):
+        ratios = []
+        for copy in copies:
+            share = changed_share([text], [copy[i]])[0]
+            copy_proba = fitted_pipeline.predict_proba([copy[i]])
+            divergence = float(np.ravel(kl(proba[i : i + 1], copy_proba))[0])
+            ratios.append(divergence / share if share > 0 else 0.0)
+        expected.append(max(ratios) if worst_case else np.mean(ratios))
+    np.testing.assert_allclose(strategy.last_scores_, expected, rtol=1e-9)
+    np.testing.assert_array_equal(indices, select_top(np.asarray(expected), 5, 1))
+
+
 @pytest.mark.parametrize("batch", ["kmeans", "copy_gradient", "scaled_badge"])
 def test_batch_options_are_the_reference_seedings(batch, fitted_pipeline, toy_pool):
     from allsh_sklearn.strategies import allsh_scores
@@ -470,6 +543,7 @@ def test_presets_and_specs_build_the_options(fitted_pipeline, toy_pool):
 
     assert make_strategy("allsh-scaled-badge").batch == "scaled_badge"
     assert make_strategy("allsh-rank-mean").score == "rank_mean"
+    assert make_strategy("allsh-per-change").score == "per_change"
     strategy = build_strategy(
         "allsh:batch=copy_gradient,score=product", embedding="tfidfvectorizer"
     )

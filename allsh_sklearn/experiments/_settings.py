@@ -452,6 +452,7 @@ _LABELS = {
     "allsh-kmeans": "Ours (k-means++)",
     "allsh-product": "Ours (× entropy)",
     "allsh-rank-mean": "Ours (rank mean)",
+    "allsh-per-change": "Ours (per change)",
 }
 
 

@@ -25,7 +25,14 @@ from ..augment._tfidf import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 from ..divergences import get_divergence
 from ..utils._selection import text_digests
 from ..utils._validation import _describe, check_bool, check_int, check_one_of
-from ._allsh_variants import BATCHES, COMBINATIONS, combine_scores, select_batch
+from ._allsh_variants import (
+    BATCHES,
+    SCORES,
+    changed_share,
+    combine_scores,
+    per_change_scores,
+    select_batch,
+)
 from ._balance import balanced_select
 from ._base import BaseQueryStrategy, param_tokens
 from ._embeddings import check_embedding_params
@@ -127,8 +134,8 @@ class ALLSH(BaseQueryStrategy):
         batches from drifting to one class when the divergence is larger on
         one side of the boundary; the results page of the documentation
         measures it against the plain method. Only with ``batch="top"``.
-    score : {"divergence", "product", "rank_mean", "entropy_ratio"}, \
-            default="divergence"
+    score : {"divergence", "product", "rank_mean", "entropy_ratio", \
+            "per_change"}, default="divergence"
         What the items are ranked (or weighted) by. ``"divergence"``: the
         divergence, the paper's score. The others combine it with the
         uncertainty of the prediction ``H`` (entropy divided by ``log C``),
@@ -137,6 +144,11 @@ class ALLSH(BaseQueryStrategy):
         two normalised ranks; ``"entropy_ratio"`` is ``divergence / H``, the
         sensitivity per unit of uncertainty (see
         :func:`~allsh_sklearn.strategies._allsh_variants.combine_scores`).
+        ``"per_change"`` divides each copy's divergence by the share of the
+        text's tokens the copy changed before averaging (or taking the
+        worst case) over copies: the sensitivity to a small change rather
+        than the size of the change the augmenter happened to make (see
+        :func:`~allsh_sklearn.strategies._allsh_variants.per_change_scores`).
     batch : {"top", "kmeans", "copy_gradient", "scaled_badge"}, default="top"
         How the batch is selected. ``"top"``: the top-b of the score, the
         paper's method. The others are k-means++ seedings, as BADGE's, that
@@ -271,7 +283,7 @@ class ALLSH(BaseQueryStrategy):
         check_bool(self.worst_case, "worst_case", owner="ALLSH")
         if self.balance is not None:
             check_one_of(self.balance, "balance", ("pool", "uniform"), owner="ALLSH")
-        check_one_of(self.score, "score", COMBINATIONS, owner="ALLSH")
+        check_one_of(self.score, "score", SCORES, owner="ALLSH")
         check_one_of(self.batch, "batch", BATCHES, owner="ALLSH")
         check_embedding_params(self.embedding, self.embedding_kind, "ALLSH")
         if self.balance is not None and self.batch != "top":
@@ -420,13 +432,24 @@ class ALLSH(BaseQueryStrategy):
         augmented = context.predict_proba(flat_copies)
         augmented = augmented.reshape(self.n_augmentations, len(X_pool), -1)
         with context.timer.phase("selection"):
-            divergence = allsh_scores(
-                proba,
-                augmented,
-                divergence=self.divergence,
-                alpha=self.alpha,
-                worst_case=self.worst_case,
-            )
-            if self.score != "divergence":
+            if self.score == "per_change":
+                divergence = self._per_change(proba, augmented, X_pool, copies)
+            else:
+                divergence = allsh_scores(
+                    proba,
+                    augmented,
+                    divergence=self.divergence,
+                    alpha=self.alpha,
+                    worst_case=self.worst_case,
+                )
+            if self.score not in ("divergence", "per_change"):
                 divergence = combine_scores(divergence, proba, self.score)
         return proba, augmented, divergence
+
+    def _per_change(self, proba, augmented, X_pool, copies):
+        per_copy = [
+            allsh_scores(proba, copy_proba[None], self.divergence, self.alpha)
+            for copy_proba in augmented
+        ]
+        shares = [changed_share(X_pool, copy) for copy in copies]
+        return per_change_scores(per_copy, shares, worst_case=self.worst_case)

@@ -21,6 +21,13 @@ already the product of an uncertainty factor (the Fisher information
   uncertainty, close to the squared logit shift alone (sensitivity without
   hardness), for comparison.
 
+A score per unit of perturbation (:func:`changed_share`,
+:func:`per_change_scores`): the divergence of each copy divided by the
+share of the text's tokens that copy changed. The plain score is largest
+where the augmenter happened to replace many words of a short text; divided
+by the size of the change it estimates how sensitive the prediction is to a
+*small* change, as a derivative does (``score="per_change"``).
+
 Batches (k-means++ seeding, with BADGE's factorised distances, see
 :mod:`allsh_sklearn.strategies._badge`): every item is a vector
 ``g_i = q_i (x) h_i``, ``h_i`` its embedding and ``q_i`` a short vector; the
@@ -40,6 +47,9 @@ probability proportional to its squared distance to the nearest centre.
   :func:`quantile_weights`).
 """
 
+import re
+from difflib import SequenceMatcher
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
@@ -52,10 +62,13 @@ from ._embeddings import check_embeddings
 __all__ = [
     "BATCHES",
     "COMBINATIONS",
+    "SCORES",
+    "changed_share",
     "combine_scores",
     "copy_gradient_factors",
     "copy_gradient_kmeans_plusplus",
     "normalised_entropy",
+    "per_change_scores",
     "quantile_weights",
     "scaled_badge_kmeans_plusplus",
     "score_weighted_kmeans_plusplus",
@@ -64,6 +77,12 @@ __all__ = [
 
 #: The values of :func:`combine_scores`'s ``method``.
 COMBINATIONS = ("divergence", "product", "rank_mean", "entropy_ratio")
+
+#: The values of ``ALLSH(score=...)``: a combination, or the divergence per
+#: unit of change of the copy (:func:`per_change_scores`).
+SCORES = (*COMBINATIONS, "per_change")
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 #: The values of :func:`select_batch`'s ``batch``: the top-b of the score,
 #: or a k-means++ seeding (see the module docstring).
@@ -162,6 +181,91 @@ def combine_scores(divergence, proba, method="divergence"):
     positive = divergence > 0.0
     ratio[positive] = divergence[positive] / np.maximum(entropy[positive], tiny)
     return np.minimum(ratio, np.finfo(np.float64).max / 4)
+
+
+def _tokens(text):
+    parts = (text,) if isinstance(text, str) else tuple(text)
+    return [token for part in parts for token in _TOKEN.findall(part.lower())]
+
+
+def changed_share(texts, copies):
+    """The share of each text's tokens that its copy changed, in ``[0, 1]``.
+
+    Tokens are words and punctuation marks, lower-cased (a pair's two texts
+    are one sequence). The share is ``1 - ratio`` of
+    :class:`difflib.SequenceMatcher` over the two token sequences: the
+    share of replaced positions for a copy of the same length (TF-IDF word
+    replacement), a normalised edit similarity otherwise (back-translation).
+
+    Parameters
+    ----------
+    texts : sequence of str or of (str, str)
+        The original texts.
+    copies : sequence of str or of (str, str)
+        One copy per text, in the same order.
+
+    Returns
+    -------
+    share : ndarray of shape (n_samples,), dtype=float64
+        0 for a copy with the text's tokens unchanged (or two empty texts).
+
+    Examples
+    --------
+    >>> changed_share(["a good film", "a good film"],
+    ...               ["a bad film", "a good film"]).round(3).tolist()
+    [0.333, 0.0]
+    """
+    if len(texts) != len(copies):
+        raise ValueError(
+            "The 'copies' parameter must hold one copy per text "
+            f"({len(texts)}). Got {len(copies)} instead."
+        )
+    share = np.zeros(len(texts))
+    for i, (text, copy) in enumerate(zip(texts, copies, strict=True)):
+        original, changed = _tokens(text), _tokens(copy)
+        if original != changed:
+            share[i] = 1.0 - SequenceMatcher(None, original, changed).ratio()
+    return share
+
+
+def per_change_scores(per_copy_divergence, shares, worst_case=False):
+    """Divergence per unit of change: each copy's divergence / its share.
+
+    Parameters
+    ----------
+    per_copy_divergence : array-like of shape (n_copies, n_samples)
+        ``D(p(.|x_i), p(.|x_ik'))`` for each copy ``k``, non-negative.
+    shares : array-like of shape (n_copies, n_samples)
+        The share of the text's tokens each copy changed
+        (:func:`changed_share`), in ``[0, 1]``.
+    worst_case : bool, default=False
+        The maximum over copies instead of the mean.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), dtype=float64
+        A copy that changed nothing contributes 0.
+
+    Examples
+    --------
+    >>> per_change_scores([[0.2, 0.2, 0.0]], [[0.5, 0.1, 0.0]]).tolist()
+    [0.4, 2.0, 0.0]
+    """
+    divergence = np.asarray(per_copy_divergence, dtype=np.float64)
+    shares = np.asarray(shares, dtype=np.float64)
+    if divergence.ndim != 2 or divergence.shape != shares.shape:
+        raise ValueError(
+            "The 'shares' parameter must have the shape of "
+            f"'per_copy_divergence' {divergence.shape}. Got {shares.shape} instead."
+        )
+    for row in divergence:
+        _check_scores(row, name="per_copy_divergence")
+    if ((shares < 0.0) | (shares > 1.0) | np.isnan(shares)).any():
+        raise ValueError("The 'shares' parameter must hold values in [0, 1].")
+    ratio = np.divide(
+        divergence, shares, out=np.zeros_like(divergence), where=shares > 0.0
+    )
+    return ratio.max(axis=0) if worst_case else ratio.mean(axis=0)
 
 
 def quantile_weights(scores):

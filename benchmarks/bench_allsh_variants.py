@@ -44,6 +44,7 @@ VARIANTS = {
     "score=product": {"score": "product"},
     "score=rank_mean": {"score": "rank_mean"},
     "score=entropy_ratio": {"score": "entropy_ratio"},
+    "score=per_change": {"score": "per_change"},
     "batch=kmeans": {"batch": "kmeans"},
     "batch=copy_gradient": {"batch": "copy_gradient"},
     "batch=scaled_badge": {"batch": "scaled_badge"},

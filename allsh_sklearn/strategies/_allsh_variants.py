@@ -192,10 +192,10 @@ def changed_share(texts, copies):
     """The share of each text's tokens that its copy changed, in ``[0, 1]``.
 
     Tokens are words and punctuation marks, lower-cased (a pair's two texts
-    are one sequence). The share is ``1 - ratio`` of
-    :class:`difflib.SequenceMatcher` over the two token sequences: the
-    share of replaced positions for a copy of the same length (TF-IDF word
-    replacement), a normalised edit similarity otherwise (back-translation).
+    are one sequence). For a copy with as many tokens (TF-IDF word
+    replacement) it is the share of positions whose token differs;
+    otherwise (back-translation) ``1 - ratio`` of
+    :class:`difflib.SequenceMatcher` over the two token sequences.
 
     Parameters
     ----------
@@ -223,7 +223,12 @@ def changed_share(texts, copies):
     share = np.zeros(len(texts))
     for i, (text, copy) in enumerate(zip(texts, copies, strict=True)):
         original, changed = _tokens(text), _tokens(copy)
-        if original != changed:
+        if original == changed:
+            continue
+        if len(original) == len(changed):
+            replaced = sum(a != b for a, b in zip(original, changed, strict=True))
+            share[i] = replaced / len(original)
+        else:
             share[i] = 1.0 - SequenceMatcher(None, original, changed).ratio()
     return share
 

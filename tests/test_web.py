@@ -409,6 +409,14 @@ def test_background_server_answers_on_loopback(project):
         assert rebound.status_code == 400
 
 
+def _restore_ctrl_c():
+    # As in a terminal: a process started in the background of a script
+    # inherits SIGINT ignored, and Ctrl-C would never reach the server.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _serve_process(project, *options):
     import subprocess
     import sys
@@ -427,6 +435,7 @@ def _serve_process(project, *options):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_restore_ctrl_c,
     )
 
 

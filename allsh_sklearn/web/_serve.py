@@ -70,21 +70,8 @@ def _hosts_for(host):
     return tuple(dict.fromkeys((*_LOCAL_NAMES, host.strip("[]"))))
 
 
-def _server(app, sock, log_level, on_started=None):
-    """A uvicorn server for ``app``; ``on_started()`` runs once it listens.
-
-    ``on_started`` runs inside the server's run, after uvicorn has taken
-    over Ctrl-C: whoever reads what it prints (a user, a test) can press
-    Ctrl-C at once and the server stops cleanly (a Ctrl-C before that
-    point could land between the interpreter's handler and uvicorn's).
-    """
+def _server(app, sock, log_level):
     import uvicorn
-
-    class _Server(uvicorn.Server):
-        async def startup(self, sockets=None):
-            await super().startup(sockets=sockets)
-            if self.started and on_started is not None:
-                on_started()
 
     config = uvicorn.Config(
         app,
@@ -93,7 +80,7 @@ def _server(app, sock, log_level, on_started=None):
         lifespan="off",
         timeout_graceful_shutdown=2,
     )
-    return _Server(config)
+    return uvicorn.Server(config)
 
 
 def serve(
@@ -144,14 +131,10 @@ def serve(
     out = sys.stdout if out is None else out
     app = create_app(project, allowed_hosts=_hosts_for(host), secret_key=secret_key)
     sock = _bind(host, port)
-
-    def announce():
-        where = f"Labeling page of {app.state.backend.path} at {_url(host, sock)}"
-        print(where, file=out)
-        print("Press Ctrl-C to stop; every label is saved when it is given.", file=out)
-        out.flush()
-
-    server = _server(app, sock, log_level, on_started=announce)
+    print(f"Labeling page of {app.state.backend.path} at {_url(host, sock)}", file=out)
+    print("Press Ctrl-C to stop; every label is saved when it is given.", file=out)
+    out.flush()
+    server = _server(app, sock, log_level)
     try:
         server.run(sockets=[sock])
     finally:

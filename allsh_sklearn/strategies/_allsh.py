@@ -79,11 +79,16 @@ def allsh_scores(proba, augmented_proba, divergence="kl", alpha=0.5, worst_case=
     >>> allsh_scores(p, copies, worst_case=True).round(3).tolist()
     [0.226, 0.511]
     """
+    per_copy = _per_copy_divergences(proba, augmented_proba, divergence, alpha)
+    return per_copy.max(axis=0) if worst_case else per_copy.mean(axis=0)
+
+
+def _per_copy_divergences(proba, augmented_proba, divergence, alpha):
+    """``D(p(.|x_i), p(.|x_ik'))`` of each copy, shape ``(n_copies, n_samples)``."""
     measure = get_divergence(divergence, alpha=alpha)
     proba = np.asarray(proba, dtype=np.float64)
     augmented_proba = np.asarray(augmented_proba, dtype=np.float64)
-    per_copy = np.stack([measure(proba, copy) for copy in augmented_proba])
-    return per_copy.max(axis=0) if worst_case else per_copy.mean(axis=0)
+    return np.stack([measure(proba, copy) for copy in augmented_proba])
 
 
 class ALLSH(BaseQueryStrategy):
@@ -351,6 +356,7 @@ class ALLSH(BaseQueryStrategy):
         self.augmenter_ = augmenter
         self.cache_ = self._make_cache()
         self.n_augmented_ = 0
+        self._share_memo = {}  # changed_share of each (text, copy) pair scored
         self._state_tokens = self._current_state_tokens()
         self._fitted_by_fit = False
 
@@ -447,9 +453,15 @@ class ALLSH(BaseQueryStrategy):
         return proba, augmented, divergence
 
     def _per_change(self, proba, augmented, X_pool, copies):
-        per_copy = [
-            allsh_scores(proba, copy_proba[None], self.divergence, self.alpha)
-            for copy_proba in augmented
-        ]
-        shares = [changed_share(X_pool, copy) for copy in copies]
+        per_copy = _per_copy_divergences(proba, augmented, self.divergence, self.alpha)
+        # A share depends on the text and its copy only: each (text, copy)
+        # pair is tokenised once per run, not at every query.
+        memo = self.__dict__.setdefault("_share_memo", {})
+        shares = [changed_share(X_pool, copy, memo=memo) for copy in copies]
         return per_change_scores(per_copy, shares, worst_case=self.worst_case)
+
+    def __getstate__(self):
+        # The shares memo is recomputed on demand; it is not worth storing.
+        state = dict(super().__getstate__())  # a copy: never the live __dict__
+        state.pop("_share_memo", None)
+        return state

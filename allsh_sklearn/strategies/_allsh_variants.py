@@ -188,7 +188,22 @@ def _tokens(text):
     return [token for part in parts for token in _TOKEN.findall(part.lower())]
 
 
-def changed_share(texts, copies):
+def _one_changed_share(text, copy):
+    original, changed = _tokens(text), _tokens(copy)
+    if original == changed:
+        return 0.0
+    if len(original) == len(changed):
+        replaced = sum(a != b for a, b in zip(original, changed, strict=True))
+        return replaced / len(original)
+    return 1.0 - SequenceMatcher(None, original, changed).ratio()
+
+
+def _memo_key(item):
+    """A dict key for a text or a pair (a list pair becomes a tuple)."""
+    return item if isinstance(item, str) else tuple(item)
+
+
+def changed_share(texts, copies, *, memo=None):
     """The share of each text's tokens that its copy changed, in ``[0, 1]``.
 
     Tokens are words and punctuation marks, lower-cased (a pair's two texts
@@ -203,6 +218,13 @@ def changed_share(texts, copies):
         The original texts.
     copies : sequence of str or of (str, str)
         One copy per text, in the same order.
+    memo : dict or None, default=None
+        Shares already computed, keyed by the ``(text, copy)`` pair itself
+        (pairs of texts as tuples): the pairs found there are not
+        tokenised again, the others are computed and added. The share
+        depends on the two texts only, so a memo can be kept across calls
+        (an active learning loop scores the same copies at every query);
+        another copy of a text is another key.
 
     Returns
     -------
@@ -214,22 +236,32 @@ def changed_share(texts, copies):
     >>> changed_share(["a good film", "a good film"],
     ...               ["a bad film", "a good film"]).round(3).tolist()
     [0.333, 0.0]
+    >>> memo = {}
+    >>> changed_share(["a good film"], ["a bad film"], memo=memo).round(3).tolist()
+    [0.333]
+    >>> len(memo)
+    1
     """
     if len(texts) != len(copies):
         raise ValueError(
             "The 'copies' parameter must hold one copy per text "
             f"({len(texts)}). Got {len(copies)} instead."
         )
-    share = np.zeros(len(texts))
-    for i, (text, copy) in enumerate(zip(texts, copies, strict=True)):
-        original, changed = _tokens(text), _tokens(copy)
-        if original == changed:
-            continue
-        if len(original) == len(changed):
-            replaced = sum(a != b for a, b in zip(original, changed, strict=True))
-            share[i] = replaced / len(original)
-        else:
-            share[i] = 1.0 - SequenceMatcher(None, original, changed).ratio()
+    if memo is None:
+        return np.fromiter(
+            map(_one_changed_share, texts, copies), dtype=np.float64, count=len(texts)
+        )
+    if not isinstance(memo, dict):
+        raise TypeError(
+            f"The 'memo' parameter must be a dict or None. Got "
+            f"{type(memo).__name__} instead."
+        )
+    keys = list(zip(map(_memo_key, texts), map(_memo_key, copies), strict=True))
+    share = np.fromiter(
+        (memo.get(key, np.nan) for key in keys), dtype=np.float64, count=len(keys)
+    )
+    for i in np.flatnonzero(np.isnan(share)).tolist():
+        share[i] = memo[keys[i]] = _one_changed_share(texts[i], copies[i])
     return share
 
 
@@ -316,7 +348,7 @@ def _norms_squared(q, embeddings):
 def _seed(q, embeddings, n_instances, random_state, duplicates):
     embeddings = check_embeddings(embeddings, q.shape[0], name="embeddings")
     if sp.issparse(embeddings):
-        embeddings = embeddings.astype(np.float64)
+        embeddings = embeddings.astype(np.float64, copy=False)
     n_instances = check_n_instances(n_instances, q.shape[0])
     g_sq = _norms_squared(q, embeddings)
     return _kmeans_plusplus(

@@ -48,6 +48,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_info
 
 from allsh_sklearn.augment import MemoryAugmentationCache, TfidfAugmenter
+from allsh_sklearn.datasets import make_word_sentiment
 from allsh_sklearn.strategies import ALLSH
 
 VARIANTS = {
@@ -66,25 +67,11 @@ VARIANTS = {
 }
 
 
-def _synthetic(n, seed=0):
-    rng = np.random.RandomState(seed)
-    good = ["good", "great", "fine", "superb", "lovely", "fun"]
-    bad = ["bad", "awful", "dull", "poor", "boring", "weak"]
-    filler = [f"w{i}" for i in range(400)]
-    X, y = [], []
-    for _ in range(n):
-        label = int(rng.rand() < 0.5)
-        words = list(rng.choice(filler, size=rng.randint(4, 20)))
-        words += list(rng.choice(good if label else bad, size=rng.randint(1, 3)))
-        rng.shuffle(words)
-        X.append(" ".join(words))
-        y.append(label)
-    return X, np.asarray(y)
-
-
 def _load(args):
     if args.synthetic:
-        return _synthetic(args.pool_size)
+        return make_word_sentiment(
+            args.pool_size, n_filler_words=400, max_filler=20, random_state=0
+        )
     from allsh_sklearn.datasets import load_dataset
 
     X, y = load_dataset("sst2", "train", data_home=args.data_home, return_X_y=True)

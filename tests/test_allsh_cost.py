@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from allsh_sklearn.augment import MemoryAugmentationCache, TfidfAugmenter
 from allsh_sklearn.augment._cache import augment_with_cache
+from allsh_sklearn.datasets import make_word_sentiment
 from allsh_sklearn.divergences import kl
 from allsh_sklearn.strategies import ALLSH, _allsh_variants
 from allsh_sklearn.strategies._allsh_variants import changed_share, per_change_scores
@@ -299,29 +300,13 @@ def test_seedings_pick_what_they_picked_before(key):
     assert indices.tolist() == GOLDEN_SEEDINGS[key]
 
 
-def _synthetic_pool(n_samples=300, seed=0):
-    rng = np.random.RandomState(seed)
-    good = ["good", "great", "fine", "superb", "lovely", "fun"]
-    bad = ["bad", "awful", "dull", "poor", "boring", "weak"]
-    filler = [f"w{i}" for i in range(120)]
-    X, y = [], []
-    for _ in range(n_samples):
-        label = int(rng.rand() < 0.5)
-        words = list(rng.choice(filler, size=rng.randint(4, 14)))
-        words += list(rng.choice(good if label else bad, size=rng.randint(1, 3)))
-        rng.shuffle(words)
-        X.append(" ".join(words))
-        y.append(label)
-    return X, np.asarray(y)
-
-
 @pytest.mark.parametrize("batch", sorted(GOLDEN_ALLSH))
 def test_allsh_batches_pick_what_they_picked_before(batch):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    X, y = _synthetic_pool()
+    X, y = make_word_sentiment(300, random_state=0)
     vectorizer = TfidfVectorizer(ngram_range=(1, 2))
     classifier = make_pipeline(vectorizer, LogisticRegression()).fit(X[:40], y[:40])
     strategy = ALLSH(

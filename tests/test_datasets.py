@@ -792,3 +792,46 @@ def test_fetch_parameter_errors(tmp_path, kwargs, error, match):
 
 def test_every_known_dataset_is_downloadable():
     assert set(_download.URLS) == set(KNOWN_DATASETS) == set(_download.LABEL_NAMES)
+
+
+# make_word_sentiment ---------------------------------------------------------
+
+
+def test_make_word_sentiment_labels_follow_the_sentiment_words():
+    from allsh_sklearn.datasets import make_word_sentiment
+    from allsh_sklearn.datasets._synthetic import NEGATIVE_WORDS, POSITIVE_WORDS
+
+    X, y = make_word_sentiment(200, n_filler_words=30, max_filler=8, random_state=1)
+    assert len(X) == 200 and y.shape == (200,) and set(y) == {0, 1}
+    for text, label in zip(X, y, strict=True):
+        words = text.split()
+        fillers = [w for w in words if w[0] == "w" and w[1:].isdigit()]
+        sentiment = [w for w in words if w not in fillers]
+        assert 1 <= len(sentiment) <= 2
+        assert set(sentiment) <= set(POSITIVE_WORDS if label else NEGATIVE_WORDS)
+        assert 4 <= len(fillers) <= 7
+        assert all(0 <= int(w[1:]) < 30 for w in fillers)
+
+
+def test_make_word_sentiment_is_reproducible():
+    from allsh_sklearn.datasets import make_word_sentiment
+
+    first = make_word_sentiment(50, random_state=3)
+    assert first[0] == make_word_sentiment(50, random_state=3)[0]
+    assert first[0] != make_word_sentiment(50, random_state=4)[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"n_samples": 0}, ValueError, "'n_samples' parameter must be >= 1; got 0"),
+        ({"max_filler": 4}, ValueError, "'max_filler' parameter must be >= 5; got 4"),
+        ({"n_filler_words": 2.5}, TypeError, "'n_filler_words' parameter must be an"),
+        ({"n_samples": True}, TypeError, "got True of type bool"),
+    ],
+)
+def test_make_word_sentiment_rejects_bad_parameters(kwargs, error, match):
+    from allsh_sklearn.datasets import make_word_sentiment
+
+    with pytest.raises(error, match=match):
+        make_word_sentiment(**kwargs)

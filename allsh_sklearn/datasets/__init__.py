@@ -8,7 +8,8 @@ environment variable, else ``~/allsh_sklearn_data``), one folder per dataset::
 
 :func:`load_dataset` reads a split, :func:`list_datasets` shows what is
 there, and :func:`fetch_dataset` downloads the public originals and writes
-them in that layout.
+them in that layout. :func:`make_word_sentiment` generates a small
+synthetic sentiment task for tests and benchmarks.
 """
 
 from ._download import DownloadError, fetch_dataset
@@ -21,6 +22,7 @@ from ._loaders import (
     list_datasets,
     load_dataset,
 )
+from ._synthetic import make_word_sentiment
 
 __all__ = [
     "KNOWN_DATASETS",
@@ -32,4 +34,5 @@ __all__ = [
     "get_data_home",
     "list_datasets",
     "load_dataset",
+    "make_word_sentiment",
 ]

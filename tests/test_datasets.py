@@ -27,7 +27,9 @@ from allsh_sklearn.datasets import (
     get_data_home,
     list_datasets,
     load_dataset,
+    make_word_sentiment,
 )
+from allsh_sklearn.datasets._synthetic import NEGATIVE_WORDS, POSITIVE_WORDS
 
 ENV = "ALLSH_SKLEARN_DATA"
 RTE_HEADER = "index\tsentence1\tsentence2\tlabel\n"
@@ -798,9 +800,6 @@ def test_every_known_dataset_is_downloadable():
 
 
 def test_make_word_sentiment_labels_follow_the_sentiment_words():
-    from allsh_sklearn.datasets import make_word_sentiment
-    from allsh_sklearn.datasets._synthetic import NEGATIVE_WORDS, POSITIVE_WORDS
-
     X, y = make_word_sentiment(200, n_filler_words=30, max_filler=8, random_state=1)
     assert len(X) == 200 and y.shape == (200,) and set(y) == {0, 1}
     for text, label in zip(X, y, strict=True):
@@ -814,8 +813,6 @@ def test_make_word_sentiment_labels_follow_the_sentiment_words():
 
 
 def test_make_word_sentiment_is_reproducible():
-    from allsh_sklearn.datasets import make_word_sentiment
-
     first = make_word_sentiment(50, random_state=3)
     assert first[0] == make_word_sentiment(50, random_state=3)[0]
     assert first[0] != make_word_sentiment(50, random_state=4)[0]
@@ -824,14 +821,13 @@ def test_make_word_sentiment_is_reproducible():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"n_samples": 0}, ValueError, "'n_samples' parameter must be >= 1; got 0"),
-        ({"max_filler": 4}, ValueError, "'max_filler' parameter must be >= 5; got 4"),
-        ({"n_filler_words": 2.5}, TypeError, "'n_filler_words' parameter must be an"),
-        ({"n_samples": True}, TypeError, "got True of type bool"),
+        ({"n_samples": 0}, ValueError, r"'n_samples' .* an int >= 1\. Got 0 "),
+        ({"max_filler": 4}, ValueError, r"'max_filler' .* an int >= 5\. Got 4 "),
+        ({"n_filler_words": 2.5}, TypeError, r"'n_filler_words' .* >= 1\. Got 2\.5"),
+        ({"n_samples": True}, TypeError, r"'n_samples' .* an int >= 1\. Got True"),
+        ({"random_state": "x"}, ValueError, r"'random_state' .* Got 'x' "),
     ],
 )
 def test_make_word_sentiment_rejects_bad_parameters(kwargs, error, match):
-    from allsh_sklearn.datasets import make_word_sentiment
-
     with pytest.raises(error, match=match):
         make_word_sentiment(**kwargs)

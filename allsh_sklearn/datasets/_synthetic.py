@@ -1,9 +1,9 @@
 """A synthetic sentiment task made of filler words and a few sentiment words."""
 
-import numbers
-
 import numpy as np
 from sklearn.utils import check_random_state
+
+from ..utils._validation import check_int, check_random_state_param
 
 POSITIVE_WORDS = ("good", "great", "fine", "superb", "lovely", "fun")
 NEGATIVE_WORDS = ("bad", "awful", "dull", "poor", "boring", "weak")
@@ -47,18 +47,11 @@ def make_word_sentiment(
     >>> len(X), y.shape
     (3, (3,))
     """
-    for name, value, low in (
-        ("n_samples", n_samples, 1),
-        ("n_filler_words", n_filler_words, 1),
-        ("max_filler", max_filler, 5),
-    ):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise TypeError(
-                f"The '{name}' parameter must be an int >= {low}; "
-                f"got {value!r} of type {type(value).__name__}."
-            )
-        if value < low:
-            raise ValueError(f"The '{name}' parameter must be >= {low}; got {value}.")
+    owner = "make_word_sentiment"
+    check_int(n_samples, "n_samples", 1, owner=owner, type_error=True)
+    check_int(n_filler_words, "n_filler_words", 1, owner=owner, type_error=True)
+    check_int(max_filler, "max_filler", 5, owner=owner, type_error=True)
+    check_random_state_param(random_state, owner=owner)
     rng = check_random_state(random_state)
     filler = [f"w{i}" for i in range(n_filler_words)]
     X, y = [], []

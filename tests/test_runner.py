@@ -257,6 +257,8 @@ def test_runner_api_tables_and_query_time(tmp_path, data_home):
         assert f"| {label} |" in table
     assert "| 1% (ours) | 1% (paper) |" in table
     assert "86.37" in table  # the paper's KL on SST-2, next to ours
+    # the source is named relative to the table (tmp_path is absolute)
+    assert "from ../runs.jsonl." in table and str(tmp_path) not in table
     # each task's table is followed by its learning curves, linked from the
     # table's folder to an image that exists
     image = "../plots/divergence__tfidf-lr-init2-batch2__sst2.png"

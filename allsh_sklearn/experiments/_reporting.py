@@ -434,7 +434,9 @@ def write_report(output_dir, settings=None, plots=True):
             title = (
                 f"## {setting.table}: {setting.description}\n\n"
                 f"Variant `{variant}` (classifier, pool/test subsampling). "
-                f"Written by allsh-experiment from {output_dir / 'runs.jsonl'}.\n\n"
+                # Relative to this file, so the line does not depend on how
+                # the output folder was spelled on the command line.
+                "Written by allsh-experiment from ../runs.jsonl.\n\n"
             )
             tasks = sorted({r["config"]["task"] for r in runs})
             # Each task's learning curves, where written now or before.

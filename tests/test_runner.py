@@ -362,6 +362,56 @@ def test_plan_checks_arguments(tmp_path):
     assert len({c.run_id for c in configs}) == len(configs)
 
 
+def test_copies_per_seed(tmp_path, data_home, capsys, monkeypatch):
+    runner = ExperimentRunner(tmp_path, data_home=data_home, verbose=0)
+    kwargs = dict(
+        tasks=["sst2"],
+        strategies=["allsh", "allsh-scaled-badge"],
+        seeds=[0, 1],
+        budgets=[30],
+        initial_size=10,
+        batch_size=10,
+    )
+    shared = runner.plan("in-domain", **kwargs)
+    per_seed = runner.plan("in-domain", copies_per_seed=True, **kwargs)
+    # the default leaves the field out: the ids of earlier runs are unchanged
+    assert all("copies_per_seed" not in c.as_dict() for c in shared)
+    assert all(c.as_dict()["copies_per_seed"] is True for c in per_seed)
+    assert not {c.run_id for c in shared} & {c.run_id for c in per_seed}
+    seeds = {(c.strategy, c.seed): runner._augmenter_seed(c) for c in shared}
+    assert len(set(seeds.values())) == 1  # one draw for the pool
+    seeds = {(c.strategy, c.seed): runner._augmenter_seed(c) for c in per_seed}
+    assert seeds[("allsh", 0)] == seeds[("allsh-scaled-badge", 0)]
+    assert seeds[("allsh", 1)] == seeds[("allsh-scaled-badge", 1)]
+    assert seeds[("allsh", 0)] != seeds[("allsh", 1)]
+    # the two seeds' strategies really augment differently
+    X_pool = runner._task_data(per_seed[0])["X_pool"]
+    copies = []
+    for config in per_seed[:2]:
+        strategy = build_strategy(
+            config.strategy, seed=runner._augmenter_seed(config)
+        ).fit(X_pool)
+        copies.append(strategy.augmenter_.augment(X_pool[:50], 1)[0])
+    assert copies[0] != copies[1]
+    records = runner.run("in-domain", copies_per_seed=True, **kwargs)
+    assert len(records) == 4
+    assert all(r["config"]["copies_per_seed"] is True for r in records)
+    names = {p.name for p in write_report(tmp_path, plots=False)}
+    assert "in-domain__tfidf-lr-init10-batch10-copiesperseed.md" in names
+    with pytest.raises(TypeError, match="'copies_per_seed' parameter must be a bool"):
+        runner.plan("in-domain", copies_per_seed="yes", **kwargs)
+    # the command line: --copies-per-seed plans other runs
+    monkeypatch.setenv("ALLSH_SKLEARN_DATA", str(data_home))
+    listed = []
+    for extra in ([], ["--copies-per-seed"]):
+        capsys.readouterr()
+        main([*RUN_ARGS, "--output", str(tmp_path / "cli"), "--dry-run", *extra])
+        lines = capsys.readouterr().out.splitlines()
+        listed.append({line.split()[1] for line in lines})
+    assert len(listed[0]) == len(listed[1]) == 4
+    assert not listed[0] & listed[1]
+
+
 def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])

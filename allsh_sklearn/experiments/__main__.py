@@ -131,6 +131,7 @@ _RUN_OPTIONS = (
     "batch_size",
     "n_queries",
     "minilm_train_steps",
+    "copies_per_seed",
 )
 
 
@@ -176,6 +177,9 @@ def _options():
                                         "a fine-tuned --classifier (default: "
                                         "the tier's: 100 for minilm, 200 for "
                                         "minilm-fast)")),
+        (["--copies-per-seed"], dict(flag, help="each seed draws its own "
+                                     "augmented copies (default: one draw per "
+                                     "pool, shared by every seed)")),
         (["--output"], dict(folder, default="results",
                             help="output folder (default: %(default)s)")),
         (["--cache-dir"], dict(folder, help="embedding and back-translation "

@@ -84,6 +84,8 @@ def _variant(config):
         parts.append(f"batch{config['batch_size']}")
     if config.get("minilm_train_steps"):
         parts.append(f"steps{config['minilm_train_steps']}")
+    if config.get("copies_per_seed"):
+        parts.append("copiesperseed")
     return "-".join(str(p) for p in parts)
 
 

@@ -31,6 +31,9 @@ whole configuration, budgets included (so random sampling to 1% and to
 values at a shared budget); the augmenter seed is fixed per pool, so every
 strategy, seed and task on a pool shares the same augmented copies
 (``"sst2->imdb"`` uses the pool, initial sets and copies of ``"sst2"``).
+With ``copies_per_seed=True`` each seed draws its own copies instead (the
+same for every strategy of that seed), so that the spread over seeds
+includes the draw of the copies.
 
 For tests, the environment variable ``ALLSH_EXPERIMENT_KILL_AFTER=N`` makes
 the process SIGKILL itself right after its N-th iteration line is written.
@@ -115,6 +118,10 @@ class RunConfig:
         When set, the run makes this many queries and ignores ``budgets``.
     minilm_train_steps : int or None
         Training steps of the fine-tuned classifier (``"minilm"`` only).
+    copies_per_seed : bool, default=False
+        Each seed draws its own augmented copies (False: one draw per pool).
+        Left out of :meth:`as_dict` when False, so the ids of runs made
+        before it existed are unchanged.
     """
 
     task: str
@@ -128,11 +135,14 @@ class RunConfig:
     budgets: tuple
     n_queries: int | None = None
     minilm_train_steps: int | None = None
+    copies_per_seed: bool = False
 
     def as_dict(self):
         """The configuration as a JSON-ready dict."""
         data = asdict(self)
         data["budgets"] = list(self.budgets)
+        if not self.copies_per_seed:
+            del data["copies_per_seed"]  # the default: run ids stay as before
         return data
 
     @property
@@ -306,6 +316,7 @@ class ExperimentRunner:
         batch_size=None,
         n_queries=None,
         minilm_train_steps=None,
+        copies_per_seed=False,
     ):
         """List the runs a setting asks for (nothing is run).
 
@@ -317,6 +328,11 @@ class ExperimentRunner:
         """
         if setting not in SETTINGS:
             raise ValueError(f"Unknown setting {setting!r}: one of {list(SETTINGS)}.")
+        if not isinstance(copies_per_seed, bool | np.bool_):
+            raise TypeError(
+                "The 'copies_per_seed' parameter must be a bool. Got "
+                f"{copies_per_seed!r} instead."
+            )
         spec = SETTINGS[setting]
         tier = TIERS[check_one_of(classifier, "classifier", TIERS)][0]
         tasks = list(spec.tasks if tasks is None else tasks)
@@ -364,6 +380,7 @@ class ExperimentRunner:
                 if tier.fine_tuned
                 else None
             ),
+            copies_per_seed=bool(copies_per_seed),
         )
         return [
             RunConfig(task=task, strategy=strategy, seed=int(seed), **common)
@@ -405,6 +422,10 @@ class ExperimentRunner:
             Training steps per fit of a fine-tuned classifier; None is the
             tier's own (100 for ``"minilm"``, the paper's 200 for
             ``"minilm-fast"``).
+        copies_per_seed : bool, default=False
+            Draw the augmented copies per seed (every strategy of a seed
+            shares them) instead of once per pool. The copies' embeddings
+            are then computed (and cached) once per seed.
 
         Returns
         -------
@@ -448,10 +469,21 @@ class ExperimentRunner:
             self._forget_other_tasks(config)
             data = self._task_data(config)
             if self._tier(config, data).encoder() is not None:
-                key = (config.task, config.pool_size, config.test_size)
+                key = (
+                    config.task,
+                    config.pool_size,
+                    config.test_size,
+                    self._augmenter_seed(config),
+                )
                 if key not in warmed:
                     self.warm_embeddings(
-                        config, [c.strategy for c in todo if c.task == config.task]
+                        config,
+                        [
+                            c.strategy
+                            for c in todo
+                            if c.task == config.task
+                            and self._augmenter_seed(c) == key[-1]
+                        ],
                     )
                     warmed.add(key)
             started = time.perf_counter()
@@ -518,8 +550,12 @@ class ExperimentRunner:
 
     def _augmenter_seed(self, config):
         # Fixed per pool: every strategy, seed and task on this pool shares
-        # the same copies (and their cached embeddings).
-        return derive_seed(TASKS[config.task].pool, config.pool_size, "augmenter")
+        # the same copies (and their cached embeddings); with copies_per_seed,
+        # every strategy of a seed.
+        pool = TASKS[config.task].pool
+        if config.copies_per_seed:
+            return derive_seed(pool, config.pool_size, "augmenter", config.seed)
+        return derive_seed(pool, config.pool_size, "augmenter")
 
     def warm_embeddings(self, config, strategies=()):
         """Encode the pool, evaluation sets and augmented copies once (cached).

@@ -277,6 +277,40 @@ def test_runner_api_tables_and_query_time(tmp_path, data_home):
     assert len(load_runs(tmp_path, "query-time")) == 2
 
 
+def test_verdicts_against_the_best_baseline():
+    from allsh_sklearn.experiments._reporting import verdict, verdict_table
+
+    # a tie is a difference of means within the larger std over seeds
+    assert verdict([0.80, 0.82], [0.70, 0.72]) == "win"
+    assert verdict([0.70, 0.72], [0.80, 0.82]) == "loss"
+    assert verdict([0.80, 0.90], [0.80, 0.82]) == "tie"  # +0.04 < std 0.05
+    assert verdict([0.85, 0.85], [0.80, 0.90]) == "tie"  # the reference's std
+    setting = SETTINGS["in-domain"]
+    cells = {
+        ("random", "1%"): [0.70, 0.72],
+        ("badge", "1%"): [0.75, 0.77],  # the best baseline at 1%
+        ("allsh", "1%"): [0.60, 0.62],
+        ("random", "5%"): [0.85, 0.87],  # the best baseline at 5%
+        ("badge", "5%"): [0.80, 0.80],
+        ("allsh", "5%"): [0.84, 0.88],
+        ("allsh-wca", "1%"): [],
+        ("allsh-wca", "5%"): [0.90, 0.90],
+    }
+    strategies = ["random", "badge", "allsh", "allsh-wca"]
+    table = verdict_table(cells, strategies, ["1%", "5%"], setting)
+    rows = {line.split(" | ")[0]: line for line in table.splitlines()}
+    ours = strategy_label("allsh", setting)
+    assert rows[f"| {ours}"].endswith(
+        "| loss (-15.00 vs BADGE) | tie (+0.00 vs Random) |"
+    )
+    wca = strategy_label("allsh-wca", setting)
+    assert rows[f"| {wca}"].endswith("| – | win (+4.00 vs Random) |")
+    assert "Random, BADGE" in table.splitlines()[0]
+    # nothing to compare: no block
+    assert verdict_table(cells, ["random", "badge"], ["1%"], setting) == ""
+    assert verdict_table(cells, ["allsh"], ["1%"], setting) == ""
+
+
 def test_settings_cover_the_papers_tables():
     tables = {setting.table for setting in SETTINGS.values()}
     assert tables == {f"Table {n}" for n in (2, 3, 5, 6, 7, 8, 13)} | {"Analysis"}

@@ -210,6 +210,9 @@ def accuracy_table(runs, setting_name, plots=None):
         lines.append("")
         lines.append(_balance_note(task_runs, strategies, setting))
         lines.append("")
+        verdicts = verdict_table(cells, strategies, budgets, setting)
+        if verdicts:
+            lines.extend([verdicts, ""])
         if plots and task in plots:
             title = _task_title(task)
             lines.append(
@@ -217,6 +220,94 @@ def accuracy_table(runs, setting_name, plots=None):
                 f"examples, mean ± std over seeds]({plots[task]})"
             )
             lines.append("")
+    return "\n".join(lines)
+
+
+#: The strategies a row is compared with in :func:`verdict_table`.
+BASELINES = ("random", "entropy", "badge", "cal")
+
+
+def verdict(values, reference):
+    """``"win"``, ``"tie"`` or ``"loss"`` of ``values`` against ``reference``.
+
+    A tie is a difference of the means within the larger of the two
+    (population) standard deviations over seeds.
+
+    Parameters
+    ----------
+    values, reference : sequence of float
+        Scores of the two strategies, one per seed.
+
+    Returns
+    -------
+    verdict : {"win", "tie", "loss"}
+
+    Examples
+    --------
+    >>> verdict([0.80, 0.82], [0.70, 0.72])
+    'win'
+    >>> verdict([0.80, 0.90], [0.80, 0.82])
+    'tie'
+    >>> verdict([0.70, 0.72], [0.80, 0.82])
+    'loss'
+    """
+    values, reference = np.asarray(values), np.asarray(reference)
+    difference = values.mean() - reference.mean()
+    margin = max(values.std(ddof=0), reference.std(ddof=0))
+    if difference > margin:
+        return "win"
+    if -difference > margin:
+        return "loss"
+    return "tie"
+
+
+def verdict_table(cells, strategies, budgets, setting):
+    """Each strategy against the best baseline of each budget, as Markdown.
+
+    Parameters
+    ----------
+    cells : dict
+        ``(strategy, budget) -> list of scores`` (one per seed).
+    strategies : list of str
+        The table's strategies; those of :data:`BASELINES` are the
+        references, the others get a row.
+    budgets : list of str
+    setting : Setting
+        Gives the row labels.
+
+    Returns
+    -------
+    markdown : str
+        Empty when there is no baseline or nothing to compare with one.
+    """
+    baselines = [s for s in strategies if s in BASELINES]
+    others = [s for s in strategies if s not in BASELINES]
+    if not baselines or not others:
+        return ""
+    names = ", ".join(strategy_label(s, setting) for s in baselines)
+    lines = [
+        f"Against the best baseline of each budget ({names}); a tie is a "
+        "difference within the larger std:",
+        "",
+        "| Strategy | " + " | ".join(budgets) + " |",
+        "|" + "---|" * (len(budgets) + 1),
+    ]
+    for strategy in others:
+        row = [strategy_label(strategy, setting)]
+        for budget in budgets:
+            present = [s for s in baselines if cells[s, budget]]
+            if not cells[strategy, budget] or not present:
+                row.append("–")
+                continue
+            best = max(present, key=lambda s: np.mean(cells[s, budget]))
+            difference = 100 * (
+                np.mean(cells[strategy, budget]) - np.mean(cells[best, budget])
+            )
+            row.append(
+                f"{verdict(cells[strategy, budget], cells[best, budget])} "
+                f"({difference:+.2f} vs {strategy_label(best, setting)})"
+            )
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 

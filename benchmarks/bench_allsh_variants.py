@@ -61,6 +61,10 @@ VARIANTS = {
     "batch=kmeans": {"batch": "kmeans"},
     "batch=copy_gradient": {"batch": "copy_gradient"},
     "batch=scaled_badge": {"batch": "scaled_badge"},
+    "batch=scaled_badge, score=rank_mean": {
+        "batch": "scaled_badge",
+        "score": "rank_mean",
+    },
     "K=4 mean": {"n_augmentations": 4},
     "K=4 mean, batch=copy_gradient": {"n_augmentations": 4, "batch": "copy_gradient"},
     "K=4 mean, batch=scaled_badge": {"n_augmentations": 4, "batch": "scaled_badge"},

@@ -29,6 +29,8 @@ def _rows(markdown):
     """``{row label: cells}`` of the first Markdown table."""
     rows = {}
     for line in markdown.splitlines():
+        if rows and not line.startswith("|"):
+            break  # the end of the first table (the verdicts follow)
         if line.startswith("| ") and not line.startswith("| Strategy"):
             cells = [cell.strip() for cell in line.strip("|").split("|")]
             rows[cells[0]] = cells[1:]

@@ -70,7 +70,7 @@ from ..presets import (
     uses_consistency,
 )
 from ..utils import get_cache_home
-from ..utils._validation import check_one_of, take
+from ..utils._validation import check_bool, check_one_of, take
 from ._settings import SETTINGS, TASKS
 
 __all__ = [
@@ -328,11 +328,7 @@ class ExperimentRunner:
         """
         if setting not in SETTINGS:
             raise ValueError(f"Unknown setting {setting!r}: one of {list(SETTINGS)}.")
-        if not isinstance(copies_per_seed, bool | np.bool_):
-            raise TypeError(
-                "The 'copies_per_seed' parameter must be a bool. Got "
-                f"{copies_per_seed!r} instead."
-            )
+        check_bool(copies_per_seed, "copies_per_seed")
         spec = SETTINGS[setting]
         tier = TIERS[check_one_of(classifier, "classifier", TIERS)][0]
         tasks = list(spec.tasks if tasks is None else tasks)

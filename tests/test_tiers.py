@@ -16,6 +16,7 @@ from test_common import (
 from allsh_sklearn.models import (
     CLASSIFIERS,
     TIERS,
+    CrossValidatedLogisticRegression,
     FrozenRowCache,
     PairTfidfVectorizer,
     SentenceEncoder,
@@ -30,6 +31,10 @@ TEXT_ESTIMATORS = [
     FrozenRowCache(PairTfidfVectorizer().fit(["a film", "a play"])),
     SentenceEncoder(),
 ]
+
+
+# Estimators on numeric features: every scikit-learn check runs on them.
+NUMERIC_ESTIMATORS = [CrossValidatedLogisticRegression()]
 
 
 def _torch_estimators():
@@ -67,6 +72,9 @@ def test_sklearn_compatible_text_estimator(estimator, check):
     check(estimator)
 
 
+@parametrize_with_checks(NUMERIC_ESTIMATORS)
+def test_sklearn_compatible_numeric_estimator(estimator, check):
+    check(estimator)
 
 
 @pytest.mark.parametrize("check", API_CHECKS, ids=lambda check: check.__name__)
@@ -89,7 +97,10 @@ def test_sklearn_api_checks_that_need_no_numeric_data(estimator, check):
 def test_every_model_estimator_is_checked():
     import allsh_sklearn.models as models
 
-    checked = {type(e).__name__ for e in TEXT_ESTIMATORS + _torch_estimators()}
+    checked = {
+        type(e).__name__
+        for e in TEXT_ESTIMATORS + NUMERIC_ESTIMATORS + _torch_estimators()
+    }
     estimators = {
         name
         for name in models.__all__
@@ -197,3 +208,97 @@ def test_sentence_encoder_accepts_what_the_transformer_accepts(tmp_path):
         SentenceEncoder(model=3).fit()
     with pytest.raises(ValueError, match="does not exist"):
         SentenceEncoder(model=str(tmp_path / "missing")).fit()
+
+
+def _two_blobs(n_per_class, seed, spread=1.0):
+    rng = np.random.RandomState(seed)
+    X = np.r_[
+        rng.normal(-1, spread, (n_per_class, 3)),
+        rng.normal(1, spread, (n_per_class, 3)),
+    ]
+    return X, np.repeat([0, 1], n_per_class)
+
+
+def test_cross_validated_C_is_the_grid_value_of_best_fold_log_loss():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, y = _two_blobs(12, seed=0, spread=2.0)
+    grid = (0.01, 0.3, 10.0)
+    model = CrossValidatedLogisticRegression(grid, max_folds=4).fit(X, y)
+    folds = StratifiedKFold(4, shuffle=True, random_state=0)
+    by_hand = [
+        cross_val_score(
+            LogisticRegression(C=C, max_iter=2000),
+            X,
+            y,
+            cv=folds,
+            scoring="neg_log_loss",
+        ).mean()
+        for C in grid
+    ]
+    assert model.n_folds_ == 4
+    assert model.C_ == grid[int(np.argmax(by_hand))]
+    refit = LogisticRegression(C=model.C_, max_iter=2000).fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(X), refit.predict_proba(X))
+    np.testing.assert_array_equal(model.predict(X), refit.predict(X))
+
+
+def test_cross_validated_C_folds_follow_the_smallest_class():
+    X, y = _two_blobs(10, seed=1)
+    # 3 labels of class 1: 3 folds, each training fold holds both classes
+    keep = np.r_[np.arange(10), 10, 11, 12]
+    assert CrossValidatedLogisticRegression().fit(X[keep], y[keep]).n_folds_ == 3
+    assert CrossValidatedLogisticRegression(max_folds=2).fit(X, y).n_folds_ == 2
+    # a class with a single label: no stratified split, the fallback C
+    keep = np.r_[np.arange(10), 10]
+    single = CrossValidatedLogisticRegression(fallback_C=7.0).fit(X[keep], y[keep])
+    assert (single.C_, single.n_folds_) == (7.0, 0)
+    # one C: used without a search
+    assert CrossValidatedLogisticRegression([0.5]).fit(X, y).C_ == 0.5
+
+
+def test_cross_validated_C_weakens_regularisation_on_separable_labels():
+    # Well separated classes: the log-loss keeps falling as C grows, so the
+    # search leaves the prior-like C = 1 that a fixed choice would keep.
+    X, y = _two_blobs(15, seed=2, spread=0.3)
+    model = CrossValidatedLogisticRegression().fit(X, y)
+    assert model.C_ > 1.0
+    # Labels independent of the features: strong regularisation wins.
+    rng = np.random.RandomState(3)
+    noise = CrossValidatedLogisticRegression().fit(X, rng.permutation(y))
+    assert noise.C_ < model.C_
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"Cs": []}, "'Cs' parameter"),
+        ({"Cs": [1.0, -1.0]}, "'Cs' parameter"),
+        ({"Cs": 1.0}, "'Cs' parameter"),
+        ({"max_folds": 1}, "'max_folds' parameter"),
+        ({"max_folds": 2.5}, "'max_folds' parameter"),
+        ({"fallback_C": 0.0}, "'fallback_C' parameter"),
+        ({"fallback_C": "1"}, "'fallback_C' parameter"),
+    ],
+)
+def test_cross_validated_C_rejects_bad_parameters(params, match):
+    X, y = _two_blobs(5, seed=0)
+    with pytest.raises(ValueError, match=match):
+        CrossValidatedLogisticRegression(**params).fit(X, y)
+
+
+def test_cross_validated_tiers_build_the_cross_validated_regression():
+    X, y = synthetic_texts(n=200, seed=4)
+    for name, fallback in (("tfidf-lr-cv", 100.0), ("minilm-frozen-cv", 1.0)):
+        assert "C chosen at every fit" in CLASSIFIERS[name]
+        tier = make_tier(name)
+        assert tier.cross_validate_C
+        head = tier.prepare(X).build(classes=[0, 1])[-1]
+        assert isinstance(head, CrossValidatedLogisticRegression)
+        assert head.fallback_C == fallback
+    model = make_tier("tfidf-lr-cv").prepare(X).build(classes=[0, 1])
+    model.fit(X[:60], y[:60])
+    assert model[-1].n_folds_ == 5 and model[-1].C_ in model[-1].Cs
+    assert model.score(X[60:], y[60:]) > 0.8
+    assert not make_tier("tfidf-lr").cross_validate_C

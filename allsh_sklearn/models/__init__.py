@@ -16,6 +16,7 @@ tier works without them.
 
 import importlib
 
+from ._cv_logistic import CrossValidatedLogisticRegression
 from ._loader import default_model_path
 from ._sentence_encoder import EmbeddingStore, SentenceEncoder
 from ._tiers import (
@@ -45,6 +46,7 @@ __all__ = [
     "TIERS",
     "ClassifierTier",
     "ConsistencyLoss",
+    "CrossValidatedLogisticRegression",
     "EmbeddingStore",
     "FastFineTunedTier",
     "FineTunedTier",

@@ -254,8 +254,9 @@ def test_cross_validated_C_folds_follow_the_smallest_class():
     keep = np.r_[np.arange(10), 10]
     single = CrossValidatedLogisticRegression(fallback_C=7.0).fit(X[keep], y[keep])
     assert (single.C_, single.n_folds_) == (7.0, 0)
-    # one C: used without a search
-    assert CrossValidatedLogisticRegression([0.5]).fit(X, y).C_ == 0.5
+    # one C: used without a search, whatever the class counts
+    one = CrossValidatedLogisticRegression([0.5]).fit(X[keep], y[keep])
+    assert (one.C_, one.n_folds_) == (0.5, 0)
 
 
 def test_cross_validated_C_weakens_regularisation_on_separable_labels():
@@ -276,6 +277,7 @@ def test_cross_validated_C_weakens_regularisation_on_separable_labels():
         ({"Cs": []}, "'Cs' parameter"),
         ({"Cs": [1.0, -1.0]}, "'Cs' parameter"),
         ({"Cs": 1.0}, "'Cs' parameter"),
+        ({"Cs": ["a", "b"]}, "'Cs' parameter"),
         ({"max_folds": 1}, "'max_folds' parameter"),
         ({"max_folds": 2.5}, "'max_folds' parameter"),
         ({"fallback_C": 0.0}, "'fallback_C' parameter"),

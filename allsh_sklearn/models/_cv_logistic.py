@@ -54,7 +54,8 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
     C_ : float
         The ``C`` of the last fit.
     n_folds_ : int
-        The folds of the last fit's split; 0 when ``fallback_C`` was used.
+        The folds of the last fit's split; 0 when no search was run (a
+        single ``C`` in ``Cs``, or ``fallback_C``).
     estimator_ : LogisticRegression
         Refitted on all the labels with ``C_``.
     classes_ : ndarray of shape (n_classes,)
@@ -93,7 +94,10 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _check_params(self):
-        Cs = np.asarray(self.Cs, dtype=float) if np.ndim(self.Cs) == 1 else None
+        try:
+            Cs = np.asarray(self.Cs, dtype=float) if np.ndim(self.Cs) == 1 else None
+        except (TypeError, ValueError):
+            Cs = None
         if Cs is None or Cs.size == 0 or not np.all(np.isfinite(Cs) & (Cs > 0)):
             raise ValueError(
                 "The 'Cs' parameter must be a non-empty sequence of positive, "
@@ -147,7 +151,9 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         _, counts = np.unique(np.asarray(y), return_counts=True)
         n_folds = int(min(self.max_folds, counts.min())) if counts.size > 1 else 0
-        if n_folds >= 2 and Cs.size > 1:
+        if Cs.size == 1:
+            n_folds, C = 0, float(Cs[0])
+        elif n_folds >= 2:
             search = GridSearchCV(
                 self._logistic_regression(1.0),
                 {"C": [float(C) for C in Cs]},
@@ -163,8 +169,6 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
                 warnings.simplefilter("ignore", UserWarning)
                 search.fit(X, y)
             C = float(search.best_params_["C"])
-        elif Cs.size == 1 and n_folds >= 2:
-            C = float(Cs[0])
         else:
             n_folds, C = 0, float(self.fallback_C)
         self.estimator_ = self._logistic_regression(C).fit(X, y)

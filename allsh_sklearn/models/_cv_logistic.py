@@ -8,7 +8,6 @@ the choice follows the size of the labeled set without ever looking at a
 test or development split.
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -18,7 +17,11 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._validation import check_int, check_real
+
 __all__ = ["CrossValidatedLogisticRegression"]
+
+_OWNER = "CrossValidatedLogisticRegression"
 
 #: The default grid: decades from strong to weak regularisation.
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -100,29 +103,17 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
             Cs = None
         if Cs is None or Cs.size == 0 or not np.all(np.isfinite(Cs) & (Cs > 0)):
             raise ValueError(
-                "The 'Cs' parameter must be a non-empty sequence of positive, "
-                f"finite floats. Got {self.Cs!r} instead."
+                f"The 'Cs' parameter of {_OWNER} must be a non-empty sequence "
+                f"of positive, finite floats. Got {self.Cs!r} instead."
             )
-        if (
-            not isinstance(self.max_folds, numbers.Integral)
-            or isinstance(self.max_folds, bool)
-            or self.max_folds < 2
-        ):
-            raise ValueError(
-                "The 'max_folds' parameter must be an int of at least 2. Got "
-                f"{self.max_folds!r} instead."
-            )
-        fallback = self.fallback_C
-        if (
-            not isinstance(fallback, numbers.Real)
-            or isinstance(fallback, bool)
-            or not np.isfinite(fallback)
-            or fallback <= 0
-        ):
-            raise ValueError(
-                "The 'fallback_C' parameter must be a positive, finite float. "
-                f"Got {fallback!r} instead."
-            )
+        check_int(self.max_folds, "max_folds", 2, owner=_OWNER)
+        check_real(
+            self.fallback_C,
+            "fallback_C",
+            "a positive, finite float",
+            lambda C: np.isfinite(C) and C > 0,
+            owner=_OWNER,
+        )
         return Cs
 
     def _logistic_regression(self, C):

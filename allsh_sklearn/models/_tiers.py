@@ -520,7 +520,8 @@ TIERS = {
 }
 
 _CROSS_VALIDATED = (
-    ", C chosen at every fit by 5-fold log-loss on the labels (small budgets)"
+    ", C chosen at every fit by k-fold log-loss (k <= 5) on the labels "
+    "(small budgets)"
 )
 
 

@@ -9,12 +9,15 @@ interval says how far that estimate can be trusted.
 """
 
 import math
+from collections import Counter
+from dataclasses import dataclass, field
 
+import numpy as np
 from scipy.stats import beta, norm
 
-from ..utils._validation import check_one_of, check_real
+from ..utils._validation import check_int, check_one_of, check_real
 
-__all__ = ["accuracy_interval"]
+__all__ = ["ClassEstimate", "ClassEstimates", "accuracy_interval", "class_estimates"]
 
 
 def accuracy_interval(n_correct, n_total, confidence=0.95, method="wilson"):
@@ -77,3 +80,240 @@ def accuracy_interval(n_correct, n_total, confidence=0.95, method="wilson"):
         p * (1 - p) / n_total + z * z / (4 * n_total * n_total)
     )
     return float(max(0.0, center - half)), float(min(1.0, center + half))
+
+
+@dataclass(frozen=True)
+class ClassEstimate:
+    """What the audit sample says about one class.
+
+    Attributes
+    ----------
+    label : str
+    support : int
+        Audit texts whose true label is this class (the recall's sample).
+    n_predicted : int
+        Audit texts the model gives this class (the precision's sample).
+    recall, recall_low, recall_high : float
+        Estimated recall and its interval (nan without support).
+    precision, precision_low, precision_high : float
+        Estimated precision and its interval (nan when never predicted).
+    f1 : float
+        The F1 score of the point estimates (0 when both are 0; nan when
+        either is undefined).
+    n_train : int or None
+        Training labels of this class, when known.
+    pool_share : float or None
+        Share of the unlabeled pool the model puts in this class, when known.
+    """
+
+    label: str
+    support: int
+    n_predicted: int
+    recall: float
+    recall_low: float
+    recall_high: float
+    precision: float
+    precision_low: float
+    precision_high: float
+    f1: float
+    n_train: int | None = None
+    pool_share: float | None = None
+
+    def as_dict(self):
+        """A JSON-ready dict (nan becomes None)."""
+        return {
+            key: (None if isinstance(value, float) and math.isnan(value) else value)
+            for key, value in self.__dict__.items()
+        }
+
+
+@dataclass(frozen=True)
+class ClassEstimates:
+    """Per-class recall and precision, a macro-F1 estimate and warnings.
+
+    Attributes
+    ----------
+    classes : list of ClassEstimate
+        In the order of the labels.
+    n_audit : int
+        Audit texts with a label.
+    macro_f1, macro_f1_low, macro_f1_high : float
+        Macro-averaged F1 on the audit sample and its percentile bootstrap
+        interval (nan without audit labels).
+    warnings : list of str
+        Plain-language warnings: a class never predicted on the pool, a
+        class with fewer than a handful of training labels, a class whose
+        estimated recall is below the threshold.
+    """
+
+    classes: list
+    n_audit: int
+    macro_f1: float
+    macro_f1_low: float
+    macro_f1_high: float
+    warnings: list = field(default_factory=list)
+
+    def as_dict(self):
+        """A JSON-ready dict (nan becomes None)."""
+
+        def clean(value):
+            return None if isinstance(value, float) and math.isnan(value) else value
+
+        return {
+            "n_audit": self.n_audit,
+            "macro_f1": clean(self.macro_f1),
+            "macro_f1_low": clean(self.macro_f1_low),
+            "macro_f1_high": clean(self.macro_f1_high),
+            "classes": [estimate.as_dict() for estimate in self.classes],
+            "warnings": list(self.warnings),
+        }
+
+
+def _macro_f1(true, predicted, n_classes):
+    """Macro F1 over the classes present in ``true`` or ``predicted``."""
+    scores = []
+    for k in range(n_classes):
+        tp = np.sum((true == k) & (predicted == k))
+        n_true = np.sum(true == k)
+        n_pred = np.sum(predicted == k)
+        if n_true == 0 and n_pred == 0:
+            continue
+        scores.append(2 * tp / (n_true + n_pred))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def class_estimates(
+    true_labels,
+    predicted_labels,
+    labels,
+    *,
+    train_counts=None,
+    pool_predictions=None,
+    confidence=0.95,
+    min_train_labels=5,
+    recall_threshold=0.5,
+    n_resamples=2000,
+    random_state=0,
+):
+    """Estimate per-class recall, precision and macro-F1 from an audit sample.
+
+    The audit sample is a uniform random sample of the pool that is labeled
+    but never trained on, so per-class rates on it estimate the rates on the
+    pool: recall of class ``c`` from the audit texts whose true label is
+    ``c``, precision from those the model gives ``c``, each with a Wilson
+    interval (:func:`accuracy_interval`); macro-F1 with a percentile
+    bootstrap over the audit texts.
+
+    Parameters
+    ----------
+    true_labels, predicted_labels : sequence of str
+        The annotators' labels of the audit texts and the model's
+        predictions for them, in the same order.
+    labels : sequence of str
+        Every class, in display order.
+    train_counts : mapping of {str: int} or None, default=None
+        Training labels per class, for the "few labels" warning.
+    pool_predictions : sequence of str or None, default=None
+        The model's predictions on the unlabeled pool, for the "never
+        predicted" warning and each class's share.
+    confidence : float, default=0.95
+        Level of every interval.
+    min_train_labels : int, default=5
+        Warn about a class with fewer training labels than this.
+    recall_threshold : float, default=0.5
+        Warn about a class whose estimated recall is below this.
+    n_resamples : int, default=2000
+        Bootstrap resamples of the macro-F1 interval.
+    random_state : int, default=0
+        Seeds the bootstrap, so the same labels give the same interval.
+
+    Returns
+    -------
+    ClassEstimates
+
+    Examples
+    --------
+    >>> est = class_estimates(["a", "a", "b", "b"], ["a", "b", "b", "b"], ["a", "b"])
+    >>> [(c.label, c.recall, c.precision) for c in est.classes]
+    [('a', 0.5, 1.0), ('b', 1.0, 0.6666666666666666)]
+    """
+    labels = list(labels)
+    if len(set(labels)) != len(labels) or not labels:
+        raise ValueError(
+            f"The 'labels' parameter must be a non-empty sequence of distinct "
+            f"labels. Got {labels!r} instead."
+        )
+    true_labels, predicted_labels = list(true_labels), list(predicted_labels)
+    if len(true_labels) != len(predicted_labels):
+        raise ValueError(
+            "true_labels and predicted_labels must have the same length. Got "
+            f"{len(true_labels)} and {len(predicted_labels)} instead."
+        )
+    index = {label: k for k, label in enumerate(labels)}
+    for name, values in (("true_labels", true_labels),
+                         ("predicted_labels", predicted_labels)):
+        unknown = sorted({str(v) for v in values if v not in index})
+        if unknown:
+            raise ValueError(
+                f"The {name!r} parameter holds labels that are not in 'labels' "
+                f"{labels!r}: {unknown[:5]!r}."
+            )
+    check_real(confidence, "confidence", "a float in (0, 1)", lambda c: 0 < c < 1)
+    check_int(min_train_labels, "min_train_labels", 0)
+    check_real(recall_threshold, "recall_threshold", "a float in [0, 1]",
+               lambda t: 0 <= t <= 1)
+    check_int(n_resamples, "n_resamples", 1)
+    true = np.array([index[v] for v in true_labels], dtype=int)
+    predicted = np.array([index[v] for v in predicted_labels], dtype=int)
+    pool_counts = Counter(pool_predictions) if pool_predictions is not None else None
+    n_pool = sum(pool_counts.values()) if pool_counts is not None else 0
+    nan = float("nan")
+    classes, warnings = [], []
+    for k, label in enumerate(labels):
+        tp = int(np.sum((true == k) & (predicted == k)))
+        support = int(np.sum(true == k))
+        n_pred = int(np.sum(predicted == k))
+        recall = tp / support if support else nan
+        precision = tp / n_pred if n_pred else nan
+        r_low, r_high = accuracy_interval(tp, support, confidence)
+        p_low, p_high = accuracy_interval(tp, n_pred, confidence)
+        if math.isnan(recall) or math.isnan(precision):
+            f1 = 0.0 if (support and tp == 0) else nan
+        else:
+            f1 = 0.0 if tp == 0 else 2 * recall * precision / (recall + precision)
+        n_train = None if train_counts is None else int(train_counts.get(label, 0))
+        share = None
+        if pool_counts is not None:
+            share = pool_counts.get(label, 0) / n_pool if n_pool else 0.0
+        estimate = ClassEstimate(label, support, n_pred, recall, r_low, r_high,
+                                 precision, p_low, p_high, f1, n_train, share)
+        classes.append(estimate)
+        if pool_counts is not None and n_pool and pool_counts.get(label, 0) == 0:
+            warnings.append(
+                f"The model never predicts {label!r} on the {n_pool} unlabeled "
+                "texts: it cannot find that class; label more of it (search "
+                "for it, or use a class-balanced strategy)."
+            )
+        if n_train is not None and n_train < min_train_labels:
+            warnings.append(
+                f"{label!r} has only {n_train} training label"
+                f"{'' if n_train == 1 else 's'} (fewer than {min_train_labels})."
+            )
+        if support and recall < recall_threshold:
+            warnings.append(
+                f"The estimated recall of {label!r} is {recall:.0%} "
+                f"[{r_low:.0%}, {r_high:.0%}] on {support} audit texts: the "
+                f"model misses most texts of that class."
+            )
+    if len(true):
+        macro = _macro_f1(true, predicted, len(labels))
+        rng = np.random.default_rng(random_state)
+        draws = rng.integers(0, len(true), size=(n_resamples, len(true)))
+        boot = np.array([_macro_f1(true[d], predicted[d], len(labels)) for d in draws])
+        alpha = 1 - confidence
+        low, high = np.nanquantile(boot, [alpha / 2, 1 - alpha / 2])
+        macro_low, macro_high = float(low), float(high)
+    else:
+        macro = macro_low = macro_high = nan
+    return ClassEstimates(classes, int(len(true)), macro, macro_low, macro_high,
+                          warnings)

@@ -54,7 +54,10 @@ def test_the_bootstrap_interval_is_reproducible():
     pred = [t if rng.random() < 0.7 else "x" for t in true]
     one = class_estimates(true, pred, ["x", "y", "z"], random_state=3)
     two = class_estimates(true, pred, ["x", "y", "z"], random_state=3)
-    assert (one.macro_f1_low, one.macro_f1_high) == (two.macro_f1_low, two.macro_f1_high)
+    assert (one.macro_f1_low, one.macro_f1_high) == (
+        two.macro_f1_low,
+        two.macro_f1_high,
+    )
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,7 @@ def test_bad_arguments_exit_2(tmp_path, pool_file):
     result = allsh_label(
         "init", tmp_path / "p", "--data", path, "--labels", "a", check=2
     )
-    assert "'labels' parameter" in result.stderr
+    assert "The --labels option" in result.stderr
     assert not (tmp_path / "p").exists()
 
 

@@ -14,11 +14,15 @@ instead of failing.
 """
 
 import json
+import os
+import sqlite3
 
 from ..utils._sqlite import SQLiteStore
 from ._cache import item_key
 
-__all__ = ["SQLiteAugmentationCache"]
+__all__ = ["SQLiteAugmentationCache", "check_cache_path"]
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 _SCHEMA = [
     """
@@ -31,6 +35,97 @@ CREATE TABLE IF NOT EXISTS augmentations (
 ) WITHOUT ROWID
 """
 ]
+
+
+def _in_cache_home(folder):
+    from ..utils._cache_home import get_cache_home
+
+    home = os.path.realpath(get_cache_home())
+    return os.path.commonpath([home, os.path.realpath(folder)]) == home
+
+
+def check_cache_path(
+    path, *, name="path", owner="SQLiteAugmentationCache", create_folder=True
+):
+    """Check, before any work, that an SQLite cache file can live at ``path``.
+
+    Nothing is written, except that a file that does not exist yet is
+    created and removed again to prove that it can be (some folders, such
+    as ``/proc``, say they are writable and are not).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The cache file.
+    name : str, default="path"
+        The parameter that gave it, for the error message (``"cache"`` for
+        :class:`~allsh_sklearn.strategies.ALLSH`).
+    owner : str, default="SQLiteAugmentationCache"
+        Whose parameter it is.
+    create_folder : bool, default=True
+        Whether a missing folder is fine (it is created when the cache
+        opens). False refuses it, except inside the package's cache home
+        (:func:`~allsh_sklearn.utils.get_cache_home`), which is always made
+        when needed: a missing folder is more often a typo than a wish.
+
+    Returns
+    -------
+    path : str
+        ``path`` as a string.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or path-like.
+    ValueError
+        ``path`` is a folder, a file that is not an SQLite database, in a
+        folder that is missing (``create_folder=False``) or not writable,
+        or where no file can be created.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"The '{name}' parameter of {owner} must be the path of an SQLite "
+            f"file (str or path-like). Got {type(path).__name__} instead."
+        )
+    path = os.fspath(path)
+    shown = f"The '{name}' parameter of {owner} must be the path of an SQLite file"
+
+    def refuse(reason):
+        raise ValueError(f"{shown} {reason}. Got {path!r} instead.")
+
+    if os.path.isdir(path):
+        refuse("(a file, not a folder)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(folder):
+        if create_folder or _in_cache_home(folder):
+            return path
+        refuse(
+            f"in an existing folder: {folder!r} does not exist (create it first; "
+            "only folders inside the cache home are made for you)"
+        )
+    if not os.path.isdir(folder):
+        refuse(f"in a folder: {folder!r} is not one")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        refuse(f"in a writable folder: {folder!r} is read-only for this user")
+    if os.path.exists(path):
+        if not os.path.isfile(path):
+            refuse("(a regular file)")
+        if not os.access(path, os.R_OK | os.W_OK):
+            refuse("that this user can read and write")
+        with open(path, "rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+        if header and header != _SQLITE_HEADER:
+            refuse("(the file there is not an SQLite database)")
+        return path
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:  # created meanwhile by another process
+        return path
+    except OSError as error:
+        refuse(f"where a file can be created ({error.strerror or error})")
+    os.close(descriptor)
+    os.unlink(path)
+    return path
 
 
 def _decode(text):
@@ -51,7 +146,10 @@ class SQLiteAugmentationCache(SQLiteStore):
     Parameters
     ----------
     path : str or path-like
-        The database file, created (with its folder) if missing.
+        The database file, created (with its folder) if missing. It is
+        checked first (:func:`check_cache_path`): a folder, a file that is
+        not an SQLite database or a place where no file can be created
+        raises ``ValueError`` naming it, before anything is written.
     timeout : float, default=60.0
         Seconds a writer waits for another one to finish its transaction
         before raising ``sqlite3.OperationalError``.
@@ -71,7 +169,18 @@ class SQLiteAugmentationCache(SQLiteStore):
     """
 
     def __init__(self, path, timeout=60.0):
-        super().__init__(path, schema=_SCHEMA, timeout=timeout)
+        path = check_cache_path(path)
+        try:
+            super().__init__(path, schema=_SCHEMA, timeout=timeout)
+        except sqlite3.DatabaseError as error:
+            text = str(error).lower()
+            if "not a database" in text or "unable to open" in text:
+                raise ValueError(
+                    "The 'path' parameter of SQLiteAugmentationCache must be the "
+                    f"path of an SQLite file that can be opened. Got {path!r}, "
+                    f"which SQLite refuses ({error})."
+                ) from error
+            raise
 
     def __repr__(self):
         return f"SQLiteAugmentationCache({self.path!r})"

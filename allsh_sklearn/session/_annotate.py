@@ -218,9 +218,15 @@ def annotate(
             item = redo if redo is not None else session.next_item(annotator)
             redo = None
             if item is None:
+                n_rounds = len(session.rounds())
                 try:
                     batch = session.next_batch(progress=progress)
                 except NotReadyError as error:
+                    # The pool used up: next_batch trained on every label first.
+                    rounds = session.rounds()
+                    if len(rounds) > n_rounds:
+                        summary.n_retrained += 1
+                        _print_round(rounds[-1], out)
                     print(str(error), file=out)
                     summary.stopped_by = "pool exhausted"
                     return summary

@@ -14,11 +14,12 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
 
-from ._errors import EXIT_CODES, SessionError
+from ._errors import EXIT_CODES, NotReadyError, SessionError
 
 __all__ = ["COMMAND_PLUGINS", "build_parser", "main"]
 
@@ -116,7 +117,7 @@ def build_parser():
         sub = commands.add_parser(
             name,
             help=help_text,
-            description=description or help_text,
+            description=textwrap.fill(description or help_text, width=78),
             formatter_class=argparse.RawDescriptionHelpFormatter,
             epilog="Exit codes: see 'allsh-label --help'.",
         )
@@ -184,7 +185,10 @@ def build_parser():
         "next",
         "show or export the batch to label next",
         "Print the open batch (querying a new one, retraining first, when it "
-        "is done), or write it to a file for another labeling tool.",
+        "is done), or write it to a file for another labeling tool. When the "
+        "pool is fully labeled (every text labeled, skipped or in the audit "
+        "sample), it trains the model on every label, says so and exits with "
+        "7; nothing is written.",
     )
     nxt.add_argument("--output", type=Path, help="write the batch to this file")
     nxt.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
@@ -241,7 +245,13 @@ def build_parser():
         help="retrain after this many labels (default: the session's)",
     )
 
-    ret = command("retrain", "retrain now and query a fresh batch")
+    ret = command(
+        "retrain",
+        "retrain now and query a fresh batch",
+        "Retrain on every label now and query a fresh batch. When the pool is "
+        "fully labeled, it trains a final round on every label without a "
+        "batch (exit code 0).",
+    )
     ret.add_argument("--size", type=_positive_int, help="default: the batch size")
 
     st = command("status", "labels, rounds, audit estimate and stopping rules")
@@ -333,15 +343,60 @@ def _run_init(args, out):
     return 0
 
 
+def _write_text(path, text):
+    """Write a small text file atomically: a link at ``path`` is replaced by
+    the file, its target left untouched (as the exports do)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _fully_labeled(session, project, out):
+    """Say that the pool is used up and what the model was trained on."""
+    rounds = session.rounds()
+    print(
+        "The pool is fully labeled: every text is labeled, skipped or in the "
+        "audit sample, so there is no batch left to query.",
+        file=out,
+    )
+    if rounds:
+        print(
+            f"The model of round {rounds[-1].round} is trained on all "
+            f"{rounds[-1].n_labeled} training labels. Next: allsh-label export "
+            f"{project} model.joblib --what model",
+            file=out,
+        )
+
+
 def _run_next(args, out):
     from ._formats import guess_format, label_studio_config
 
     session = _open(args)
-    if args.new:
-        session.retrain(size=args.size)
-        batch = session.current_batch()
-    else:
-        batch = session.next_batch(size=args.size)
+    config = None
+    if args.output is not None:
+        # Checked before retraining, which may take minutes.
+        session._check_output(args.output, "path", "export_batch")
+        if guess_format(args.output, args.format) == "labelstudio":
+            config = args.output.with_suffix(".labelconfig.xml")
+            session._check_output(config, "path", "export_batch")
+    try:
+        if args.new:
+            session.retrain(size=args.size)
+            batch = session.current_batch()
+        else:
+            batch = session.next_batch(size=args.size)
+    except NotReadyError:
+        if session.status().n_unlabeled:
+            raise
+        batch = None
+    if batch is None:
+        _fully_labeled(session, args.project, out)
+        return NotReadyError.exit_code
     rounds = session.rounds()
     if batch.kind == "query" and rounds:
         from ._annotate import _print_round
@@ -352,13 +407,12 @@ def _run_next(args, out):
         return 0
     n = session.export_batch(args.output, format=args.format)
     print(f"Wrote {n} texts of batch {batch.batch} to {args.output}.", file=out)
-    if guess_format(args.output, args.format) == "labelstudio":
-        config = args.output.with_suffix(".labelconfig.xml")
-        config.write_text(
+    if config is not None:
+        _write_text(
+            config,
             label_studio_config(
                 session.labels, pair=session.config.get("pair_column") is not None
             ),
-            encoding="utf-8",
         )
         print(f"Label Studio labeling configuration: {config}", file=out)
     return 0
@@ -386,10 +440,21 @@ def _run_export(args, out):
     session = _open(args)
     if args.what == "model":
         path = session.export_model(args.output)
+        status = session.status()
+        last = status.rounds[-1]
         print(
-            f"Wrote the model of round {session.rounds()[-1].round} to {path}.",
+            f"Wrote the model of round {last.round}, trained on {last.n_labeled} "
+            f"training labels, to {path}.",
             file=out,
         )
+        if not status.model_up_to_date:
+            print(
+                f"Note: the session has {status.n_labeled} training labels now "
+                f"and they changed since round {last.round}; this model has not "
+                f"seen the changes. Run 'allsh-label retrain {args.project}' to "
+                "train on every label, then export again.",
+                file=sys.stderr,
+            )
     elif args.what == "batch":
         n = session.export_batch(args.output, format=args.format)
         print(f"Wrote {n} texts of the open batch to {args.output}.", file=out)
@@ -432,7 +497,11 @@ def _run_retrain(args, out):
         )
     else:
         _print_round(round_info, out)
-    _print_batch(session.current_batch(), out)
+    batch = session.current_batch()
+    if batch is None and not session.status().n_unlabeled:
+        _fully_labeled(session, args.project, out)
+    else:
+        _print_batch(batch, out)
     return 0
 
 
@@ -476,6 +545,15 @@ def _run_status(args, out):
                 print(f"    {verdict:5}  {check['message']}", file=out)
         else:
             print("  no model trained yet", file=out)
+        if not status.n_unlabeled:
+            print("  the pool is fully labeled: no batch is left to query", file=out)
+        if status.rounds and not status.model_up_to_date:
+            print(
+                f"  the model of round {status.rounds[-1].round} was trained on "
+                f"{status.rounds[-1].n_labeled} training labels; labels changed "
+                f"since: allsh-label retrain {args.project}",
+                file=out,
+            )
         if args.plot is not None:
             print(f"  learning curve: {args.plot}", file=out)
     if args.exit_code and status.should_stop:
@@ -508,6 +586,97 @@ _RUNNERS = {
 }
 
 
+#: Python parameters whose CLI spelling is not their own name, by command.
+_PYTHON_NAMES = {
+    "init": {"random_state": "--seed"},
+    "next": {"path": "--output"},
+    "import": {"path": "FILE"},
+    "export": {"path": "OUTPUT", "include_audit": "--no-audit"},
+    "predict": {"data": "FILE"},
+}
+
+
+def _cli_names(parser, command):
+    """``{Python parameter: CLI spelling}`` of a command's options and arguments."""
+    commands = next(
+        action
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    names, flags = {}, set()
+    for action in commands.choices[command]._actions:
+        if action.dest == "help":
+            continue
+        if action.option_strings:
+            long = [o for o in action.option_strings if o.startswith("--")]
+            names[action.dest] = (long or action.option_strings)[0]
+            if isinstance(action, argparse._StoreTrueAction):
+                flags.add(action.dest)
+        else:
+            names[action.dest] = action.metavar or action.dest.upper()
+    names.update(_PYTHON_NAMES.get(command, {}))
+    return names, flags
+
+
+def _cli_message(message, names, flags=()):
+    """An error message of the Python API, with the CLI's names in it.
+
+    The session's errors name Python parameters (``drop_empty=True``,
+    ``The 'labels' parameter of LabelingSession``); the CLI shows the option
+    or argument a user types instead (``--drop-empty``, ``The --labels
+    option``).
+
+    Parameters
+    ----------
+    message : str
+    names : dict of {str: str}
+        Python parameter to CLI spelling (``"--drop-empty"``, ``"FILE"``).
+    flags : collection of str, default=()
+        The parameters that are on/off options (``store_true``).
+
+    Returns
+    -------
+    message : str
+
+    Examples
+    --------
+    >>> _cli_message("or pass drop_empty=True (--drop-empty) to leave them out",
+    ...             {"drop_empty": "--drop-empty"})
+    'or pass --drop-empty to leave them out'
+    >>> _cli_message("The 'size' parameter of next_batch must be >= 1.",
+    ...             {"size": "--size"})
+    'The --size option must be >= 1.'
+    """
+    known = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    if not known:
+        return message
+    python = rf"\b(?:{known})(?:=[^\s()]+)?"
+    # "a / b (--a, --b)" and "x=True (--x)": the CLI spelling alone.
+    message = re.sub(
+        rf"{python}(?:(?: / |, ){python})* \((--[\w-]+(?:, --[\w-]+)*)\)",
+        r"\1",
+        message,
+    )
+
+    def parameter(match):
+        cli = names[match.group(1)]
+        return f"The {cli} {'option' if cli.startswith('-') else 'argument'}"
+
+    message = re.sub(rf"\bThe '({known})' parameter(?: of [\w.]+)?", parameter, message)
+
+    def assignment(match):
+        name, value = match.group(1), match.group(2)
+        if name in flags:
+            return names[name] if value == "True" else f"no {names[name]}"
+        return f"{names[name]} {value}"
+
+    return re.sub(
+        rf"(?<![\w-])({known})=(True|False|None|'[^']*'|\"[^\"]*\"|[\d.]+)",
+        assignment,
+        message,
+    )
+
+
 def _runner(command):
     if command in _RUNNERS:
         return _RUNNERS[command]
@@ -529,24 +698,30 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     out = sys.stdout
+    names, flags = _cli_names(parser, args.command)
+
+    def report(error):
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        message = _cli_message(str(message), names, flags)
+        print(f"allsh-label {args.command}: error: {message}", file=sys.stderr)
+
     try:
         return _runner(args.command)(args, out)
     except KeyboardInterrupt:
         print("\nInterrupted: every label given so far is saved.", file=sys.stderr)
         return 130
     except SessionError as error:
-        print(f"allsh-label {args.command}: error: {error}", file=sys.stderr)
+        report(error)
         return error.exit_code
     except (ValueError, TypeError, KeyError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"allsh-label {args.command}: error: {message}", file=sys.stderr)
+        report(error)
         return 2
     except BrokenPipeError:
         # The reader of our output went away (``| head``): nothing to report.
         sys.stderr.close()
         return 141
     except OSError as error:
-        print(f"allsh-label {args.command}: error: {error}", file=sys.stderr)
+        report(error)
         return 6
 
 

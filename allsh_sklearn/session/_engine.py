@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone
 
-from ._errors import SessionError
+from ._errors import SessionError, StorageError
+from ._store import storage_errors
 
 __all__ = ["Engine", "StepResult", "check_strategy_name"]
 
@@ -164,11 +165,21 @@ class _Stages:
 
 
 class _LayeredCache:
-    """An in-memory dict in front of a persistent augmentation cache."""
+    """An in-memory dict in front of a persistent augmentation cache.
+
+    The persistent cache's sqlite3 errors (a full disk, a read-only folder)
+    become the session's (:class:`~allsh_sklearn.session.StorageError`, ...).
+    """
 
     def __init__(self, persistent):
         self.persistent = persistent
         self._memory = {}
+
+    def _errors(self):
+        return storage_errors(
+            getattr(self.persistent, "path", "cache/augmentations.sqlite"),
+            "The session's augmentation cache",
+        )
 
     @staticmethod
     def _keys(keys):
@@ -187,7 +198,8 @@ class _LayeredCache:
         values = [memory.get(key) for key in normalised]
         missing = [i for i, v in enumerate(values) if v is None]
         if missing:
-            fetched = self.persistent.get_many([keys[i] for i in missing])
+            with self._errors():
+                fetched = self.persistent.get_many([keys[i] for i in missing])
             for i, value in zip(missing, fetched, strict=True):
                 if value is not None:
                     memory[normalised[i]] = value
@@ -195,7 +207,8 @@ class _LayeredCache:
         return values
 
     def set_many(self, mapping):
-        self.persistent.set_many(mapping)
+        with self._errors():
+            self.persistent.set_many(mapping)
         keys = self._keys(mapping)
         self._memory.update(zip(keys, mapping.values(), strict=True))
 
@@ -346,10 +359,22 @@ class Engine:
                 augmenter = stored
         params = {"augmenter": FrozenEstimator(augmenter)}
         if strategy.cache is None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            params["cache"] = _LayeredCache(
-                SQLiteAugmentationCache(self.cache_dir / "augmentations.sqlite")
-            )
+            path = self.cache_dir / "augmentations.sqlite"
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StorageError(
+                    f"Cannot create the session's cache folder {self.cache_dir}: "
+                    f"{error}. Free some space or fix the folder's permissions."
+                ) from error
+            try:
+                with storage_errors(path, "The session's augmentation cache"):
+                    params["cache"] = _LayeredCache(SQLiteAugmentationCache(path))
+            except ValueError as error:  # not a cache file: a damaged folder
+                raise StorageError(
+                    f"The session's augmentation cache {path} cannot be used "
+                    f"({error}). Delete it: it is rebuilt when needed."
+                ) from error
         return strategy.set_params(**params)
 
     def threads(self):
@@ -441,7 +466,9 @@ class Engine:
             Positions neither queried nor fed as unlabeled data (the audit
             sample, skipped texts).
         n_instances : int
-            The batch's training part.
+            The batch's training part; 0 trains (when the labels or the
+            round changed) without querying, for a final round on a pool
+            with nothing left to query.
         X_pool : list
             The whole pool.
         seed : int
@@ -473,9 +500,10 @@ class Engine:
             self._sync(loop, labeled, y_labeled)
         must_train = not loop.records_ or loop.n_untrained or seed != self._loop_seed
         candidates = np.setdiff1d(loop.candidate_indices, labeled)
+        query = n_instances > 0
         bar = _Stages(
             ([f"training on {len(labeled)} labels"] if must_train else [])
-            + [f"scoring {len(candidates)} texts"],
+            + ([f"scoring {len(candidates)} texts"] if query else []),
             progress,
             report,
         )
@@ -492,16 +520,27 @@ class Engine:
                     self._loop_seed = seed
                     times["train"] = record.time["training"]
                     bar.next()
-                started = time.perf_counter()
-                chosen = loop.query(
-                    n_instances, random_state=derive_seed(seed, "query", 1)
-                )
-                times["query"] = time.perf_counter() - started
-            bar.next()
+                chosen = np.zeros(0, dtype=np.int64)
+                if query:
+                    started = time.perf_counter()
+                    chosen = loop.query(
+                        n_instances, random_state=derive_seed(seed, "query", 1)
+                    )
+                    times["query"] = time.perf_counter() - started
+                    bar.next()
         finally:
             bar.close()
         estimator = loop.model_
         self._check_classes(estimator)
+        if not query:
+            return StepResult(
+                estimator=estimator,
+                indices=chosen,
+                scores=np.zeros(0),
+                mean_pool_score=None,
+                train_seconds=times.get("train", 0.0),
+                query_seconds=0.0,
+            )
         self.fitted_strategy_ = loop.learner_.query_strategy_
         candidates = loop.candidate_indices
         scores_all = getattr(self.fitted_strategy_, "last_scores_", None)

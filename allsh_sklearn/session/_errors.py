@@ -76,7 +76,8 @@ EXIT_CODES = {
     "damaged database, or one from a newer allsh_sklearn)",
     5: "the session is busy: another process held its write lock too long",
     6: "storage problem: the project folder is read-only or the disk is full",
-    7: "not ready: no trained model yet, or too few labels to train one",
+    7: "not ready: no trained model yet, too few labels to train one, or (for "
+    "next) the pool is fully labeled",
     10: "'status --exit-code' only: a stopping rule says stop",
     130: "interrupted (Ctrl-C); every label given so far is saved",
     141: "the output was closed early (e.g. piped into head); work done so "

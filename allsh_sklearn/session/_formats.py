@@ -15,14 +15,29 @@ objects whose ``result`` lists regions, here one ``{"from_name": "label",
 An exported annotation adds ``completed_by`` (a user id, or an object with
 an ``email``), ``was_cancelled`` (the task was skipped), ``created_at`` /
 ``updated_at`` (ISO 8601) and ``lead_time`` (seconds).
+
+Hostile files are refused with the file, the row (or line, or task) and the
+field named: cells that are not text where text is expected (lists,
+objects, numbers; bytes are decoded when they are UTF-8), CSV rows with more
+cells than the header, JSONL lines that are not objects, malformed Label
+Studio structures, nesting too deep to parse, and times that are not dates
+between 1970 and 9999. CSV files this package writes are safe to open in a
+spreadsheet: a cell that a spreadsheet would run as a formula gets a
+leading ``'``, which reading the file back removes (see
+:func:`spreadsheet_escape`).
 """
 
+import bz2
+import csv
+import gzip
 import hashlib
 import json
+import lzma
 import math
 import os
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -31,11 +46,15 @@ from ._errors import InputFileError
 __all__ = [
     "FORMATS",
     "LabelRow",
+    "format_time",
     "guess_format",
     "label_studio_config",
+    "parse_time",
     "read_label_rows",
     "read_pool",
     "read_table",
+    "spreadsheet_escape",
+    "spreadsheet_unescape",
     "text_hash",
     "write_rows",
 ]
@@ -54,8 +73,21 @@ LS_TEXT = "text"
 LS_PAIR = "text_pair"
 LS_ID = "allsh_id"
 LS_SESSION = "allsh_session"
+LS_AUDIT = "allsh_audit"
+
+#: The range of times a label file may give (seconds since 1970-01-01 UTC):
+#: from 1970-01-01 to the last second of 9999, what every export can write.
+TIME_RANGE = (0.0, 253402300799.0)
 
 _MAX_LISTED = 10
+
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP,
+# "CSV Injection"); a cell that is a plain number is safe and left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+_COMPRESSION = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_ID_LIKE = re.compile(r"(^|[_\-\s.])(id|uid|uuid|guid|key)$")
 
 
 def guess_format(path, format=None, *, allowed=None):
@@ -98,11 +130,488 @@ def guess_format(path, format=None, *, allowed=None):
     )
 
 
+# Cells --------------------------------------------------------------------------
+
+
+class _Number(str):
+    """A JSON number, kept as written (``1`` stays ``"1"``, never ``1.0``)."""
+
+    __slots__ = ()
+
+
+def _json_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _json_loads(text):
+    return json.loads(
+        text,
+        parse_int=_Number,
+        parse_float=_Number,
+        parse_constant=_json_constant,
+    )
+
+
+def _numpy_kind(value):
+    """The dtype kind of a NumPy scalar (``"i"``, ``"f"``, ``"b"``...), else ""."""
+    if type(value).__module__ != "numpy":
+        return ""
+    return getattr(getattr(value, "dtype", None), "kind", "")
+
+
+def _is_bool(value):
+    return isinstance(value, bool) or _numpy_kind(value) == "b"
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str | bytes | list | dict | tuple):
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _kind(value):
+    """What a cell holds, in words, for messages."""
+    if _is_bool(value):
+        return f"true/false ({value})"
+    if isinstance(value, _Number):
+        return f"a number ({value})"
+    if isinstance(value, int | float) or _numpy_kind(value) in ("i", "u", "f"):
+        return f"a number ({value})"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple) or type(value).__name__ == "ndarray":
+        return "a list"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes that are not UTF-8 text"
+    return f"a {type(value).__name__}"
+
+
+def _text_cell(value):
+    """A text cell as ``(text, problem)``: missing is ``""``; only text is text.
+
+    UTF-8 bytes (Parquet files that store strings as plain binary) are
+    decoded; anything else that is not a string is a problem.
+    """
+    if type(value) is str:
+        return value, None
+    if _is_missing(value):
+        return "", None
+    if isinstance(value, _Number):
+        return None, _kind(value)
+    if isinstance(value, str):
+        return str(value), None
+    if isinstance(value, bytes | bytearray | memoryview):
+        try:
+            return bytes(value).decode("utf-8"), None
+        except UnicodeDecodeError:
+            return None, _kind(value)
+    return None, _kind(value)
+
+
+def _name_cell(value):
+    """An id, label or annotator cell as ``(text, problem)``, stripped.
+
+    Numbers are kept as written (JSONL) or as their shortest form (Parquet,
+    DataFrames: ``7`` is ``"7"``); true/false, lists and objects are problems.
+    """
+    if isinstance(value, str):
+        return str(value).strip(), None
+    if _is_missing(value):
+        return "", None
+    if _is_bool(value):
+        return None, _kind(value)
+    if isinstance(value, int) or _numpy_kind(value) in ("i", "u"):
+        return str(int(value)), None
+    if isinstance(value, float) or _numpy_kind(value) == "f":
+        value = float(value)
+        if not math.isfinite(value):
+            return None, _kind(value)
+        return repr(value), None
+    if isinstance(value, bytes | bytearray | memoryview):
+        try:
+            return bytes(value).decode("utf-8").strip(), None
+        except UnicodeDecodeError:
+            return None, _kind(value)
+    return None, _kind(value)
+
+
+def _listing(rows, limit=_MAX_LISTED):
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def spreadsheet_escape(cell):
+    """A CSV cell made safe to open in a spreadsheet (OWASP "CSV Injection").
+
+    A text that a spreadsheet would run as a formula (one that starts with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, after any
+    ``'``) gets a leading ``'``; plain numbers (``-1``, ``+0.5``) and
+    everything else are left alone. :func:`spreadsheet_unescape` undoes it
+    exactly.
+
+    Parameters
+    ----------
+    cell : object
+
+    Returns
+    -------
+    cell : object
+
+    Examples
+    --------
+    >>> spreadsheet_escape("=HYPERLINK(0)"), spreadsheet_escape("-1")
+    ("'=HYPERLINK(0)", '-1')
+    >>> spreadsheet_unescape(spreadsheet_escape("'@x"))
+    "'@x"
+    """
+    if (
+        isinstance(cell, str)
+        and cell.lstrip("'")[:1] in _FORMULA_START
+        and cell.lstrip("'")
+        and not _PLAIN_NUMBER.fullmatch(cell)
+    ):
+        return "'" + cell
+    return cell
+
+
+def spreadsheet_unescape(cell):
+    """Undo :func:`spreadsheet_escape`: drop the ``'`` it added.
+
+    Parameters
+    ----------
+    cell : object
+
+    Returns
+    -------
+    cell : object
+    """
+    if isinstance(cell, str) and cell[:1] == "'" and _ESCAPED.match(cell):
+        return cell[1:]
+    return cell
+
+
+def _id_like_columns(columns, exclude):
+    return [
+        str(c)
+        for c in columns
+        if c not in exclude
+        and isinstance(c, str)
+        and (_ID_LIKE.search(c.lower()) or re.search(r"[a-z]Id$", c))
+    ]
+
+
+# Time ---------------------------------------------------------------------------
+
+
+def format_time(seconds):
+    """A time as ISO 8601 in UTC with microseconds, as the exports write it.
+
+    Rounded to the nearest microsecond, so that
+    ``format_time(parse_time(format_time(t))) == format_time(t)``: a label
+    file's times come back exactly through an import and an export.
+
+    Parameters
+    ----------
+    seconds : float
+        Since 1970-01-01 UTC.
+
+    Returns
+    -------
+    text : str
+        Empty for a time outside :data:`TIME_RANGE` (one an older version
+        stored from a hostile file), so that an export never fails on it.
+
+    Examples
+    --------
+    >>> format_time(1714648800.0)
+    '2024-05-02T11:20:00.000000Z'
+    >>> format_time(parse_time("2024-05-02T11:20:00.123456Z"))
+    '2024-05-02T11:20:00.123456Z'
+    """
+    seconds = float(seconds)
+    low, high = TIME_RANGE
+    if not (math.isfinite(seconds) and low <= seconds <= high):
+        return ""
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value):
+    """Seconds since 1970 from a label file's time; None when the cell is empty.
+
+    Accepts ISO 8601 (``2024-05-02T11:20:00Z``; a time without a zone is
+    UTC) and numbers of seconds since 1970-01-01 UTC (also as text).
+
+    Parameters
+    ----------
+    value : str, number or None
+
+    Returns
+    -------
+    seconds : float or None
+
+    Raises
+    ------
+    ValueError
+        A time that cannot be read, or one outside :data:`TIME_RANGE` (1970
+        to 9999), with what was received.
+    """
+    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    if _is_bool(value):
+        raise ValueError(f"expected a date and time, got {_kind(value)}")
+    number = None
+    if isinstance(value, str):
+        text = value.strip()
+        if _PLAIN_NUMBER.fullmatch(text) or text.lower() in ("nan", "inf", "-inf"):
+            number = float(text)
+        else:
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(
+                    f"expected an ISO 8601 date and time such as "
+                    f"'2024-05-02T11:20:00Z' or seconds since 1970, got {text!r}"
+                ) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            try:
+                number = moment.timestamp()
+            except (OverflowError, ValueError, OSError):
+                number = math.inf
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a date and time, got {_kind(value)}") from None
+    low, high = TIME_RANGE
+    if not (math.isfinite(number) and low <= number <= high):
+        hint = (
+            " (this looks like milliseconds: divide by 1000)"
+            if math.isfinite(number) and high < number <= high * 1000
+            else ""
+        )
+        raise ValueError(
+            f"expected a time between 1970-01-01 and 9999-12-31, got {value!r}{hint}"
+        )
+    return float(number)
+
+
+# Reading tables -------------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    """Where the rows of a table came from, for messages.
+
+    ``unit`` is ``"row"`` or ``"line"``; ``numbers[i]`` the number of row
+    ``i`` (``"3"``, or ``"3 (line 5)"`` when a CSV row does not sit on the
+    line of its number); ``note`` follows a list of them.
+    """
+
+    unit: str
+    numbers: list
+    note: str = ""
+
+    def one(self, index):
+        return f"{self.unit} {self.numbers[index]}"
+
+    def many(self, indices):
+        unit = self.unit + ("s" if len(indices) > 1 else "")
+        return f"{unit} {_listing([self.numbers[i] for i in indices])}{self.note}"
+
+    def pair(self, first, second):
+        return f"{self.unit}s {self.numbers[first]} and {self.numbers[second]}"
+
+
+def _rows_of(table, rows=None):
+    if rows is not None and len(rows.numbers) == len(table):
+        return rows
+    # A DataFrame: numbered as a spreadsheet shows it after its header.
+    return _Rows(
+        "row", [str(i + 2) for i in range(len(table))], ", counting the header as row 1"
+    )
+
+
+def _name_of(data):
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        source = data.attrs.get("allsh_source")
+        return "the DataFrame" if source is None else repr(source)
+    return repr(os.fspath(data))
+
+
+def _open_text(path):
+    opener = _COMPRESSION.get(Path(path).suffix.lower())
+    if opener is not None:
+        return opener(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _decode_error(path, error):
+    where = ""
+    if Path(path).suffix.lower() not in _COMPRESSION:
+        with open(path, "rb") as file:
+            raw = file.read()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exact:
+            line = raw.count(b"\n", 0, exact.start) + 1
+            where = f" at line {line}"
+    return InputFileError(
+        f"{os.fspath(path)!r} is not UTF-8 text{where} ({error}). Save it as UTF-8 "
+        "(in a spreadsheet: CSV UTF-8)."
+    )
+
+
+def _unique_header(header):
+    columns, seen = [], {}
+    for index, name in enumerate(header):
+        name = name or f"Unnamed: {index}"
+        base, count = name, 0
+        while name in seen:
+            count += 1
+            name = f"{base}.{count}"
+        seen[name] = index
+        columns.append(name)
+    return columns
+
+
+def _read_csv(path, sep):
+    """Read a CSV file as text cells, numbering rows and their lines."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    name = repr(os.fspath(path))
+    header, cells, numbers, problems = None, [], [], []
+    try:
+        with _open_text(path) as file:
+            reader = csv.reader(file, delimiter=sep, strict=True)
+            last_line, n_records = 0, 0
+            try:
+                for fields in reader:
+                    first_line, last_line = last_line + 1, reader.line_num
+                    if not fields:
+                        continue  # a blank line
+                    if header is None:
+                        header = _unique_header(fields)
+                        continue
+                    n_records += 1
+                    row = n_records + 1
+                    number = str(row)
+                    if first_line != row:
+                        number += f" (line {first_line})"
+                    if len(fields) > len(header):
+                        problems.append(
+                            f"row {number}: {len(fields)} cells, but the header has "
+                            f"{len(header)} ({', '.join(header)})"
+                        )
+                        continue
+                    cells.append(fields + [""] * (len(header) - len(fields)))
+                    numbers.append(number)
+            except csv.Error as error:
+                row = n_records + 2 if header is not None else 1
+                raise InputFileError(
+                    f"Could not read {name} as CSV: row {row} (from line "
+                    f"{last_line + 1}): {error}. A cell that starts with a double "
+                    'quote must end with one, and a quote inside it is written "".'
+                ) from error
+    except UnicodeDecodeError as error:
+        raise _decode_error(path, error) from error
+    finally:
+        csv.field_size_limit(limit)
+    if problems:
+        raise InputFileError(
+            f"{name} has {len(problems)} row(s) with more cells than its header: "
+            f"{_listing(problems, 5)}. A cell that holds the separator {sep!r} "
+            "must be in double quotes; nothing was read.",
+            problems=problems,
+        )
+    header = header or []
+    if "session_id" in header:
+        # Written by this package: undo the spreadsheet escaping of its cells.
+        for row in cells:
+            for index, cell in enumerate(row):
+                if cell[:1] == "'":
+                    row[index] = spreadsheet_unescape(cell)
+    columns = {c: [row[i] for row in cells] for i, c in enumerate(header)}
+    return columns, _Rows("row", numbers, ", counting the header as row 1")
+
+
+def _read_jsonl(path):
+    """Read a JSONL file: one object per line, numbers kept as written."""
+    name = repr(os.fspath(path))
+    records, numbers, problems, columns = [], [], [], {}
+    try:
+        with _open_text(path) as file:
+            for number, line in enumerate(file, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = _json_loads(line)
+                except RecursionError:
+                    problems.append(f"line {number}: nested too deeply")
+                    continue
+                except ValueError as error:
+                    problems.append(f"line {number}: not valid JSON ({error})")
+                    continue
+                if not isinstance(value, dict):
+                    problems.append(
+                        f"line {number}: expected a JSON object "
+                        f'({{"column": value, ...}}), got {_json_kind(value)}'
+                    )
+                    continue
+                for key in value:
+                    columns.setdefault(key, None)
+                records.append(value)
+                numbers.append(str(number))
+    except UnicodeDecodeError as error:
+        raise _decode_error(path, error) from error
+    if problems:
+        raise InputFileError(
+            f"{name} has {len(problems)} line(s) that are not JSON objects: "
+            f"{_listing(problems, 5)}. JSONL holds one object per line; nothing "
+            "was read.",
+            problems=problems,
+        )
+    table = {c: [record.get(c) for record in records] for c in columns}
+    return table, _Rows("line", numbers)
+
+
+def _json_kind(value):
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, _Number):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return "an object"
+
+
 def read_table(path, format=None):
-    """Read a CSV, JSONL or Parquet file into a pandas DataFrame of strings.
+    """Read a CSV, JSONL or Parquet file into a pandas DataFrame.
 
     CSV cells are read as text (ids like ``007`` keep their zeros); an empty
-    cell is an empty string, not NaN.
+    cell is an empty string, not NaN; a row with more cells than the header
+    is refused (naming its row and line). JSONL lines must be objects;
+    numbers are kept as written (an id ``1`` is ``"1"``, never ``1.0``);
+    a UTF-8 byte order mark is allowed. Parquet columns keep their types
+    (integers with missing values stay integers). Files ending in ``.gz``,
+    ``.bz2`` or ``.xz`` are decompressed. Cells are checked by the readers
+    of texts and labels, not here.
 
     Parameters
     ----------
@@ -112,7 +621,14 @@ def read_table(path, format=None):
     Returns
     -------
     table : pandas.DataFrame
+        ``table.attrs["allsh_source"]`` names the file (for messages when
+        the table is passed on to :func:`read_pool`).
     """
+    return _read_table(path, format)[0]
+
+
+def _read_table(path, format=None):
+    """:func:`read_table`, and where each row came from (a :class:`_Rows`)."""
     import pandas as pd
 
     format = guess_format(path, format, allowed=("csv", "jsonl", "parquet"))
@@ -122,16 +638,22 @@ def read_table(path, format=None):
     try:
         if format == "csv":
             sep = "\t" if path.lower().endswith((".tsv", ".tsv.gz")) else ","
-            return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-        if format == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
-        return pd.read_parquet(path)
+            columns, rows = _read_csv(path, sep)
+            table = pd.DataFrame(columns, dtype=object)
+        elif format == "jsonl":
+            columns, rows = _read_jsonl(path)
+            table = pd.DataFrame(columns, dtype=object)
+        else:
+            table = pd.read_parquet(path, dtype_backend="numpy_nullable")
+            rows = _rows_of(table)  # as a spreadsheet shows it
+    except InputFileError:
+        raise
     except ImportError as error:
         raise InputFileError(
             f"Reading {path!r} as {format} needs a package that is not installed "
             f"({error}); for Parquet: pip install pyarrow."
         ) from error
-    except (ValueError, OSError, UnicodeDecodeError) as error:
+    except (ValueError, OSError, EOFError, lzma.LZMAError) as error:
         raise InputFileError(f"Could not read {path!r} as {format}: {error}") from error
     except Exception as error:  # pandas' parser errors do not share a base class
         if type(error).__module__.startswith(("pandas", "pyarrow")):
@@ -139,6 +661,8 @@ def read_table(path, format=None):
                 f"Could not read {path!r} as {format}: {error}"
             ) from error
         raise
+    table.attrs["allsh_source"] = path
+    return table, rows
 
 
 def text_hash(text, text_pair=None):
@@ -151,30 +675,6 @@ def text_hash(text, text_pair=None):
     """
     key = text if text_pair is None else json.dumps([text, text_pair])
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-
-
-def _is_missing(value):
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value)) if not isinstance(value, list | dict) else False
-    except (TypeError, ValueError):
-        return False
-
-
-def _cell_text(value):
-    if _is_missing(value):
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
-def _listing(rows, limit=_MAX_LISTED):
-    shown = ", ".join(str(r) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 @dataclass
@@ -191,6 +691,9 @@ class Pool:
         Rows left out because a text was empty (``drop_empty=True``).
     n_merged_duplicates : int
         Rows left out because they repeated an earlier text (ids from hashes).
+    id_like_columns : list of str
+        Columns whose names look like ids (``id``, ``uid``, ``*_id``...)
+        while ids were made from hashes: the likely ``id_column``.
     """
 
     ids: list
@@ -198,6 +701,17 @@ class Pool:
     pairs: list | None
     n_dropped_empty: int = 0
     n_merged_duplicates: int = 0
+    id_like_columns: list = field(default_factory=list)
+
+
+def _text_column(table, column, rows, problems):
+    texts = []
+    for index, value in enumerate(table[column].tolist()):
+        text, problem = _text_cell(value)
+        if problem is not None:
+            problems.append(f"{rows.one(index)}, column {column!r}: {problem}")
+        texts.append(text or "")
+    return texts
 
 
 def read_pool(
@@ -210,6 +724,10 @@ def read_pool(
     format=None,
 ):
     """Read and check the texts of a new session.
+
+    Texts must be text: a cell holding a list, an object, a number or
+    true/false is refused with its row and column (a Parquet cell of UTF-8
+    bytes is decoded). Ids may be text or numbers (kept as written).
 
     Parameters
     ----------
@@ -234,9 +752,11 @@ def read_pool(
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
-        table, name = data, "the DataFrame"
+        table, rows = data, None
     else:
-        table, name = read_table(data, format), repr(os.fspath(data))
+        table, rows = _read_table(data, format)
+    name = _name_of(data)
+    rows = _rows_of(table, rows)
     columns = [c for c in (text_column, pair_column, id_column) if c is not None]
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -249,51 +769,64 @@ def read_pool(
         )
     if len(table) == 0:
         raise InputFileError(f"{name} holds no rows.")
-    texts = [_cell_text(v) for v in table[text_column].tolist()]
+    problems = []
+    texts = _text_column(table, text_column, rows, problems)
     pairs = (
         None
         if pair_column is None
-        else [_cell_text(v) for v in table[pair_column].tolist()]
+        else _text_column(table, pair_column, rows, problems)
     )
-    # Rows are numbered from 1 as a spreadsheet shows them after the header.
+    if problems:
+        raise InputFileError(
+            f"{name} has {len(problems)} cell(s) that are not text where a text is "
+            f"expected: {_listing(problems, 5)}. Nothing was read.",
+            problems=problems,
+        )
     empty = [
-        row + 2
+        row
         for row, text in enumerate(texts)
         if not text.strip() or (pairs is not None and not pairs[row].strip())
     ]
     keep = list(range(len(texts)))
     if empty and not drop_empty:
-        rows = "rows" if len(empty) > 1 else "row"
         raise InputFileError(
             f"{name} has {len(empty)} row(s) with a missing or empty text "
-            f"({rows} {_listing(empty)}, counting the header as row 1). Fill or "
-            "remove them, or pass drop_empty=True (--drop-empty) to leave them "
-            "out.",
-            problems=[f"row {r}: empty text" for r in empty],
+            f"({rows.many(empty)}). Fill or remove them, or pass drop_empty=True "
+            "(--drop-empty) to leave them out.",
+            problems=[f"{rows.one(r)}: empty text" for r in empty],
         )
     if empty:
-        dropped = {r - 2 for r in empty}
+        dropped = set(empty)
         keep = [row for row in keep if row not in dropped]
     if not keep:
         raise InputFileError(f"{name} has no row with a non-empty text.")
+    id_like = []
     if id_column is not None:
         raw_ids = table[id_column].tolist()
-        missing_ids = [
-            row + 2 for row in keep if _cell_text(raw_ids[row]).strip() == ""
-        ]
+        ids, missing_ids = [], []
+        for row in keep:
+            item_id, problem = _name_cell(raw_ids[row])
+            if problem is not None:
+                problems.append(f"{rows.one(row)}, column {id_column!r}: {problem}")
+            elif not item_id:
+                missing_ids.append(row)
+            ids.append(item_id)
+        if problems:
+            raise InputFileError(
+                f"{name} has {len(problems)} id(s) that are neither text nor a "
+                f"number: {_listing(problems, 5)}.",
+                problems=problems,
+            )
         if missing_ids:
             raise InputFileError(
                 f"{name} has {len(missing_ids)} row(s) without an id in column "
-                f"{id_column!r} (rows {_listing(missing_ids)}).",
-                problems=[f"row {r}: no id" for r in missing_ids],
+                f"{id_column!r} ({rows.many(missing_ids)}).",
+                problems=[f"{rows.one(r)}: no id" for r in missing_ids],
             )
-        ids = [_cell_text(raw_ids[row]).strip() for row in keep]
         seen, duplicates = {}, []
         for row, item_id in zip(keep, ids, strict=True):
             if item_id in seen:
-                duplicates.append(
-                    f"{item_id!r} (rows {seen[item_id] + 2} and {row + 2})"
-                )
+                duplicates.append(f"{item_id!r} ({rows.pair(seen[item_id], row)})")
             else:
                 seen[item_id] = row
         if duplicates:
@@ -306,6 +839,7 @@ def read_pool(
             )
         n_merged = 0
     else:
+        id_like = _id_like_columns(table.columns, {text_column, pair_column})
         ids, kept, n_merged = [], [], 0
         seen = set()
         for row in keep:
@@ -323,6 +857,7 @@ def read_pool(
         pairs=None if pairs is None else [pairs[row] for row in keep],
         n_dropped_empty=len(empty) if drop_empty else 0,
         n_merged_duplicates=n_merged,
+        id_like_columns=id_like,
     )
 
 
@@ -336,7 +871,8 @@ class LabelRow:
     Attributes
     ----------
     row : str
-        Where it came from, for messages (``"row 3"``, ``"task 2"``).
+        Where it came from, for messages (``"row 3"``, ``"line 2"``,
+        ``"task 2"``).
     item_id : str
     label : str or None
         None for a skip (a cancelled Label Studio annotation).
@@ -345,6 +881,9 @@ class LabelRow:
         Seconds since the epoch.
     session_id : str or None
         The session the file says it belongs to.
+    audit : bool
+        The file marks the text as one of the audit sample (an ``audit``
+        column, ``data.allsh_audit`` in Label Studio tasks).
     """
 
     row: str
@@ -353,18 +892,24 @@ class LabelRow:
     annotator: str | None = None
     created_at: float | None = None
     session_id: str | None = None
+    audit: bool = False
     extra: dict = field(default_factory=dict)
 
 
-def _parse_time(value):
-    if _is_missing(value) or value == "":
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+def _flag_cell(value):
+    """A true/false cell as ``(flag, problem)``; missing or empty is False."""
+    if _is_missing(value):
+        return False, None
+    if _is_bool(value):
+        return bool(value), None
+    text = str(value).strip().lower()
+    if isinstance(value, str | int | float) or _numpy_kind(value) in ("i", "u", "f"):
+        if text in ("true", "1", "1.0", "yes"):
+            return True, None
+        if text in ("false", "0", "0.0", "no", ""):
+            return False, None
+    got = repr(str(value)) if isinstance(value, str) else _kind(value)
+    return None, f"expected true or false, got {got}"
 
 
 def read_label_rows(path, format=None, *, id_field="id", label_field="label"):
@@ -372,7 +917,11 @@ def read_label_rows(path, format=None, *, id_field="id", label_field="label"):
 
     Rows with an empty label are left out (a partly labeled batch is a
     normal file to import). Label Studio tasks give one row per annotation,
-    oldest first; a cancelled annotation is a skip.
+    oldest first; a cancelled annotation is a skip. Every problem (a cell
+    that is not text, a label without an id, a time that cannot be read or
+    lies outside 1970-9999, an ``audit`` cell that is not true/false, a
+    malformed Label Studio task) refuses the whole file, naming the file,
+    the row (line, task) and the field.
 
     Parameters
     ----------
@@ -390,45 +939,158 @@ def read_label_rows(path, format=None, *, id_field="id", label_field="label"):
     format = guess_format(path, format)
     if format == "labelstudio":
         return _read_label_studio(path)
-    table = read_table(path, format)
+    table, where = _read_table(path, format)
+    name = repr(os.fspath(path))
     if id_field not in table.columns:
         raise InputFileError(
-            f"{os.fspath(path)!r} has no {id_field!r} column (its columns are "
+            f"{name} has no {id_field!r} column (its columns are "
             f"{list(map(str, table.columns))}). A label file needs the item ids "
             "this session exported."
         )
     if label_field not in table.columns:
         raise InputFileError(
-            f"{os.fspath(path)!r} has no {label_field!r} column (its columns are "
+            f"{name} has no {label_field!r} column (its columns are "
             f"{list(map(str, table.columns))})."
         )
-    records = table.to_dict("records")
-    rows, n_unlabeled = [], 0
-    for number, record in enumerate(records, start=2):
-        label = _cell_text(record.get(label_field)).strip()
+    where = _rows_of(table, where)
+
+    def column(name):
+        if name in table.columns:
+            return table[name].tolist()
+        return [None] * len(table)
+
+    ids, labels = column(id_field), column(label_field)
+    annotators, times = column("annotator"), column("labeled_at")
+    sessions, audits = column("session_id"), column("audit")
+    rows, problems, n_unlabeled = [], [], 0
+    for index in range(len(table)):
+        at = where.one(index)
+        label, problem = _name_cell(labels[index])
+        if problem is not None:
+            problems.append(f"{at}, column {label_field!r}: {problem}")
+            continue
         if not label:
             n_unlabeled += 1
             continue
-        annotator = _cell_text(record.get("annotator")).strip() or None
-        session = _cell_text(record.get("session_id")).strip() or None
+        found = []
+        for column_name, value in (
+            (id_field, ids[index]),
+            ("annotator", annotators[index]),
+            ("session_id", sessions[index]),
+        ):
+            text, problem = _name_cell(value)
+            if problem is not None:
+                problems.append(f"{at}, column {column_name!r}: {problem}")
+            found.append(text)
+        item_id, annotator, session = found
+        if item_id == "":
+            problems.append(f"{at}: a label but no id in column {id_field!r}")
+        try:
+            created = parse_time(times[index])
+        except ValueError as error:
+            problems.append(f"{at}, column 'labeled_at': {error}")
+            created = None
+        audit, problem = _flag_cell(audits[index])
+        if problem is not None:
+            problems.append(f"{at}, column 'audit': {problem}")
         rows.append(
             LabelRow(
-                row=f"row {number}" if format == "csv" else f"line {number - 1}",
-                item_id=_cell_text(record.get(id_field)).strip(),
+                row=at,
+                item_id=item_id or "",
                 label=label,
-                annotator=annotator,
-                created_at=_parse_time(record.get("labeled_at")),
-                session_id=session,
+                annotator=annotator or None,
+                created_at=created,
+                session_id=session or None,
+                audit=bool(audit),
             )
+        )
+    if problems:
+        raise InputFileError(
+            f"{name} cannot be imported: {len(problems)} problem(s): "
+            f"{_listing(problems, 5)}. Nothing was imported.",
+            problems=problems,
         )
     return rows, n_unlabeled
 
 
 def _annotator_of(annotation):
+    """The annotator of a Label Studio annotation as ``(name, problem)``.
+
+    ``completed_by`` is a user id in Label Studio's exports (``labelstudio:3``
+    here: a bare number names nobody outside Label Studio), an object with
+    the user's ``email`` when the export includes user details (the email,
+    as it is), or a name (as it is); :func:`write_rows` writes this
+    session's annotators as ``{"email": name}``, which reads back unchanged.
+    """
     who = annotation.get("completed_by")
     if isinstance(who, dict):
-        who = who.get("email") or who.get("id")
-    return None if who is None else f"labelstudio:{who}"
+        email, problem = _name_cell(who.get("email"))
+        if problem is None and email:
+            return email, None
+        who = who.get("id")
+    if _is_missing(who):
+        return None, None
+    name, problem = _name_cell(who)
+    if problem is not None:
+        return None, f"'completed_by' is {problem}"
+    if not name:
+        return None, None
+    if isinstance(who, _Number | int):
+        return f"labelstudio:{name}", None
+    return name, None
+
+
+def _choice_of(annotation, at):
+    """The label of an annotation's ``choices`` region as ``(label, problem)``.
+
+    ``(None, None)`` when it has no ``choices`` region (no label).
+    """
+    result = annotation.get("result")
+    if _is_missing(result):
+        return None, None
+    if not isinstance(result, list):
+        return None, (
+            f"{at}: 'result' is {_json_kind(result)}; Label Studio exports a list of "
+            "regions"
+        )
+    for position, region in enumerate(result, start=1):
+        if not isinstance(region, dict):
+            return None, (
+                f"{at}: region {position} of 'result' is {_json_kind(region)}, "
+                "not an object"
+            )
+    choices = [r for r in result if r.get("type") == "choices"]
+    names = {str(r.get("from_name")) for r in choices}
+    if len(names) > 1:
+        choices = [r for r in choices if r.get("from_name") == LS_FROM_NAME]
+        if not choices:
+            return None, (
+                f"{at}: several Choices controls ({sorted(names)}) and none named "
+                f"{LS_FROM_NAME!r}"
+            )
+    if not choices:
+        return None, None
+    value = choices[-1].get("value")
+    if not isinstance(value, dict):
+        return None, (
+            f"{at}: the choices region's 'value' is {_json_kind(value)}; expected an "
+            'object such as {"choices": ["label"]}'
+        )
+    values = value.get("choices")
+    if not isinstance(values, list):
+        return None, (
+            f"{at}: 'value.choices' is {_json_kind(values)}; expected a list "
+            'such as ["label"]'
+        )
+    if len(values) != 1:
+        return None, (
+            f"{at}: an annotation with {len(values)} choices; a label needs "
+            'exactly one (choice="single")'
+        )
+    label, problem = _name_cell(values[0])
+    if problem is not None or not label:
+        return None, f"{at}: the choice is {problem or 'empty'}, not a label"
+    return label, None
 
 
 def _read_label_studio(path):
@@ -436,9 +1098,16 @@ def _read_label_studio(path):
     if not os.path.isfile(path):
         raise InputFileError(f"No such file: {path!r}.")
     try:
-        with open(path, encoding="utf-8") as file:
-            tasks = json.load(file)
-    except (ValueError, UnicodeDecodeError) as error:
+        with open(path, encoding="utf-8-sig") as file:
+            tasks = _json_loads(file.read())
+    except RecursionError as error:
+        raise InputFileError(
+            f"{path!r} nests JSON lists or objects too deeply to be a Label Studio "
+            "export (a JSON list of tasks); nothing was imported."
+        ) from error
+    except UnicodeDecodeError as error:
+        raise _decode_error(path, error) from error
+    except ValueError as error:
         raise InputFileError(
             f"{path!r} is not valid JSON ({error}); Label Studio exports a JSON "
             "list of tasks."
@@ -448,7 +1117,7 @@ def _read_label_studio(path):
     if not isinstance(tasks, list):
         raise InputFileError(
             f"{path!r} is not a Label Studio task list: expected a JSON list of "
-            f"tasks, got a JSON {type(tasks).__name__}."
+            f"tasks, got {_json_kind(tasks)}."
         )
     rows, problems, n_unlabeled = [], [], 0
     for number, task in enumerate(tasks, start=1):
@@ -457,50 +1126,67 @@ def _read_label_studio(path):
             problems.append(f"{where}: no 'data' object")
             continue
         data = task["data"]
-        item_id = data.get(LS_ID)
-        if _is_missing(item_id):
+        item_id, problem = _name_cell(data.get(LS_ID))
+        if problem is not None:
+            problems.append(f"{where}: data.{LS_ID} is {problem}")
+            continue
+        if not item_id:
             problems.append(
                 f"{where}: no data.{LS_ID} (export the batch from this session "
                 "with format 'labelstudio' and import those tasks into Label "
                 "Studio, so each task carries its id)"
             )
             continue
-        session = data.get(LS_SESSION)
-        annotations = task.get("annotations") or task.get("completions") or []
-        events = []
-        for annotation in annotations:
-            if not isinstance(annotation, dict):
-                continue
-            created = _parse_time(
-                annotation.get("updated_at") or annotation.get("created_at")
+        session, problem = _name_cell(data.get(LS_SESSION))
+        if problem is not None:
+            problems.append(f"{where}: data.{LS_SESSION} is {problem}")
+        audit, problem = _flag_cell(data.get(LS_AUDIT))
+        if problem is not None:
+            problems.append(f"{where}: data.{LS_AUDIT}: {problem}")
+        key = "annotations" if "annotations" in task else "completions"
+        annotations = task.get(key)
+        if _is_missing(annotations):
+            annotations = []
+        if not isinstance(annotations, list):
+            problems.append(
+                f"{where}: {key!r} is {_json_kind(annotations)}; Label Studio "
+                "exports a list of annotations"
             )
-            if annotation.get("was_cancelled"):
-                events.append((created, None, annotation))
+            continue
+        events = []
+        for position, annotation in enumerate(annotations, start=1):
+            at = where if len(annotations) == 1 else f"{where}, annotation {position}"
+            if not isinstance(annotation, dict):
+                problems.append(f"{at}: {_json_kind(annotation)}, not an object")
                 continue
-            choices = [
-                r
-                for r in annotation.get("result") or []
-                if isinstance(r, dict) and r.get("type") == "choices"
-            ]
-            names = {r.get("from_name") for r in choices}
-            if len(names) > 1:
-                choices = [r for r in choices if r.get("from_name") == LS_FROM_NAME]
-                if not choices:
-                    problems.append(
-                        f"{where}: several Choices controls ({sorted(map(str, names))})"
-                        f" and none named {LS_FROM_NAME!r}"
-                    )
-                    continue
-            if not choices:
+            stamp = annotation.get("updated_at")
+            field_name = "updated_at"
+            if _is_missing(stamp) or stamp == "":
+                stamp, field_name = annotation.get("created_at"), "created_at"
+            try:
+                created = parse_time(stamp)
+            except ValueError as error:
+                problems.append(f"{at}, field {field_name!r}: {error}")
                 continue
-            values = (choices[-1].get("value") or {}).get("choices") or []
-            if len(values) != 1:
+            annotator, problem = _annotator_of(annotation)
+            if problem is not None:
+                problems.append(f"{at}: {problem}")
+                continue
+            cancelled = annotation.get("was_cancelled")
+            if not (_is_missing(cancelled) or isinstance(cancelled, bool)):
                 problems.append(
-                    f"{where}: an annotation with {len(values)} choices; a "
-                    'label needs exactly one (choice="single")'
+                    f"{at}: 'was_cancelled' is {_json_kind(cancelled)}, not true/false"
                 )
                 continue
-            events.append((created, str(values[0]), annotation))
+            if cancelled:
+                events.append((created, None, annotator))
+                continue
+            label, problem = _choice_of(annotation, at)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            if label is not None:
+                events.append((created, label, annotator))
         if not events:
             n_unlabeled += 1
             continue
@@ -510,15 +1196,16 @@ def _read_label_studio(path):
             key=lambda i: (events[i][0] is None, events[i][0] or 0.0, i),
         )
         for i in order:
-            created, label, annotation = events[i]
+            created, label, annotator = events[i]
             rows.append(
                 LabelRow(
                     row=where,
-                    item_id=str(item_id),
+                    item_id=item_id,
                     label=label,
-                    annotator=_annotator_of(annotation),
+                    annotator=annotator,
                     created_at=created,
-                    session_id=None if session is None else str(session),
+                    session_id=session or None,
+                    audit=bool(audit),
                 )
             )
     if problems:
@@ -578,6 +1265,8 @@ def _label_studio_tasks(rows, *, session_id, model_version):
             data[LS_PAIR] = row["text_pair"]
         data[LS_ID] = row["id"]
         data[LS_SESSION] = session_id
+        if "audit" in row:
+            data[LS_AUDIT] = bool(row["audit"])
         task = {"data": data}
         region = {
             "from_name": LS_FROM_NAME,
@@ -585,14 +1274,17 @@ def _label_studio_tasks(rows, *, session_id, model_version):
             "type": "choices",
         }
         if row.get("label"):
-            task["annotations"] = [
-                {
-                    "result": [dict(region, value={"choices": [row["label"]]})],
-                    "was_cancelled": False,
-                    "completed_by": row.get("annotator"),
-                    "created_at": row.get("labeled_at"),
-                }
-            ]
+            annotation = {
+                "result": [dict(region, value={"choices": [row["label"]]})],
+                "was_cancelled": False,
+            }
+            if row.get("annotator"):
+                # Label Studio's form for a user with details; reads back as is.
+                annotation["completed_by"] = {"email": row["annotator"]}
+            if row.get("labeled_at"):
+                annotation["created_at"] = row["labeled_at"]
+                annotation["updated_at"] = row["labeled_at"]
+            task["annotations"] = [annotation]
         elif row.get("guess"):
             prediction = {
                 "model_version": model_version,
@@ -609,7 +1301,13 @@ def write_rows(path, rows, *, format=None, session_id, columns, model_version=""
     """Write rows (dicts) as CSV, JSONL, Parquet or Label Studio tasks, atomically.
 
     The file is written beside its destination and renamed over it, so an
-    interrupted export never leaves half a file.
+    interrupted export never leaves half a file. CSV cells that a
+    spreadsheet would run as a formula are escaped with a leading ``'``
+    (:func:`spreadsheet_escape`; :func:`read_table` removes it again from
+    files with a ``session_id`` column). Label Studio tasks carry the
+    annotator as ``completed_by: {"email": name}``, the time as
+    ``created_at``/``updated_at`` and an ``audit`` flag as
+    ``data.allsh_audit``.
 
     Parameters
     ----------
@@ -644,8 +1342,9 @@ def write_rows(path, rows, *, format=None, session_id, columns, model_version=""
         else:
             import pandas as pd
 
+            escape = spreadsheet_escape if format == "csv" else (lambda cell: cell)
             table = pd.DataFrame(
-                [{c: row.get(c) for c in columns} for row in rows],
+                [{c: escape(row.get(c)) for c in columns} for row in rows],
                 columns=columns,
             )
             table["session_id"] = session_id

@@ -33,8 +33,14 @@ from ..stopping import (
 from ._audit import accuracy_interval
 from ._engine import Engine, check_strategy_name
 from ._errors import InputFileError, NotReadyError, SessionError, StorageError
-from ._formats import read_label_rows, read_pool, write_rows
-from ._store import CHUNK, DATABASE_NAME, SCHEMA_VERSION, SessionStore
+from ._formats import format_time, read_label_rows, read_pool, write_rows
+from ._store import (
+    CHUNK,
+    DATABASE_NAME,
+    SCHEMA_VERSION,
+    SessionStore,
+    storage_errors,
+)
 
 __all__ = [
     "Batch",
@@ -259,6 +265,12 @@ class SessionStatus:
     rounds : list of RoundInfo
     should_stop : bool
         Whether a stopping rule says stop at the last round.
+    n_unlabeled : int
+        Texts neither labeled, skipped nor in the audit sample (those of the
+        open batch included): 0 when the pool is fully labeled.
+    model_up_to_date : bool
+        Whether the last round's model was trained on exactly the current
+        training labels (False before the first round).
     """
 
     session_id: str
@@ -273,6 +285,8 @@ class SessionStatus:
     labels_since_round: int
     rounds: list
     should_stop: bool
+    n_unlabeled: int = 0
+    model_up_to_date: bool = False
 
     def as_dict(self):
         """A JSON-friendly dict."""
@@ -295,7 +309,9 @@ class ImportReport:
     n_imported : int
         Events stored.
     n_unchanged : int
-        Rows whose label the item already had (not stored again).
+        Rows not stored: their item already had the file's last label for
+        it, or they repeat the row before them (see
+        :meth:`LabelingSession.import_labels`).
     n_skips : int
     round : RoundInfo or None
         The retraining that followed, if any.
@@ -319,15 +335,36 @@ def _seed(random_state, *parts):
 
 
 def _check_labels(labels):
+    """The label set as a list of stripped, NFC-normalised names.
+
+    A set (or a mapping) is refused: the order of the labels is the order of
+    the model's columns and of the keys, so it must be given. Every label
+    must be a string (``None`` or ``True`` are refused, not turned into
+    ``"None"``); two spellings of one label (NFC and NFD) are one label.
+    """
+    import unicodedata
+    from collections.abc import Mapping, Set
+
     if isinstance(labels, str):
         labels = [part.strip() for part in labels.split(",")]
-    try:
-        labels = [str(label).strip() for label in labels]
-    except TypeError:
+    if isinstance(labels, Set | Mapping) or not hasattr(labels, "__iter__"):
+        kind = "an unordered set" if isinstance(labels, Set) else "a mapping"
+        if not hasattr(labels, "__iter__"):
+            kind = f"a {type(labels).__name__}"
         raise TypeError(
-            "The 'labels' parameter must be a list of label names (or a "
-            f"comma-separated string). Got {type(labels).__name__} instead."
-        ) from None
+            "The 'labels' parameter must be an ordered list of label names (or a "
+            f"comma-separated string): their order is the model's. Got {kind} "
+            f"({labels!r}) instead; pass a list such as sorted(labels)."
+        )
+    labels = list(labels)
+    for position, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise TypeError(
+                "The 'labels' parameter must be a list of label names (strings). "
+                f"Got {label!r} ({type(label).__name__}) at position {position} "
+                f"of {labels!r} instead."
+            )
+    labels = [unicodedata.normalize("NFC", label).strip() for label in labels]
     problems = []
     if len(labels) < 2:
         problems.append("at least two labels are needed")
@@ -367,6 +404,32 @@ def _check_progress(progress):
         "The 'progress' parameter must be True, False, None or a callable "
         f"progress(stage, done, total). Got {type(progress).__name__} instead."
     )
+
+
+def _pickled(value, name):
+    """``value`` pickled, or an error naming the parameter ``name``."""
+    try:
+        return pickle.dumps(value, protocol=5)
+    except Exception as error:  # PicklingError, AttributeError, TypeError, ...
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise TypeError(
+            f"The '{name}' parameter of LabelingSession must be an object pickle "
+            "can save: the session keeps it in its database and loads it when "
+            f"reopened. Got {type(value).__name__} {shown}, which pickle refuses "
+            f"({type(error).__name__}: {error}). Define its class, and every "
+            "function it holds, at the top level of an importable module (no "
+            "lambdas or local functions). Nothing was created."
+        ) from error
+
+
+def _remove_empty(folders):
+    """Remove the folders of ``folders`` (deepest first) that are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _default_rules():
@@ -613,6 +676,13 @@ class LabelingSession:
                     f"names to StoppingRule objects. Got {type(rule).__name__} for "
                     f"{name!r} instead."
                 )
+        # Pickled now, before the folder is made: an object pickle refuses
+        # fails here, with nothing written.
+        blobs = {"rules": _pickled(rules, "stopping_rules")}
+        if not isinstance(classifier, str):
+            blobs["estimator"] = _pickled(classifier, "classifier")
+        if not isinstance(strategy, str):
+            blobs["strategy"] = _pickled(strategy, "strategy")
         folder = Path(path)
         database = folder / DATABASE_NAME
         if database.exists():
@@ -628,6 +698,8 @@ class LabelingSession:
             drop_empty=drop_empty,
             format=format,
         )
+        # The folders this call makes, removed again if creating fails.
+        made = [p for p in (folder, *folder.parents) if not p.exists()]
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -635,6 +707,7 @@ class LabelingSession:
                 f"Cannot create the project folder {folder}: {error}"
             ) from error
         if not os.access(folder, os.W_OK):
+            _remove_empty(made)
             raise StorageError(
                 f"The project folder {folder} is read-only: a session cannot be "
                 "created there."
@@ -698,11 +771,6 @@ class LabelingSession:
                     "stop_set) VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                blobs = {"rules": pickle.dumps(rules, protocol=5)}
-                if not isinstance(classifier, str):
-                    blobs["estimator"] = pickle.dumps(classifier, protocol=5)
-                if not isinstance(strategy, str):
-                    blobs["strategy"] = pickle.dumps(strategy, protocol=5)
                 connection.executemany(
                     "INSERT INTO artifacts (name, data, created_at) VALUES (?, ?, ?)",
                     [(name, blob, time.time()) for name, blob in blobs.items()],
@@ -714,8 +782,23 @@ class LabelingSession:
                 store.close()
             for leftover in folder.glob(f".{DATABASE_NAME}.{os.getpid()}.creating*"):
                 leftover.unlink()
+            _remove_empty(made)
             raise
         session = cls.open(folder, progress=progress)
+        hint = None
+        if id_column is None and pool.id_like_columns:
+            column = pool.id_like_columns[0]
+            merged = (
+                f", and {pool.n_merged_duplicates} repeated texts were merged into one"
+                if pool.n_merged_duplicates
+                else ""
+            )
+            hint = (
+                f"Hint: the ids are hashes of the texts{merged}, but the file has "
+                f"a column {column!r} that looks like ids. To key the texts by "
+                f"it, remove {folder} and create the session again with "
+                f"--id-column {column} (in Python: id_column={column!r})."
+            )
         if progress:
             notes = []
             if pool.n_dropped_empty:
@@ -724,8 +807,15 @@ class LabelingSession:
                 notes.append(f"{pool.n_merged_duplicates} repeated texts merged")
             extra = f" ({'; '.join(notes)})" if notes else ""
             print(f"Created session {session_id[:8]} with {n_items} texts{extra}.")
+            if hint is not None:
+                print(hint)
+        elif hint is not None:
+            import warnings
+
+            warnings.warn(hint.removeprefix("Hint: "), UserWarning, stacklevel=2)
         session.n_dropped_empty = pool.n_dropped_empty
         session.n_merged_duplicates = pool.n_merged_duplicates
+        session.id_column_hint = hint
         return session
 
     @classmethod
@@ -738,7 +828,11 @@ class LabelingSession:
             The project folder.
         progress : bool, default=True
         readonly : bool or None, default=None
-            None opens read-only when the folder is not writable.
+            None opens read-only when the folder is not writable. A
+            read-only session sees the writes of a process working on the
+            session meanwhile (through SQLite's shared-memory file); when
+            that file cannot be read, it says so (a permission problem,
+            :class:`~allsh_sklearn.session.StorageError`).
         timeout : float, default=30.0
             Seconds to wait for another process's write.
 
@@ -765,15 +859,9 @@ class LabelingSession:
             # read-only mount): open it read-only.
             readonly = True
             store = SessionStore(database, readonly=True, timeout=timeout)
-        if readonly:
-            wal = Path(f"{database}-wal")
-            if wal.exists() and wal.stat().st_size > 0:
-                raise StorageError(
-                    f"The session in {folder} is read-only and its last writes "
-                    f"are still in {wal.name} (a process stopped before "
-                    "checkpointing them). Open it once where the folder is "
-                    "writable; reading it read-only now would miss them."
-                )
+        # Read-only with writes still in the log (a writer at work, or one
+        # that stopped before folding them in): the store reads them through
+        # SQLite's shared memory, or says why it cannot.
         meta = store.meta()
         if "session_id" not in meta or "config" not in meta:
             raise SessionError(f"{database} is damaged: its metadata is incomplete.")
@@ -1300,7 +1388,12 @@ class LabelingSession:
 
         A new batch is queried with the model trained on every label so far
         (retraining first when labels changed since the last round); before
-        two classes have labels, batches are drawn at random.
+        two classes have labels, batches are drawn at random. When the pool
+        is used up (every text labeled, skipped or in the audit sample), the
+        model is trained on every label first (a final round without a
+        batch, see :meth:`retrain`) and then
+        :class:`~allsh_sklearn.session.NotReadyError` says the pool is fully
+        labeled (``allsh-label next`` exits with 7).
 
         Parameters
         ----------
@@ -1317,13 +1410,20 @@ class LabelingSession:
         batch = self.current_batch()
         if batch is not None and batch.n_pending > 0:
             return batch
-        return self._advance(size=size, progress=progress, close_open=True)
+        batch = self._advance(size=size, progress=progress, close_open=True)
+        if batch is None:
+            raise NotReadyError(self._fully_labeled())
+        return batch
 
     def retrain(self, *, size=None, progress=None):
         """Retrain on every label now and query a fresh batch (closing the open one).
 
         Does nothing (and returns the last round) when no label changed since
-        the last retraining and the open batch still has texts.
+        the last retraining and the open batch still has texts. When the pool
+        is used up (every text labeled, skipped or in the audit sample), it
+        trains a final round on every label without querying a batch (and
+        closes the open batch once none of its texts is left); the round's
+        model is then the one :meth:`export_model` writes.
 
         Parameters
         ----------
@@ -1342,6 +1442,12 @@ class LabelingSession:
         round : RoundInfo or None
             None when too few classes have labels to train a model (then a
             random batch is queried instead).
+
+        Raises
+        ------
+        NotReadyError
+            When the pool is used up and fewer than two classes have labels:
+            there is neither a batch to draw nor a model to train.
         """
         self._advance(size=size, progress=progress, close_open=True, force=True)
         rounds = self.rounds()
@@ -1410,7 +1516,19 @@ class LabelingSession:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def _advance(self, *, size, progress, close_open, force=False):
-        """Retrain if labels changed, query a batch and store it: one transaction."""
+        """Retrain if labels changed, query a batch and store it: one transaction.
+
+        Returns the open batch afterwards, or None when the pool is used up
+        (a final round was trained, if the labels changed). The caches the
+        engine writes meanwhile (augmented copies, embeddings) fail like the
+        database: a full disk there is a :class:`StorageError` too.
+        """
+        with storage_errors(self.path / "cache", "The session's cache"):
+            return self._advance_unguarded(
+                size=size, progress=progress, close_open=close_open, force=force
+            )
+
+    def _advance_unguarded(self, *, size, progress, close_open, force):
         from ..utils._validation import check_int
 
         if self.readonly:
@@ -1449,14 +1567,11 @@ class LabelingSession:
         ids, X_pool = self._pool()
         n_items = len(ids)
         candidates = [i for i in range(n_items) if i not in snap["busy"]]
+        if not candidates:
+            self._final_round(snap, digest, changed, progress, report, tell)
+            return None
         n_audit = self._audit_plan(snap, size)
-        n_train = size - n_audit
-        if len(candidates) < 1:
-            raise NotReadyError(
-                "Every text of the pool is labeled, skipped or in the audit "
-                "sample: there is nothing left to query."
-            )
-        n_train = min(n_train, len(candidates))
+        n_train = min(size - n_audit, len(candidates))
         batch_number = snap["n_batches"] + 1
         round_row = None
         explanations = None
@@ -1549,6 +1664,100 @@ class LabelingSession:
             tell("done", 1, 1)
         return self.current_batch()
 
+    def _final_round(self, snap, digest, changed, progress, report, tell):
+        """Train on every label when the pool is used up: a round, no batch.
+
+        Nothing is left to query, so the round stores the model, the audit
+        estimate and the stopping rules' verdicts only; the open batch is
+        closed when none of its texts is left. Does nothing when the last
+        round was trained on exactly these labels.
+        """
+        train = snap["train"]
+        classes = {label for _, label, _ in train}
+        if len(classes) < 2:
+            have = (
+                f"only {sorted(classes)} has labels" if classes else "none is labeled"
+            )
+            raise NotReadyError(
+                "Every text of the pool is labeled, skipped or in the audit "
+                f"sample, but no model can be trained: {have}, and a model "
+                "needs labels of two classes. Undo some skips (or relabel) to "
+                "go on."
+            )
+        close_open = snap["open_batch"] is not None and snap["pending"] == 0
+        if not changed:
+            if close_open:
+                self._write_batch(
+                    snap,
+                    batch_number=None,
+                    kind=None,
+                    round_number=None,
+                    entries=[],
+                    guesses=None,
+                    probas=None,
+                    explanations=None,
+                    round_row=None,
+                    estimator=None,
+                    digest=digest,
+                    close_open=True,
+                )
+            tell("the model is trained on every label already", 1, 1)
+            return
+        last = snap["last_round"]
+        round_number = 1 if last is None else last[0] + 1
+        _, X_pool = self._pool()
+        engine = self._engine()
+        train_set = {item for item, _, _ in train}
+        result = engine.step(
+            [item for item, _, _ in train],
+            [label for _, label, _ in train],
+            snap["busy"] - train_set,
+            0,
+            X_pool=X_pool,
+            seed=_seed(self.config["random_state"], round_number),
+            progress=progress,
+            report=None
+            if report is None
+            else lambda stage, done, total: report(stage, done + 1 - total, 3),
+        )
+        tell("checking the audit sample and the stopping rules", 1, 3)
+        round_row = self._evaluate_round(
+            engine, result.estimator, snap, round_number, result, X_pool, progress
+        )
+        tell("saving the model", 2, 3)
+        self._write_batch(
+            snap,
+            batch_number=None,
+            kind=None,
+            round_number=round_number,
+            entries=[],
+            guesses=None,
+            probas=None,
+            explanations=None,
+            round_row=round_row,
+            estimator=result.estimator,
+            digest=digest,
+            close_open=close_open,
+        )
+        self._model = (round_number, result.estimator)
+        tell("done", 3, 3)
+
+    def _fully_labeled(self):
+        """The message that says the pool is used up, and what the model saw."""
+        rounds = self.rounds()
+        model = ""
+        if rounds:
+            model = (
+                f" The model of round {rounds[-1].round} is trained on all "
+                f"{rounds[-1].n_labeled} training labels: export it "
+                "(export_model; allsh-label export PROJECT model.joblib --what "
+                "model) or predict with it."
+            )
+        return (
+            "The pool is fully labeled: every text is labeled, skipped or in "
+            f"the audit sample, so there is no batch left to query.{model}"
+        )
+
     def _has_batches(self):
         with self._store.read() as connection:
             return connection.execute("SELECT COUNT(*) FROM batches").fetchone()[0] > 0
@@ -1637,10 +1846,15 @@ class LabelingSession:
         if estimator is not None:
             model_blob = self._engine().dumps(estimator)
         now = time.time()
+        last = snap["last_round"]
         with self._store.write() as connection:
-            # Another process may have queried meanwhile: keep its batch.
+            # Another process may have queried or trained meanwhile: keep its
+            # batch and its round.
             current = connection.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
             if current != snap["n_batches"]:
+                return
+            latest = connection.execute("SELECT MAX(round) FROM rounds").fetchone()[0]
+            if latest != (None if last is None else last[0]):
                 return
             if round_row is not None:
                 columns = list(round_row)
@@ -1662,6 +1876,8 @@ class LabelingSession:
                 connection.execute(
                     "UPDATE batches SET closed_at = ? WHERE closed_at IS NULL", (now,)
                 )
+            if batch_number is None:  # a final round: nothing left to query
+                return
             connection.execute(
                 "INSERT INTO batches (batch, round, kind, created_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -1859,6 +2075,11 @@ class LabelingSession:
                     "size": size,
                     "done": done,
                 }
+            n_unlabeled = connection.execute(
+                "SELECT COUNT(*) FROM items i LEFT JOIN item_state s "
+                "ON s.item = i.item WHERE s.item IS NULL AND i.role IS NULL"
+            ).fetchone()[0]
+            up_to_date = self._model_is_current(connection)
         rounds = self.rounds()
         return SessionStatus(
             session_id=self.session_id,
@@ -1873,7 +2094,24 @@ class LabelingSession:
             labels_since_round=self._labels_since_round(),
             rounds=rounds,
             should_stop=bool(rounds and rounds[-1].stop),
+            n_unlabeled=n_unlabeled,
+            model_up_to_date=up_to_date,
         )
+
+    def _model_is_current(self, connection):
+        """Whether the last round was trained on exactly the current labels."""
+        last = connection.execute("SELECT MAX(round) FROM rounds").fetchone()[0]
+        if last is None:
+            return False
+        stored = connection.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"round_digest:{last}",)
+        ).fetchone()
+        train = connection.execute(
+            "SELECT s.item, s.label, s.event FROM item_state s JOIN items i "
+            "ON i.item = s.item WHERE s.kind = 'label' AND i.role IS NULL "
+            "ORDER BY s.item"
+        ).fetchall()
+        return stored is not None and stored[0] == self._digest(train)
 
     def plot_learning_curve(self, path=None, *, truth=None, truth_label="held-out set"):
         """Draw the audit estimate (with its interval) against the number of labels.
@@ -1963,6 +2201,55 @@ class LabelingSession:
 
     # Files --------------------------------------------------------------------
 
+    def _kept_by_session(self, path):
+        """What ``path`` is to the session if it keeps it, else None.
+
+        The session keeps its database (with SQLite's ``-wal``, ``-shm`` and
+        ``-journal`` files and the temporary file of :meth:`create`), the
+        ``cache/`` folder and everything in it, and the project folder
+        itself. Symbolic links are followed and hard links recognised, so a
+        link to the database is the database.
+        """
+        target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+        # The folders resolved, the name kept: the file a write would replace.
+        direct = Path(os.path.realpath(target.parent)) / target.name
+        resolved = Path(os.path.realpath(target))
+        project = Path(os.path.realpath(self.path))
+        database = Path(os.path.realpath(self.path / DATABASE_NAME))
+        databases = {
+            Path(f"{base}{suffix}")
+            for base in (database, project / DATABASE_NAME)
+            for suffix in ("", "-wal", "-shm", "-journal")
+        }
+        temporary = direct.name.startswith(f".{DATABASE_NAME}.")
+        if direct in databases or (direct.parent == project and temporary):
+            return "the session's database: writing there would lose every label"
+        if resolved in databases:
+            return "a link to the session's database"
+        if resolved.exists():
+            try:
+                if os.path.samefile(resolved, database):
+                    return "a hard link to the session's database"
+            except OSError:
+                pass
+        if resolved == project:
+            return "the session's project folder itself"
+        cache = project / "cache"
+        if resolved == cache or cache in resolved.parents:
+            return "inside the session's cache folder, which the session manages"
+        return None
+
+    def _check_output(self, path, name, owner):
+        """Refuse, before any work, to write over a file the session keeps."""
+        kept = self._kept_by_session(path)
+        if kept is not None:
+            raise ValueError(
+                f"The '{name}' parameter of {owner} must name a file outside the "
+                f"session's own files ({DATABASE_NAME} and its -wal and -shm "
+                f"files, the cache/ folder) in {os.fspath(self.path)!r}. Got "
+                f"{os.fspath(path)!r}, which is {kept}. Nothing was written."
+            )
+
     def _columns(self):
         pair = self.config.get("pair_column") is not None
         return ["id", "text"] + (["text_pair"] if pair else [])
@@ -1979,12 +2266,15 @@ class LabelingSession:
         Parameters
         ----------
         path : path-like
+            Not a file the session keeps (its database, ``cache/``): that is
+            refused with a ``ValueError`` before anything is written.
         format : str or None, default=None
 
         Returns
         -------
         n_rows : int
         """
+        self._check_output(path, "path", "export_batch")
         batch = self.current_batch()
         if batch is None:
             raise NotReadyError("There is no open batch: call next_batch() first.")
@@ -2020,6 +2310,8 @@ class LabelingSession:
         Parameters
         ----------
         path : path-like
+            Not a file the session keeps (its database, ``cache/``): that is
+            refused with a ``ValueError`` before anything is written.
         format : str or None, default=None
         include_audit : bool, default=True
             Include the audit sample's labels (an ``audit`` column marks them).
@@ -2028,6 +2320,7 @@ class LabelingSession:
         -------
         n_rows : int
         """
+        self._check_output(path, "path", "export_labels")
         with self._store.read() as connection:
             rows = connection.execute(
                 "SELECT i.ext_id, i.text, i.text_pair, s.label, e.annotator, "
@@ -2043,8 +2336,7 @@ class LabelingSession:
                 "text_pair": pair,
                 "label": label,
                 "annotator": annotator,
-                "labeled_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-                + f".{int((created % 1) * 1e6):06d}Z",
+                "labeled_at": format_time(created),
                 "audit": role == "audit",
             }
             for ext_id, text, pair, label, annotator, created, role in rows
@@ -2065,12 +2357,29 @@ class LabelingSession:
         """Import labels from CSV, JSONL, Parquet or Label Studio: all or nothing.
 
         Rows without a label are left alone (a partly labeled batch is
-        fine). The file is checked first: ids this session does not know,
-        labels outside the label set, or rows from another session (its
-        ``session_id``) refuse the whole file with a list of the problems;
-        otherwise every label is stored in one transaction. A row whose
-        label the item already has is not stored again, so importing a file
-        twice changes nothing.
+        fine). The file is checked first: a malformed file (see
+        :func:`~allsh_sklearn.session._formats.read_label_rows`: cells that
+        are not text, times outside 1970-9999, broken Label Studio tasks),
+        ids this session does not know, labels outside the label set, rows
+        from another session (its ``session_id``) or audit texts that hold a
+        training label here refuse the whole file with a list of the
+        problems; otherwise every label is stored in one transaction.
+
+        Importing a file twice changes nothing: an item whose current label
+        (or skip) is the last one the file gives it is left alone, whatever
+        rows came before it in the file. Otherwise every row of the file for
+        that item is stored, in the file's order (a row that repeats the
+        item's previous label is not stored again), so several rows for one
+        id, or a Label Studio task with several annotations, are kept in the
+        item's history once.
+
+        Labels are compared in Unicode NFC, as the label set is stored; a
+        label or id with the leading ``'`` of a CSV export's spreadsheet
+        escaping (:func:`~allsh_sklearn.session._formats.spreadsheet_escape`)
+        is recognised. A file that marks texts as audit texts (the
+        ``audit`` column or ``data.allsh_audit`` that :meth:`export_labels`
+        writes) puts them in this session's audit sample, never trained on;
+        a text of this session's audit sample stays in it.
 
         Parameters
         ----------
@@ -2085,8 +2394,15 @@ class LabelingSession:
         Returns
         -------
         report : ImportReport
+            ``n_unchanged`` counts the rows not stored because of the rules
+            above.
         """
+        import unicodedata
+
+        from ._formats import spreadsheet_unescape
+
         rows, n_unlabeled = read_label_rows(path, format)
+        name = os.fspath(path)
         default_annotator = annotator or "import"
         problems = []
         other_sessions = sorted(
@@ -2098,24 +2414,35 @@ class LabelingSession:
         )
         if other_sessions:
             raise InputFileError(
-                f"{os.fspath(path)!r} was exported from another session "
+                f"{name!r} was exported from another session "
                 f"({', '.join(s[:8] for s in other_sessions)}); this session is "
                 f"{self.session_id[:8]}. Import it into the session it came from, "
                 "or remove its session_id column if you know the ids match.",
                 problems=[f"session {s}" for s in other_sessions],
             )
+        names = {unicodedata.normalize("NFC", label): label for label in self.labels}
+        names.setdefault(SKIP, SKIP)
         for row in rows:
-            if (
-                row.label is not None
-                and row.label != SKIP
-                and row.label not in self.labels
-            ):
+            if row.label is None:
+                continue
+            for candidate in (row.label, spreadsheet_unescape(row.label)):
+                found = names.get(unicodedata.normalize("NFC", candidate))
+                if found is not None:
+                    row.label = found
+                    break
+            else:
                 problems.append(
                     f"{row.row}: label {row.label!r} is not in {self.labels}"
                 )
         with self._store.read() as connection:
             known = {}
-            wanted = list(dict.fromkeys(row.item_id for row in rows))
+            wanted = list(
+                dict.fromkeys(
+                    candidate
+                    for row in rows
+                    for candidate in (row.item_id, spreadsheet_unescape(row.item_id))
+                )
+            )
             for start in range(0, len(wanted), CHUNK):
                 chunk = wanted[start : start + CHUNK]
                 known.update(
@@ -2127,33 +2454,78 @@ class LabelingSession:
                 )
         for row in rows:
             if row.item_id not in known:
-                problems.append(f"{row.row}: id {row.item_id!r} is not in this session")
+                unescaped = spreadsheet_unescape(row.item_id)
+                if unescaped in known:
+                    row.item_id = unescaped
+                else:
+                    problems.append(
+                        f"{row.row}: id {row.item_id!r} is not in this session"
+                    )
         if problems:
             shown = "; ".join(problems[:10])
             more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
             raise InputFileError(
-                f"{os.fspath(path)!r} cannot be imported: {len(problems)} problem(s): "
+                f"{name!r} cannot be imported: {len(problems)} problem(s): "
                 f"{shown}{more}. Nothing was imported.",
                 problems=problems,
             )
         source = f"import:{Path(path).name}"
         n_imported = n_unchanged = n_skips = 0
+
+        def event_of(row):
+            if row.label in (None, SKIP):
+                return ("skip", None)
+            return ("label", row.label)
+
         with self._store.write() as connection:
             numbers = [known[row.item_id] for row in rows]
-            state = {}
+            state, roles = {}, {}
             unique = list(dict.fromkeys(numbers))
             for start in range(0, len(unique), CHUNK):
                 chunk = unique[start : start + CHUNK]
+                marks = ",".join("?" * len(chunk))
                 for item, kind, label in connection.execute(
-                    f"SELECT item, kind, label FROM item_state WHERE item IN "
-                    f"({','.join('?' * len(chunk))})",
+                    f"SELECT item, kind, label FROM item_state WHERE item IN ({marks})",
                     chunk,
                 ):
                     state[item] = (kind, label)
+                roles.update(
+                    connection.execute(
+                        f"SELECT item, role FROM items WHERE item IN ({marks})", chunk
+                    ).fetchall()
+                )
+            # Audit texts of the file join this session's audit sample, unless
+            # this session already trains on them.
+            audit = {}
             for row, number in zip(rows, numbers, strict=True):
-                kind = "skip" if row.label in (None, SKIP) else "label"
-                label = None if kind == "skip" else row.label
-                if state.get(number) == (kind, label):
+                if row.audit and roles.get(number) is None:
+                    audit.setdefault(number, row)
+            conflicts = [
+                f"{row.row}: id {row.item_id!r} is an audit text in the file but "
+                "holds a training label in this session"
+                for number, row in audit.items()
+                if state.get(number, (None, None))[0] == "label"
+            ]
+            if conflicts:
+                raise InputFileError(
+                    f"{name!r} cannot be imported: {len(conflicts)} problem(s): "
+                    f"{'; '.join(conflicts[:10])}. Nothing was imported. An audit "
+                    "text must never have been trained on: remove the file's "
+                    "audit column to import these labels as training labels.",
+                    problems=conflicts,
+                )
+            connection.executemany(
+                "UPDATE items SET role = 'audit' WHERE item = ? AND role IS NULL",
+                [(number,) for number in audit],
+            )
+            # Idempotent: an item already at the file's last word is left alone.
+            last = {}
+            for row, number in zip(rows, numbers, strict=True):
+                last[number] = event_of(row)
+            previous = {number: state.get(number) for number in unique}
+            for row, number in zip(rows, numbers, strict=True):
+                kind, label = event = event_of(row)
+                if last[number] == state.get(number) or event == previous[number]:
                     n_unchanged += 1
                     continue
                 self._record(
@@ -2165,11 +2537,11 @@ class LabelingSession:
                     source,
                     created_at=row.created_at,
                 )
-                state[number] = (kind, label)
+                previous[number] = event
                 n_imported += 1
                 n_skips += kind == "skip"
         report = ImportReport(
-            path=os.fspath(path),
+            path=name,
             n_rows=len(rows),
             n_unlabeled=n_unlabeled,
             n_imported=n_imported,
@@ -2195,9 +2567,16 @@ class LabelingSession:
         on a net built with the same parameters), next to ``model.joblib``
         (the whole net) and ``classes.json``.
 
+        The model is the last round's, trained on that round's
+        :attr:`RoundInfo.n_labeled` training labels; labels given since are
+        not in it (:attr:`SessionStatus.model_up_to_date` says whether any
+        were). :meth:`retrain` trains on every label first, also once the
+        pool is used up.
+
         Parameters
         ----------
         path : path-like
+            Not a file the session keeps (its database, ``cache/``).
 
         Returns
         -------
@@ -2205,6 +2584,7 @@ class LabelingSession:
         """
         import joblib
 
+        self._check_output(path, "path", "export_model")
         rounds = self.rounds()
         if not rounds:
             raise NotReadyError(
@@ -2275,32 +2655,46 @@ class LabelingSession:
 
         Parameters
         ----------
-        data : path-like
+        data : path-like or pandas.DataFrame
             CSV, JSONL or Parquet.
         output : path-like
-            CSV, JSONL or Parquet.
+            CSV, JSONL or Parquet; not a file the session keeps.
         text_column, pair_column, id_column : str or None
             None: the session's own columns (``id_column`` falls back to row
-            hashes when the file has none).
+            hashes when the file has none). The output's id column keeps the
+            name of the file's (``id`` for hashes).
         format, output_format : str or None
 
         Returns
         -------
         n_rows : int
         """
-        text_column = text_column or self.config["text_column"]
-        pair_column = pair_column or self.config.get("pair_column")
-        if id_column is None:
-            id_column = self.config.get("id_column")
         import pandas as pd
 
-        from ._formats import read_table
+        from ._formats import guess_format, read_table
 
-        table = read_table(data, format) if not isinstance(data, pd.DataFrame) else data
-        if id_column is not None and id_column not in table.columns:
-            id_column = None
+        # The output is checked before the (long) predictions.
+        self._check_output(output, "output", "predict_file")
+        output_format = guess_format(output, output_format)
+        text_column = text_column or self.config["text_column"]
+        pair_column = pair_column or self.config.get("pair_column")
+
+        if id_column is None and self.config.get("id_column") is not None:
+            # The session's id column, when the file has one.
+            columns = (
+                data.columns
+                if isinstance(data, pd.DataFrame)
+                else read_table(data, format).columns
+            )
+            if self.config["id_column"] in columns:
+                id_column = self.config["id_column"]
+        # Read from the file itself, so that its errors name the file.
         pool = read_pool(
-            table, text_column=text_column, pair_column=pair_column, id_column=id_column
+            data,
+            text_column=text_column,
+            pair_column=pair_column,
+            id_column=id_column,
+            format=None if isinstance(data, pd.DataFrame) else format,
         )
         X = (
             pool.texts
@@ -2308,26 +2702,34 @@ class LabelingSession:
             else list(zip(pool.texts, pool.pairs, strict=True))
         )
         predicted, proba = self.predict(X)
+        pair = pool.pairs is not None
+        columns = ["text"] + (["text_pair"] if pair else []) + ["prediction"]
+        columns += [f"p({label})" for label in self.labels]
+        name = "id"  # Label Studio tasks carry the id under their own key
+        if (
+            id_column is not None
+            and id_column not in columns + ["session_id"]
+            and output_format != "labelstudio"
+        ):
+            name = str(id_column)
         rows = []
         for index, item_id in enumerate(pool.ids):
             row = {
-                "id": item_id,
+                name: item_id,
                 "text": pool.texts[index],
                 "prediction": predicted[index],
             }
-            if pool.pairs is not None:
+            if pair:
                 row["text_pair"] = pool.pairs[index]
             for column, label in enumerate(self.labels):
                 row[f"p({label})"] = float(proba[index, column])
             rows.append(row)
-        columns = ["id", "text"] + (["text_pair"] if pool.pairs is not None else [])
-        columns += ["prediction"] + [f"p({label})" for label in self.labels]
         write_rows(
             output,
             rows,
             format=output_format,
             session_id=self.session_id,
-            columns=columns,
+            columns=[name, *columns],
         )
         return len(rows)
 

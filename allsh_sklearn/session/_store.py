@@ -40,13 +40,22 @@ Schema (version 1)::
     claims(item PRIMARY KEY, owner, expires_at)   -- who is looking at an item
 """
 
+import contextlib
 import os
+import re
 import sqlite3
+from pathlib import Path
 
 from ..utils._sqlite import CHUNK, SchemaVersionError, SQLiteStore
 from ._errors import SessionBusyError, SessionError, SessionVersionError, StorageError
 
-__all__ = ["CHUNK", "DATABASE_NAME", "SCHEMA_VERSION", "SessionStore"]
+__all__ = [
+    "CHUNK",
+    "DATABASE_NAME",
+    "SCHEMA_VERSION",
+    "SessionStore",
+    "storage_errors",
+]
 
 #: The session database's file name inside the project folder.
 DATABASE_NAME = "session.sqlite"
@@ -143,36 +152,76 @@ CREATE TABLE claims (
 """
 
 
-def _translate(error, path):
-    """Turn an sqlite3 error into a session error with a clear message."""
+def _translate(error, path, what="The session"):
+    """Turn an sqlite3 error into a session error with a clear message.
+
+    ``what`` names the file in the message: the session database, or a cache
+    beside it (``"The session's augmentation cache"``), which share the
+    session's errors and exit codes.
+    """
     text = str(error).lower()
     if "locked" in text or "busy" in text:
         return SessionBusyError(
-            f"The session {path} is busy: another process held its write lock "
+            f"{what} {path} is busy: another process held its write lock "
             "longer than the timeout. Try again when it has finished (a "
             "retraining can take a while)."
         )
     if "disk is full" in text or "disk i/o" in text:
         return StorageError(
-            f"The session {path} could not be written: {error}. Free some "
+            f"{what} {path} could not be written: {error}. Free some "
             "space and try again; nothing of the interrupted step was saved, "
             "every earlier label is safe."
         )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return StorageError(
-            f"The session {path} cannot be written: the project folder or its "
+            f"{what} {path} cannot be written: the project folder or its "
             f"database is read-only ({error}). Fix the permissions, or copy the "
             "folder somewhere writable."
         )
     if "not a database" in text or "malformed" in text or "no such table" in text:
+        if what != "The session":
+            return SessionError(
+                f"{what} {path} is damaged ({error}). Delete it: it only holds "
+                "what can be computed again, and is rebuilt when needed."
+            )
         return SessionError(
             f"{path} is not a readable labeling session database ({error})."
         )
     return None
 
 
-def _user_version(path):
-    """The schema version of a database file, read without writing anything."""
+@contextlib.contextmanager
+def storage_errors(path, what="The session's cache"):
+    """Raise the session's errors for the sqlite3 errors of a file beside it.
+
+    The caches in the project folder (augmented copies, embeddings) are
+    written while a session retrains; a full disk, a read-only folder or a
+    lock held too long there gets the same error, message and exit code as
+    in the session database (:class:`StorageError`, exit code 6, ...).
+
+    Parameters
+    ----------
+    path : path-like
+        The file (or folder) named in the message.
+    what : str, default="The session's cache"
+        How the message names it.
+    """
+    try:
+        yield
+    except sqlite3.Error as error:
+        translated = _translate(error, path, what)
+        if translated is None:
+            raise
+        raise translated from error
+
+
+#: Tables every session database has (a file without them is not a session).
+_TABLES = frozenset(re.findall(r"CREATE TABLE (\w+)", _SCHEMA))
+
+
+def _inspect(path):
+    """``(schema version, table names)`` of a database file, read without
+    writing anything (the file is opened read-only, never switched to WAL)."""
     base = "file:" + os.path.abspath(path) + "?mode=ro"
     error = None
     # A WAL database needs its -shm file even to read; in a read-only folder
@@ -181,13 +230,27 @@ def _user_version(path):
         try:
             connection = sqlite3.connect(uri, uri=True)
             try:
-                return connection.execute("PRAGMA user_version").fetchone()[0]
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                tables = {
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    )
+                }
+                return version, tables
             finally:
                 connection.close()
         except sqlite3.Error as caught:
             error = caught
     translated = _translate(error, path)
     raise (translated or SessionError(f"Cannot read {path}: {error}")) from error
+
+
+def _has_pending_wal(path):
+    """Whether a database has a write-ahead log beside it (a writer is alive,
+    or one stopped before folding its writes into the database)."""
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    return (wal.exists() and wal.stat().st_size > 0) or shm.exists()
 
 
 class SessionStore(SQLiteStore):
@@ -201,31 +264,49 @@ class SessionStore(SQLiteStore):
     path : path-like
         The database file.
     readonly : bool, default=False
-        Open without writing anything (for a read-only folder).
+        Open without writing anything (for a read-only folder). When a
+        write-ahead log is beside the file (a writer at work, or one that
+        stopped before folding its writes in), it is read through SQLite's
+        shared-memory file, so the latest writes are seen; a log that
+        cannot be read that way is a :class:`StorageError` saying why.
     timeout : float, default=30.0
         Seconds a writer waits for another one.
     create : bool, default=False
         Create the schema in a new file; otherwise the file must already be
-        a session database (a file without a schema version is refused
-        rather than given one).
+        a session database: one without a schema version or without the
+        session's tables (another program's SQLite file) is refused, having
+        only been read (never switched to WAL or given a schema).
     """
 
     def __init__(self, path, readonly=False, timeout=30.0, create=False):
         path = os.fspath(path)
         if not create:
-            version = _user_version(path)
-            if version < 1:
-                raise SessionError(
-                    f"{path} is not a labeling session database (it has no "
-                    "schema version)."
-                )
-            if version > SCHEMA_VERSION:
+            # Checked read-only first: a file that is not a session (or one
+            # from a newer version) is refused as it is, never switched to WAL.
+            version, tables = _inspect(path)
+            if version > SCHEMA_VERSION and "meta" in tables:
                 raise SessionVersionError(
                     f"The session {path} was written by a newer allsh_sklearn "
                     f"(database schema {version}; this version reads up to "
                     f"{SCHEMA_VERSION}). Upgrade allsh-sklearn to open it; the "
                     "file was left untouched."
                 )
+            missing = sorted(_TABLES - tables)
+            if version < 1 or missing:
+                found = (
+                    "no schema version"
+                    if version < 1
+                    else f"no table {', '.join(missing[:3])}"
+                    + (" ..." if len(missing) > 3 else "")
+                )
+                raise SessionError(
+                    f"{path} is not a labeling session database ({found}); it "
+                    "was left untouched. Move it away, or open the folder of "
+                    "the session it belongs to."
+                )
+        # Read-only and another process's writes in the log: read through
+        # SQLite's shared memory (it sees them) rather than immutably.
+        self._read_log = bool(readonly and _has_pending_wal(path))
         try:
             super().__init__(
                 path,
@@ -241,6 +322,33 @@ class SessionStore(SQLiteStore):
             if isinstance(error, StorageError):
                 raise
             raise StorageError(f"Cannot open the session {path}: {error}") from error
+
+    def _open(self):
+        if not self._read_log:
+            return super()._open()
+        uri = "file:" + os.path.abspath(self.path) + "?mode=ro"
+        try:
+            connection = sqlite3.connect(
+                uri,
+                uri=True,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as error:
+            name = os.path.basename(self.path)
+            raise StorageError(
+                f"The session {self.path} cannot be read: this process has no "
+                f"write permission on it, and its latest writes are in "
+                f"{name}-wal, which SQLite reads through {name}-shm ({error}). "
+                "If another process is writing the session, try again when it "
+                "has finished; otherwise open it once where the folder is "
+                "writable (the first writer folds the log into the database), "
+                "or get write permission on the folder."
+            ) from error
+        return connection
 
     def translate(self, error):
         """The session error for an sqlite3 error (the error itself if unknown)."""

@@ -608,3 +608,504 @@ def test_retrain_progress_shows_the_session_stages(app, project):
     app.state.retrain_job.join(60)
     state = browser.get("/retrain/progress").json()
     assert (state["done"], state["total"]) == (4, 4) and "Round 2" in state["message"]
+
+
+# Hostile input: the weak spots of issue 26 ------------------------------------------
+
+MiB = 1024 * 1024
+
+
+def asgi_post(app, path, headers, chunks):
+    """POST to ``app`` as an ASGI server would, the body in ``chunks``.
+
+    Returns
+    -------
+    status : int
+    body : str
+    read : int
+        The bytes of the body the application read before it answered.
+    """
+    import asyncio
+
+    chunks = iter(chunks)
+    pending = next(chunks, None)
+    read = 0
+
+    async def receive():
+        nonlocal pending, read
+        if pending is None:
+            return {"type": "http.disconnect"}
+        chunk, pending = pending, next(chunks, None)
+        read += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": pending is not None}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    body = b"".join(
+        m.get("body", b"") for m in sent if m["type"] == "http.response.body"
+    )
+    return sent[0]["status"], body.decode(), read
+
+
+def multipart_upload(size, token=None):
+    """A multipart body with a file part of ``size`` bytes, in 1 MiB chunks."""
+    boundary = "allshboundary"
+    head = ""
+    if token is not None:
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"'
+            f"\r\n\r\n{token}\r\n"
+        )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="upload"; '
+        'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    )
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def chunks():
+        yield head.encode()
+        block = b"x" * MiB
+        for _ in range(size // MiB):
+            yield block
+        yield tail
+
+    length = len(head.encode()) + (size // MiB) * MiB + len(tail)
+    return f"multipart/form-data; boundary={boundary}", length, chunks
+
+
+@pytest.mark.parametrize(
+    "case, status, most_read",
+    [
+        ("declared-too-large", 413, 0),
+        ("undeclared-too-large", 400, 64 * 1024 + MiB),  # the file part: 400
+        ("forged-header-token", 403, 0),
+        ("browser-without-token", 403, 0),
+    ],
+)
+def test_large_and_forged_bodies_are_refused_before_they_are_read(
+    app, project, case, status, most_read
+):
+    browser = Browser(app, "Ann")
+    cookie = f"allsh_label={browser.client.cookies['allsh_label']}"
+    content_type, length, chunks = multipart_upload(32 * MiB)
+    headers = {
+        "host": "127.0.0.1:8000",
+        "origin": BASE,
+        "cookie": cookie,
+        "content-type": content_type,
+        "x-csrf-token": browser.token,
+        "content-length": str(length),
+    }
+    if case != "declared-too-large":
+        del headers["content-length"]  # sent in chunks, no length announced
+    if case == "forged-header-token":
+        headers["x-csrf-token"] = "forged"
+    if case == "browser-without-token":
+        del headers["cookie"], headers["x-csrf-token"]
+        _, _, chunks = multipart_upload(32 * MiB, token=browser.token)
+    answer, body, read = asgi_post(app, "/label", headers, chunks())
+    assert answer == status, body
+    assert read <= most_read
+    if status == 413:
+        assert "at most 64 KiB" in body
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+def test_no_body_is_read_past_the_limit():
+    """The guard stops any body at 64 KiB, whatever reads it."""
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+
+    from allsh_sklearn.web._security import MAX_BODY_BYTES, RequestGuard
+
+    async def reads_everything(scope, receive, send):
+        body = await Request(scope, receive).body()
+        await PlainTextResponse(f"read {len(body)}")(scope, receive, send)
+
+    guard = RequestGuard(reads_everything, allowed_hosts=["127.0.0.1"])
+    headers = {"host": "127.0.0.1:8000", "content-type": "text/plain"}
+    block = b"x" * (16 * 1024)
+    status, body, read = asgi_post(guard, "/", headers, [block] * 2048)
+    assert status == 413 and "at most 64 KiB" in body
+    assert read <= MAX_BODY_BYTES + len(block)
+    status, body, _ = asgi_post(guard, "/", headers, [block] * 4)
+    assert (status, body) == (200, f"read {4 * len(block)}")
+
+
+def test_file_uploads_and_long_fields_are_refused(app, project):
+    browser = Browser(app, "Ann")
+    item = shown_item(browser.page())
+    headers = {"Origin": BASE, "X-Requested-With": "fetch"}
+    data = {"csrf_token": browser.token, "item_id": item, "label": "positive"}
+    response = browser.client.post(
+        "/label", data=data, files={"upload": ("a.bin", b"x" * 1000)}, headers=headers
+    )
+    assert response.status_code == 400
+    assert "no file uploads" in response.text
+    response = browser.client.post(
+        "/label", data={**data, "label": "x" * 20_000}, headers=headers
+    )
+    assert response.status_code == 400
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+    # The same form without the file, and the body under the limit, is taken.
+    response = browser.client.post("/label", data=data, headers=headers)
+    assert response.status_code == 200
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(1,)]
+
+
+def test_the_same_label_sent_twice_is_stored_once_and_undo_unlabels_it(app, project):
+    browser = Browser(app, "Ann")
+    page = browser.page()
+    first, text = shown_item(page), shown_text(page)
+    label = truth(text)
+    for fetch in (True, True, False):
+        response = browser.post("/label", fetch=fetch, item_id=first, label=label)
+        assert response.status_code in (200, 303)
+    assert database_rows(
+        project, "SELECT COUNT(*) FROM events WHERE kind = 'label'"
+    ) == [(1,)]
+    response = browser.post("/undo", fetch=True)
+    assert shown_item(response.text) == first
+    assert "Undid your label" in response.text
+    assert database_rows(project, "SELECT COUNT(*) FROM item_state") == [(0,)]
+    # A skip sent twice, then undone: unlabeled and not skipped either.
+    for _ in range(2):
+        browser.post("/skip", fetch=True, item_id=first)
+    browser.post("/undo", fetch=True)
+    assert database_rows(project, "SELECT COUNT(*) FROM item_state") == [(0,)]
+    # Another label than the standing one is a re-label: both are kept.
+    other = LABELS[1 - LABELS.index(label)]
+    browser.post("/label", fetch=True, item_id=first, label=label)
+    browser.post("/label", fetch=True, item_id=first, label=other)
+    assert labels_in_db(project) == {text: (other, "Ann")}
+    assert database_rows(
+        project, "SELECT COUNT(*) FROM events WHERE kind = 'label' AND undone = 0"
+    ) == [(2,)]
+
+
+def test_the_same_label_sent_at_once_from_several_threads_is_stored_once(project):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    with BackgroundServer(project) as server:
+        origin = server.url.rstrip("/")
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            token = csrf_of(client.get("/label").text)
+            headers = {"Origin": origin, "X-CSRF-Token": token}
+            client.post("/annotator", data={"annotator": "Ann"}, headers=headers)
+            item = shown_item(client.get("/label").text)
+            form = {"item_id": item, "label": "positive"}
+            fetched = {**headers, "X-Requested-With": "fetch"}
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(
+                    pool.map(
+                        lambda _: client.post("/label", data=form, headers=fetched),
+                        range(8),
+                    )
+                )
+    assert [answer.status_code for answer in answers] == [200] * 8
+    assert database_rows(
+        project, "SELECT COUNT(*) FROM events WHERE kind = 'label'"
+    ) == [(1,)]
+
+
+def _app_served_on(monkeypatch, project, **options):
+    """The application ``serve`` builds for ``options`` (nothing is bound)."""
+    from allsh_sklearn.web import _serve
+
+    built = {}
+    real = _serve.create_app
+
+    def capture(*args, **kwargs):
+        built["app"] = real(*args, **kwargs)
+        return built["app"]
+
+    class Bound(Exception):
+        pass
+
+    def no_bind(host, port):
+        raise Bound
+
+    monkeypatch.setattr(_serve, "create_app", capture)
+    monkeypatch.setattr(_serve, "_bind", no_bind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RemoteBindWarning)
+        with pytest.raises(Bound):
+            serve(project, port=0, **options)
+    return built["app"]
+
+
+@pytest.mark.parametrize(
+    "allowed, host, answers",
+    [
+        (None, "127.0.0.1:8000", 200),
+        (None, "localhost", 200),
+        (None, "[::1]:8000", 200),
+        (None, "0.0.0.0:8000", 200),
+        (None, "attacker.example", 400),
+        (None, "", 400),
+        ("labels.example", "labels.example:8000", 200),
+        ("labels.example", "LABELS.example", 200),
+        ("labels.example", "attacker.example:8000", 400),
+        ("labels.example", "labels.example.attacker.example", 400),
+    ],
+)
+def test_allow_remote_keeps_the_host_check(
+    monkeypatch, project, allowed, host, answers
+):
+    options = {} if allowed is None else {"allowed_hosts": allowed}
+    app = _app_served_on(
+        monkeypatch, project, host="0.0.0.0", allow_remote=True, **options
+    )
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1:8000")
+        response = client.get("/label", headers={"Host": host})
+        assert response.status_code == answers
+        if answers == 400:
+            assert "--allowed-hosts" in response.text
+            # A rebinding page posting to it is refused before anything else.
+            response = client.post(
+                "/label",
+                data={"item_id": "x", "label": "positive"},
+                headers={"Host": host, "Origin": f"http://{host}"},
+            )
+            assert response.status_code == 400
+    finally:
+        app.state.executor.shutdown(wait=True)
+    assert database_rows(project, "SELECT COUNT(*) FROM events") == [(0,)]
+
+
+def test_allowed_hosts_on_a_real_server_with_forged_host_headers(project):
+    import httpx
+
+    with BackgroundServer(project, allowed_hosts=["labels.example"]) as server:
+        port = server.url.rsplit(":", 1)[1].strip("/")
+        for host, expected in (
+            (f"labels.example:{port}", 200),
+            (f"127.0.0.1:{port}", 200),
+            ("rebound.attacker.example", 400),
+        ):
+            response = httpx.get(server.url + "label", headers={"Host": host})
+            assert response.status_code == expected, host
+        named = f"http://labels.example:{port}"
+        with httpx.Client(base_url=server.url, headers={"Host": named[7:]}) as client:
+            token = csrf_of(client.get("/label").text)
+            response = client.post(
+                "/annotator",
+                data={"csrf_token": token, "annotator": "Ann"},
+                headers={"Origin": named},
+            )
+            assert response.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "value", ["*", "http://labels.example/", "labels.example/x", "", "a b", "a,,b"]
+)
+def test_allowed_hosts_must_be_host_names(project, value):
+    from allsh_sklearn.web._security import check_allowed_hosts
+
+    with pytest.raises(ValueError, match="'allowed_hosts' parameter"):
+        check_allowed_hosts(value)
+    with pytest.raises(ValueError, match="'allowed_hosts' parameter"):
+        serve(project, port=0, allowed_hosts=value)
+
+
+def test_cli_passes_allowed_hosts_to_serve(monkeypatch, project, capsys):
+    from allsh_sklearn.session._cli import main
+    from allsh_sklearn.web import _serve
+
+    given = {}
+    monkeypatch.setattr(
+        _serve, "serve", lambda project, **options: given.update(options)
+    )
+    command = ["serve", str(project), "--host", "127.0.0.1", "--port", "0"]
+    assert main([*command, "--allowed-hosts", "labels.example, 192.0.2.7:80"]) == 0
+    assert given["allowed_hosts"] == ("labels.example", "192.0.2.7")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--allowed-hosts", "*.example"])
+    assert exit_info.value.code == 2
+    assert "Wildcards are not accepted" in capsys.readouterr().err
+
+
+def test_a_locked_database_stalls_no_page_that_only_reads(project):
+    """One thread holds the session's write lock: the status page still
+    answers at once, and pages that must write say "busy" (503, Retry-After)
+    after ``busy_timeout`` instead of holding up every browser."""
+    import sqlite3
+    import threading
+    import time
+
+    import httpx
+
+    with BackgroundServer(project, busy_timeout=1.0) as server:
+        origin = server.url.rstrip("/")
+        client = httpx.Client(base_url=server.url, timeout=20)
+        token = csrf_of(client.get("/label").text)
+        headers = {"Origin": origin, "X-CSRF-Token": token}
+        client.post("/annotator", data={"annotator": "Ann"}, headers=headers)
+        item = shown_item(client.get("/label").text)
+        holder = sqlite3.connect(project / "session.sqlite", timeout=0)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, held by "another process"
+        try:
+            answers = []
+
+            def label():
+                answers.append(
+                    client.post(
+                        "/label",
+                        data={"item_id": item, "label": "positive"},
+                        headers={**headers, "X-Requested-With": "fetch"},
+                    )
+                )
+
+            writers = [threading.Thread(target=label) for _ in range(6)]
+            for thread in writers:
+                thread.start()
+            time.sleep(0.2)  # the labels are waiting for the lock now
+            with httpx.Client(base_url=server.url, timeout=5) as reader:
+                started = time.perf_counter()
+                status = reader.get("/status")
+                took = time.perf_counter() - started
+            assert status.status_code == 200 and 'id="n-labeled"' in status.text
+            assert took < 2.0, f"the status page took {took:.1f} s"
+            for thread in writers:
+                thread.join(30)
+            assert [answer.status_code for answer in answers] == [503] * 6
+            for busy in answers:
+                assert busy.headers["retry-after"] == "1"
+                assert "is busy" in busy.text
+            page = client.get("/label")  # showing a text claims it: a write
+            assert page.status_code == 503 and page.headers["retry-after"] == "1"
+            assert "The session is busy" in page.text
+        finally:
+            holder.rollback()
+            holder.close()
+        response = client.post(
+            "/label",
+            data={"item_id": item, "label": "positive"},
+            headers={**headers, "X-Requested-With": "fetch"},
+        )
+        assert response.status_code == 200
+        client.close()
+    assert labels_in_db(project)  # stored once the lock was let go
+    assert database_rows(
+        project, "SELECT COUNT(*) FROM events WHERE kind = 'label'"
+    ) == [(1,)]
+
+
+def test_labels_do_not_read_the_whole_batch_again(tmp_path, monkeypatch):
+    from allsh_sklearn.web import _backend
+
+    project = make_project(tmp_path / "p", batch_size=12)
+    app = create_app(project)
+    session = app.state.backend.session
+    reads = []
+    original = session.current_batch
+    monkeypatch.setattr(session, "current_batch", lambda: reads.append(1) or original())
+    try:
+        browser = Browser(app, "Ann")
+        page = browser.page()
+        for done in range(1, 9):
+            page = browser.post(
+                "/label",
+                fetch=True,
+                item_id=shown_item(page),
+                label=truth(_unescape(shown_text(page))),
+            ).text
+            assert f'max="12" value="{done}"' in page
+        browser.post("/skip", fetch=True, item_id=shown_item(page))
+        page = browser.post("/undo", fetch=True).text
+        assert 'value="8"' in page
+        assert len(reads) == 1, "the open batch was read again for a label"
+        # Labels from another process are counted at the next full read.
+        other = LabelingSession.open(project, progress=False)
+        item = other.next_item("Bob")
+        other.label(item.item_id, "positive", annotator="Bob")
+        other.close()
+        monkeypatch.setattr(_backend, "RESYNC_SECONDS", 0.0)
+        assert 'max="12" value="9"' in browser.page()
+    finally:
+        app.state.executor.shutdown(wait=True)
+
+
+def test_retrain_from_the_labeling_page_comes_back_to_the_next_text(app, project):
+    browser, page = label_the_open_batch(app)
+    assert 'name="then" value="label"' in page
+    response = browser.post("/retrain", then="label")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/label"
+    page = browser.page()  # while it retrains, or after
+    assert 'id="batch-done"' in page or "in batch 2" in page
+    app.state.retrain_job.join(60)
+    page = browser.page()
+    assert "in batch 2" in page and shown_item(page)
+    # The same from the page's script: the answer names where to go next.
+    response = browser.post("/retrain", fetch=True, then="label", batch_size="2")
+    assert response.status_code == 202 and response.json()["next"] == "/label"
+    app.state.retrain_job.join(60)
+    response = browser.post("/retrain", fetch=True, batch_size="2")
+    assert response.json()["next"] == "/status"
+    app.state.retrain_job.join(60)
+
+
+def test_a_missing_web_module_is_named(monkeypatch, project, capsys):
+    import sys
+
+    from allsh_sklearn.session._cli import main
+    from allsh_sklearn.web import _serve
+
+    monkeypatch.setitem(sys.modules, "itsdangerous", None)
+    for name in ("starlette.middleware.sessions", "allsh_sklearn.web._app"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    with pytest.raises(ImportError) as error:
+        _serve.create_app(project)
+    assert str(error.value).startswith(
+        "The labeling page needs the Python module 'itsdangerous', which is not "
+        "installed: pip install itsdangerous"
+    )
+    assert main(["serve", str(project), "--port", "0"]) == 1
+    stderr = capsys.readouterr().err
+    assert (
+        "allsh-label serve: error: The labeling page needs the Python module "
+        "'itsdangerous'" in stderr
+    )
+    assert "Traceback" not in stderr
+
+
+def test_answers_are_not_held_back_by_nagles_algorithm(project):
+    """Each connection has TCP_NODELAY: without it, every answer's body
+    waited for the client's delayed ACK (about 40 ms per request)."""
+    import socket
+
+    import httpx
+
+    with BackgroundServer(project) as server:
+        with httpx.Client(base_url=server.url) as client:
+            assert client.get("/label").status_code == 200  # kept alive
+            connections = list(server._server.server_state.connections)
+            assert connections
+            for connection in connections:
+                sock = connection.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

@@ -364,6 +364,30 @@ def test_retrain_from_the_page_then_see_why_allsh_picked_a_text(
     ) == [(2,)]
 
 
+def test_retrain_from_the_labeling_page_lands_on_the_next_text(
+    browser, server, project
+):
+    open_page(browser, server, "Ann")
+    while shown(browser)[0]:
+        label_shown(browser)
+    browser.find_element(By.ID, "next-batch").click()
+    # The page shows the retraining's progress, then the next batch's first
+    # text, without going through the status page.
+    WebDriverWait(browser, 90).until(
+        lambda d: (
+            d.find_elements(By.ID, "progress-text")
+            and "in batch 2" in d.find_element(By.ID, "progress-text").text
+        )
+    )
+    assert browser.current_url == server.url + "label"
+    assert rows(project, "SELECT batch, kind FROM batches ORDER BY batch") == [
+        (1, "initial"),
+        (2, "query"),
+    ]
+    item, text, _ = label_shown(browser)
+    assert current_labels(project)[text] == (truth(text), "Ann")
+
+
 def test_a_script_in_a_text_shows_as_text(browser, tmp_path):
     project = make_project(
         tmp_path / "escaping",

@@ -7,7 +7,8 @@ estimate, the learning curve and the stopping rules, and retrains. Labels go
 through :class:`~allsh_sklearn.session.LabelingSession`, like the CLI's.
 
 Needs the ``web`` extra: ``pip install "allsh-sklearn[web]"`` (Starlette,
-uvicorn, Jinja2, python-multipart).
+uvicorn, Jinja2, python-multipart, itsdangerous); a missing module is named
+in the ImportError.
 """
 
 from ._security import RemoteBindWarning, check_bind_address, is_loopback

@@ -14,15 +14,25 @@ Routes
 ``GET /retrain/progress``       that job's progress (JSON)
 ``GET /static/...``             the page's CSS and JavaScript
 
-Every POST needs the browser session's CSRF token (form field
-``csrf_token`` or header ``X-CSRF-Token``), an ``Origin`` (or ``Referer``)
-of the page itself, and a ``Host`` the server was started for. A POST sent
-by the page's script (header ``X-Requested-With: fetch``) is answered with
-the next item's HTML fragment; a plain form POST with a redirect to
-``/label``.
+Every POST needs the browser session's CSRF token (header ``X-CSRF-Token``,
+checked before the body is read, or form field ``csrf_token``), an
+``Origin`` (or ``Referer``) of the page itself, a ``Host`` the server was
+started for, and a body of at most
+:data:`~allsh_sklearn.web._security.MAX_BODY_BYTES` without file parts. A
+POST sent by the page's script (header ``X-Requested-With: fetch``) is
+answered with the next item's HTML fragment; a plain form POST with a
+redirect to ``/label``.
+
+The session's work runs in worker threads, never on the event loop: requests
+that change the session (labels, skips, undos, and showing a text, which
+claims it) in one pool, requests that only read (the status page, the
+learning curve) in another, so a request waiting for a locked database never
+holds up a page that only reads. A request that waits longer than the
+``busy_timeout`` for the database is answered 503 with ``Retry-After``.
 """
 
 import asyncio
+import math
 import os
 import secrets
 import threading
@@ -32,6 +42,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import (
@@ -49,6 +60,7 @@ from ._backend import Backend, LabelingError
 from ._security import (
     CSRF_FIELD,
     CSRF_HEADER,
+    LOOPBACK_NAMES,
     RequestGuard,
     new_token,
     tokens_match,
@@ -58,6 +70,17 @@ __all__ = ["create_app"]
 
 _HERE = Path(__file__).parent
 _MAX_NAME = 100
+#: Worker threads for requests that change the session, and for those that
+#: only read it. Each thread keeps its own database connection.
+_WRITE_WORKERS = 4
+_READ_WORKERS = 4
+#: The form fields a request may have, and the size of each (in bytes).
+_MAX_FIELDS = 16
+_MAX_FIELD_BYTES = 16 * 1024
+_FORGED = (
+    "This form has expired or did not come from this page (its security token "
+    "does not match). Reload the page and try again."
+)
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -166,11 +189,47 @@ class RetrainJob:
             thread.join(timeout)
 
 
+class Workers:
+    """The page's worker threads: one pool for writes, one for reads.
+
+    Starlette's ``run_in_threadpool`` would do the same on anyio's shared
+    threads, but those end after ten idle seconds and new ones start, each
+    opening another database connection that the session keeps: these
+    pools keep their threads (and connections) for the server's life.
+    """
+
+    def __init__(self):
+        self.writes = ThreadPoolExecutor(
+            max_workers=_WRITE_WORKERS, thread_name_prefix="allsh-write"
+        )
+        self.reads = ThreadPoolExecutor(
+            max_workers=_READ_WORKERS, thread_name_prefix="allsh-read"
+        )
+
+    async def write(self, function, *args, **kwargs):
+        """Run ``function`` in a write worker; its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.writes, lambda: function(*args, **kwargs)
+        )
+
+    async def read(self, function, *args, **kwargs):
+        """Run ``function`` in a read worker; its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.reads, lambda: function(*args, **kwargs))
+
+    def shutdown(self, wait=True):
+        """Stop both pools (after their running calls when ``wait``)."""
+        self.writes.shutdown(wait=wait)
+        self.reads.shutdown(wait=wait)
+
+
 def create_app(
     project,
     *,
-    allowed_hosts=("127.0.0.1", "localhost", "::1"),
+    allowed_hosts=LOOPBACK_NAMES,
     secret_key=None,
+    busy_timeout=5.0,
 ):
     """The labeling page's ASGI application for one labeling session.
 
@@ -182,28 +241,29 @@ def create_app(
     allowed_hosts : sequence of str or None, default=("127.0.0.1", "localhost", "::1")
         The host names the page answers to (``Host`` header, without the
         port): a request naming any other host is refused, which stops DNS
-        rebinding. None answers any (for ``--allow-remote``).
+        rebinding. None answers any: only for a server behind a proxy that
+        checks ``Host`` itself (``serve`` never passes None).
     secret_key : str or None, default=None
         Signs the browser session cookies; None draws a random one, so
         browsers must enter their name again after a restart.
+    busy_timeout : float, default=5.0
+        Seconds a request waits for the session's database (locked by
+        another process: an import, a retraining) before it is answered 503
+        with ``Retry-After``. Used when ``project`` is a folder; an open
+        session keeps its own timeout.
 
     Returns
     -------
     app : starlette.applications.Starlette
-        With ``app.state.backend`` (the session's adapter) and
-        ``app.state.retrain_job``.
+        With ``app.state.backend`` (the session's adapter),
+        ``app.state.retrain_job`` and ``app.state.executor`` (the worker
+        threads; ``shutdown()`` them when done).
     """
-    backend = Backend(project)
+    backend = Backend(project, busy_timeout=busy_timeout)
     templates = _Templates()
-    # All session calls of the page run on one thread, in order: the
-    # session's SQLite connection belongs to the thread that opened it, and
-    # the event loop never waits on the database.
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allsh-session")
+    workers = Workers()
     job = RetrainJob(backend)
-
-    async def call(function, *args, **kwargs):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, lambda: function(*args, **kwargs))
+    retry_after = str(max(1, math.ceil(backend.busy_timeout)))
 
     def browser(request):
         """This browser's session: a client id, the CSRF token, the name."""
@@ -215,15 +275,31 @@ def create_app(
         return session
 
     async def checked_form(request):
-        form = await request.form()
-        session = browser(request)
-        given = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
-        if not tokens_match(session.get("csrf"), given):
-            return None, PlainTextResponse(
-                "This form has expired or did not come from this page (its "
-                "security token does not match). Reload the page and try again.",
-                403,
+        """The request's form once its CSRF token matches; else a refusal.
+
+        A token in the ``X-CSRF-Token`` header, and a browser that has no
+        token at all, are judged before the body is read; a token in the
+        form after reading it (at most ``MAX_BODY_BYTES``, no file parts).
+        """
+        expected = request.session.get("csrf")
+        header = request.headers.get(CSRF_HEADER)
+        browser(request)
+        if expected is None or (
+            header is not None and not tokens_match(expected, header)
+        ):
+            return None, PlainTextResponse(_FORGED, 403)
+        try:
+            form = await request.form(
+                max_files=0, max_fields=_MAX_FIELDS, max_part_size=_MAX_FIELD_BYTES
             )
+        except HTTPException as error:
+            return None, PlainTextResponse(
+                f"This page takes short form fields only, and no file uploads: "
+                f"{error.detail}",
+                400,
+            )
+        if header is None and not tokens_match(expected, form.get(CSRF_FIELD)):
+            return None, PlainTextResponse(_FORGED, 403)
         return form, None
 
     def html(body, status_code=200, timing=None):
@@ -258,11 +334,12 @@ def create_app(
             "annotator": session.get("annotator"),
             "csrf_token": session["csrf"],
             "item_flash": item_flash,
+            "job": job.snapshot(),
         }
 
     async def render_label_page(request, *, flash=None, flash_kind="error"):
         session = browser(request)
-        view = await call(backend.view, annotator=session.get("annotator"))
+        view = await workers.write(backend.view, annotator=session.get("annotator"))
         return page(
             request,
             "label",
@@ -293,7 +370,7 @@ def create_app(
             return await render_label_page(request, flash=message)
         parsed = time.perf_counter()
         try:
-            outcome, view = await call(
+            outcome, view = await workers.write(
                 backend.act,
                 action,
                 annotator=annotator,
@@ -344,11 +421,11 @@ def create_app(
         return RedirectResponse(request.app.url_path_for("label_page"), 303)
 
     async def status_page(request):
-        status = await call(backend.status)
+        status = await workers.read(backend.status)
         return page(request, "status", status=status, job=job.snapshot())
 
     async def learning_curve(request):
-        png = await call(backend.learning_curve_png)
+        png = await workers.read(backend.learning_curve_png)
         if png is None:
             return PlainTextResponse("No round trained yet.", 404)
         return Response(
@@ -370,9 +447,15 @@ def create_app(
             )
         if not job.start(batch_size):
             return PlainTextResponse("A retraining is already running.", 409)
+        # From the labeling page ("Retrain and query the next batch"), back
+        # to it: it shows the progress, then the next text.
+        then = "label_page" if form.get("then") == "label" else "status_page"
         if request.headers.get("x-requested-with") == "fetch":
-            return JSONResponse(job.snapshot(), status_code=202)
-        return RedirectResponse(request.app.url_path_for("status_page"), 303)
+            return JSONResponse(
+                {**job.snapshot(), "next": request.app.url_path_for(then)},
+                status_code=202,
+            )
+        return RedirectResponse(request.app.url_path_for(then), 303)
 
     async def retrain_progress(request):
         return JSONResponse(job.snapshot(), headers={"Cache-Control": "no-store"})
@@ -412,17 +495,28 @@ def create_app(
     ]
 
     async def session_error(request, error):
-        """A session that cannot do what was asked: say why, change nothing."""
-        status_code = 503 if isinstance(error, SessionBusyError) else 409
+        """A session that cannot do what was asked: say why, change nothing.
+
+        Busy (its database locked for longer than ``busy_timeout``): 503
+        with ``Retry-After``; anything else: 409.
+        """
+        busy = isinstance(error, SessionBusyError)
+        status_code = 503 if busy else 409
         if request.headers.get("x-requested-with") == "fetch":
-            return PlainTextResponse(str(error), status_code)
-        return page(
-            request,
-            "error",
-            status_code=status_code,
-            title="The session could not do that",
-            message=str(error),
-        )
+            response = PlainTextResponse(str(error), status_code)
+        else:
+            response = page(
+                request,
+                "error",
+                status_code=status_code,
+                title="The session is busy"
+                if busy
+                else "The session could not do that",
+                message=str(error),
+            )
+        if busy:
+            response.headers["Retry-After"] = retry_after
+        return response
 
     app = Starlette(
         routes=routes,
@@ -431,5 +525,5 @@ def create_app(
     )
     app.state.backend = backend
     app.state.retrain_job = job
-    app.state.executor = executor
+    app.state.executor = workers
     return app

@@ -4,13 +4,30 @@ Every label, skip and undo goes through :class:`~allsh_sklearn.session.LabelingS
 (the same code as the ``allsh-label`` CLI): committed before the page shows
 the next text. This module only turns the session's items, status and
 rounds into what the templates show.
+
+Its methods are called from several threads at once (the page's worker
+threads; each has its own database connection). Labels, skips and undos of
+this process go one at a time, so that a label sent twice (a double click, a
+form sent again) is recognised and stored once. The open batch's progress
+(how many of its texts are done) is read in full once per batch and then
+kept up to date from this process's own labels, so a label costs the same
+in a batch of 50 texts as in one of 5,000.
 """
 
+import contextlib
+import threading
+import time
 from pathlib import Path
 
+from ..session import SessionBusyError
 from ._diff import changed_tokens
 
 __all__ = ["Backend", "LabelingError"]
+
+#: Seconds after which the open batch's progress is read again in full, to
+#: count the labels given by other processes (``allsh-label annotate``, an
+#: import) meanwhile.
+RESYNC_SECONDS = 30.0
 
 #: How the page names the session's strategies.
 STRATEGY_NAMES = {
@@ -44,29 +61,92 @@ class LabelingError(ValueError):
         self.status_code = status_code
 
 
+class _BatchProgress:
+    """The open batch's item states, as this process last saw them."""
+
+    def __init__(self, batch):
+        self.batch = batch.batch
+        self.total = len(batch.items)
+        self.states = {item.item_id: _state(item) for item in batch.items}
+        self.labeled = sum(state == "label" for state in self.states.values())
+        self.skipped = sum(state == "skip" for state in self.states.values())
+        self.read_at = time.monotonic()
+
+    def set(self, item_id, state):
+        """Record the new state (``"label"``, ``"skip"`` or None) of an item."""
+        if item_id not in self.states:
+            return  # a text of an earlier batch
+        old = self.states[item_id]
+        self.labeled += (state == "label") - (old == "label")
+        self.skipped += (state == "skip") - (old == "skip")
+        self.states[item_id] = state
+
+
 class Backend:
     """The page's view of one labeling session.
 
-    All methods but :meth:`retrain_and_query` are called from one thread,
-    in order (the session's database connection belongs to its thread).
+    Called from several threads at once (see the module's docstring);
+    :meth:`retrain_and_query` runs in the retraining thread on a session
+    object of its own.
 
     Parameters
     ----------
     project : path-like or LabelingSession
+        A project folder (opened here with ``busy_timeout``), or an open
+        session (used as it is, with its own timeout).
+    busy_timeout : float, default=5.0
+        Seconds a request waits for the session's write lock (held by
+        another process, or by this page's other labels) before it is
+        answered "busy" (:class:`~allsh_sklearn.session.SessionBusyError`).
+
+    Attributes
+    ----------
+    batch_reads : int
+        How many times the open batch was read in full (once per batch, and
+        again every :data:`RESYNC_SECONDS`).
     """
 
-    def __init__(self, project):
+    def __init__(self, project, *, busy_timeout=5.0):
         from ..session import LabelingSession
 
+        if isinstance(busy_timeout, bool) or not (
+            isinstance(busy_timeout, int | float) and busy_timeout > 0
+        ):
+            raise ValueError(
+                "The 'busy_timeout' parameter must be a positive number of "
+                f"seconds. Got {busy_timeout!r} instead."
+            )
         if isinstance(project, LabelingSession):
             self.session = project
         else:
-            self.session = LabelingSession.open(project, progress=False)
+            self.session = LabelingSession.open(
+                project, progress=False, timeout=busy_timeout
+            )
+        self.busy_timeout = float(busy_timeout)
         self.path = Path(self.session.path)
         self.labels = list(self.session.labels)
         self.project_name = self.path.resolve().name
         self.strategy = self.session.config.get("strategy", "python")
         self._trainer = None
+        self._write_lock = threading.Lock()
+        self._progress_lock = threading.Lock()
+        self._plot_lock = threading.Lock()
+        self._open_batch = None
+        self.batch_reads = 0
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """This process's labels, skips and undos, one at a time."""
+        if not self._write_lock.acquire(timeout=self.busy_timeout):
+            raise SessionBusyError(
+                f"The session {self.path} is busy: other labels have been waiting "
+                f"for its database for more than {self.busy_timeout:g} s. Try "
+                "again in a few seconds."
+            )
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     # The labeling page ----------------------------------------------------------
 
@@ -88,8 +168,7 @@ class Backend:
         if not annotator:
             return {"item": None, "progress": _no_progress(), "can_undo": False}
         item = shown if shown is not None else self.session.next_item(annotator)
-        batch = self.session.current_batch()
-        progress = _progress(batch, item)
+        progress = self._progress(item, queried=shown is None)
         return {
             "item": None if item is None else self._item(item),
             "progress": progress,
@@ -99,6 +178,10 @@ class Backend:
     def act(self, action, *, annotator, item_id=None, label=None):
         """Label, skip or undo, then the view of what comes next.
 
+        A label (or skip) that repeats what this annotator last gave the text
+        and still stands (the same form sent twice) stores nothing: a later
+        undo then leaves the text as it was before the first one.
+
         Returns
         -------
         outcome : str or None
@@ -106,34 +189,89 @@ class Backend:
         view : dict
         """
         if action == "undo":
-            undone = self.session.undo(annotator=annotator, source="web")
+            with self._writing():
+                undone = self.session.undo(annotator=annotator, source="web")
+                item = None if undone is None else self.session.item(undone.item_id)
+                if item is not None:
+                    self._set_state(item.item_id, _state(item))
             if undone is None:
                 return (
                     "Nothing to undo: you have no label or skip left to take back.",
-                    (self.view(annotator=annotator)),
+                    self.view(annotator=annotator),
                 )
-            item = self.session.item(undone.item_id)
             what = f"label {undone.label!r}" if undone.kind == "label" else "skip"
             return f"Undid your {what} of this text.", self.view(
                 annotator=annotator, shown=item
             )
         if not item_id:
             raise LabelingError("The request names no text (item_id is missing).")
+        if action == "label" and label not in self.labels:
+            raise LabelingError(
+                f"Unknown label {label!r}: the session's labels are {self.labels}."
+            )
+        if action not in ("label", "skip"):  # pragma: no cover - routes pass these
+            raise LabelingError(f"Unknown action {action!r}.")
         try:
-            if action == "label":
-                if label not in self.labels:
-                    raise LabelingError(
-                        f"Unknown label {label!r}: the session's labels are "
-                        f"{self.labels}."
-                    )
-                self.session.label(item_id, label, annotator=annotator, source="web")
-            elif action == "skip":
-                self.session.skip(item_id, annotator=annotator, source="web")
-            else:  # pragma: no cover - the routes only pass the three above
-                raise LabelingError(f"Unknown action {action!r}.")
+            with self._writing():
+                current = self.session.item(item_id)
+                if not _repeats(current, action, label, annotator):
+                    if action == "label":
+                        self.session.label(
+                            item_id, label, annotator=annotator, source="web"
+                        )
+                    else:
+                        self.session.skip(item_id, annotator=annotator, source="web")
+                self._set_state(current.item_id, action)
         except KeyError as error:
             raise LabelingError(str(error.args[0]), status_code=404) from None
         return None, self.view(annotator=annotator)
+
+    # The open batch's progress ---------------------------------------------------
+
+    def _set_state(self, item_id, state):
+        """Record an item's new state (``"label"``, ``"skip"`` or None)."""
+        with self._progress_lock:
+            if self._open_batch is not None:
+                self._open_batch.set(item_id, state)
+
+    def _progress(self, item, *, queried):
+        """The progress line of the open batch, read in full only when needed.
+
+        ``queried``: ``item`` comes from ``next_item`` (so its batch is the
+        open one), not from an undo.
+        """
+        with self._progress_lock:
+            known = self._open_batch
+            fresh = (
+                known is not None
+                and item is not None
+                and time.monotonic() - known.read_at < RESYNC_SECONDS
+                and (known.batch == item.batch or not queried)
+            )
+            if not fresh:
+                # A new batch (after a retraining), the end of one (no item:
+                # is it done, or held by other browsers?), or time to count
+                # the labels other processes gave.
+                batch = self.session.current_batch()
+                self.batch_reads += 1
+                known = self._open_batch = (
+                    None if batch is None else _BatchProgress(batch)
+                )
+            if known is None:
+                return _no_progress()
+            done = known.labeled + known.skipped
+            position = 0
+            if item is not None and item.batch == known.batch and item.position:
+                position = item.position
+            return {
+                "batch": known.batch,
+                "total": known.total,
+                "done": done,
+                "labeled": known.labeled,
+                "skipped": known.skipped,
+                "position": position,
+                "held": known.total - done if item is None else 0,
+            }
 
     def _item(self, item):
         return {
@@ -280,11 +418,12 @@ class Backend:
         if not self.session.rounds():
             return None
         buffer = io.BytesIO()
-        figure = self.session.plot_learning_curve()
-        try:
-            figure.savefig(buffer, format="png", dpi=100)
-        finally:
-            plt.close(figure)
+        with self._plot_lock:  # pyplot's state is not thread-safe
+            figure = self.session.plot_learning_curve()
+            try:
+                figure.savefig(buffer, format="png", dpi=100)
+            finally:
+                plt.close(figure)
         return buffer.getvalue()
 
     # Retraining (in its own thread) ----------------------------------------------
@@ -369,20 +508,29 @@ def _no_progress():
     }
 
 
-def _progress(batch, item):
-    if batch is None:
-        return _no_progress()
-    labeled = sum(1 for i in batch.items if i.label is not None)
-    skipped = sum(1 for i in batch.items if i.skipped)
-    position = 0
-    if item is not None and item.batch == batch.batch and item.position is not None:
-        position = item.position
-    return {
-        "batch": batch.batch,
-        "total": len(batch.items),
-        "done": batch.n_done,
-        "labeled": labeled,
-        "skipped": skipped,
-        "position": position,
-        "held": batch.n_pending if item is None else 0,
-    }
+def _state(item):
+    """An item's state: ``"label"``, ``"skip"`` or None."""
+    if item.label is not None:
+        return "label"
+    return "skip" if item.skipped else None
+
+
+def _repeats(item, action, label, annotator):
+    """Whether labeling (or skipping) ``item`` repeats what stands already.
+
+    True when the item's standing label or skip is this annotator's and the
+    same as asked: the same form sent twice.
+    """
+    standing = [
+        event
+        for event in item.history
+        if event.kind in ("label", "skip") and not event.undone
+    ]
+    if not standing:
+        return False
+    last = standing[-1]
+    return (
+        last.kind == action
+        and last.annotator == annotator.strip()
+        and (action == "skip" or last.label == label)
+    )

@@ -56,7 +56,28 @@ def add_serve_arguments(parser):
         help="allow a --host other machines can reach (the page has no login: "
         "anyone who reaches it can label)",
     )
+    parser.add_argument(
+        "--allowed-hosts",
+        type=_hosts,
+        default=None,
+        metavar="NAMES",
+        help="comma-separated host names the page may also be reached under "
+        "(the Host header), e.g. labels.example,192.0.2.7; it always answers to "
+        "127.0.0.1, localhost, ::1 and --host, and refuses every other name, "
+        "also with --allow-remote (that stops DNS-rebinding pages)",
+    )
     return parser
+
+
+def _hosts(text):
+    import argparse
+
+    from ._security import check_allowed_hosts
+
+    try:
+        return check_allowed_hosts(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run_serve(args, out=None):
@@ -64,7 +85,8 @@ def run_serve(args, out=None):
 
     A non-local ``--host`` without ``--allow-remote`` raises ``ValueError``
     and a taken port ``ValueError`` too (the CLI prints them and exits with
-    code 2) before anything is served.
+    code 2) before anything is served. A missing module of the web stack is
+    named on standard error (exit code 1).
     """
     from ._security import RemoteBindWarning, check_bind_address
     from ._serve import serve
@@ -83,8 +105,12 @@ def run_serve(args, out=None):
                 host=args.host,
                 port=args.port,
                 allow_remote=args.allow_remote,
+                allowed_hosts=getattr(args, "allowed_hosts", None),
                 out=out,
             )
+        except ImportError as error:
+            print(f"allsh-label serve: error: {error}", file=sys.stderr)
+            return 1
         except OSError as error:
             if "Cannot listen" in str(error):
                 raise ValueError(str(error)) from error

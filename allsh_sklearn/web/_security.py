@@ -1,11 +1,13 @@
-"""Protection of the labeling page: bind address, Host, Origin and CSRF checks.
+"""Protection of the labeling page: bind address, Host, Origin, body size, CSRF.
 
 The page changes the session's database, so every request that changes
 anything is a POST that carries the browser session's token (the
 synchronizer-token pattern: the token lives in the signed session cookie and
 in every form), comes from the page's own origin (``Origin``, or
 ``Referer`` when a browser sends no ``Origin``) and names one of the hosts
-the server was started for (``Host``, against DNS rebinding).
+the server was started for (``Host``, against DNS rebinding). Host, origin
+and the declared body size are checked before a byte of the body is read,
+and no body may exceed :data:`MAX_BODY_BYTES`.
 """
 
 import hmac
@@ -18,6 +20,15 @@ from urllib.parse import urlsplit
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The largest request body the page reads (64 KiB): its forms hold a token,
+#: an item id, a label and a name, a few hundred bytes. A larger body is
+#: refused with 413 before it is read (from ``Content-Length``), or as soon as
+#: it passes the limit (a body sent without a length).
+MAX_BODY_BYTES = 64 * 1024
+
+#: The host names every server of the page answers to.
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 class RemoteBindWarning(UserWarning):
@@ -34,10 +45,11 @@ def is_loopback(host):
     >>> is_loopback("0.0.0.0"), is_loopback("192.168.1.10")
     (False, False)
     """
+    host = host.strip("[]")
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         pass
     try:
@@ -90,6 +102,118 @@ def check_bind_address(host, allow_remote=False):
     )
 
 
+def host_name(value):
+    """The host name of a ``Host`` header or ``--allowed-hosts`` entry, lowercased.
+
+    Parameters
+    ----------
+    value : str
+        ``name``, ``name:port``, an IPv4 address or a bracketed IPv6 address,
+        with or without a port.
+
+    Returns
+    -------
+    name : str
+        Without port or brackets; ``""`` when ``value`` names no host.
+
+    Examples
+    --------
+    >>> host_name("Labels.Example:8000"), host_name("[::1]:80"), host_name("::1")
+    ('labels.example', '::1', '::1')
+    """
+    value = value.strip()
+    if value.count(":") > 1 and not value.startswith("["):
+        value = f"[{value}]"  # a bare IPv6 address
+    try:
+        return urlsplit(f"//{value}").hostname or ""
+    except ValueError:
+        return ""
+
+
+def check_allowed_hosts(hosts):
+    """Validate the extra host names the page may be reached under.
+
+    Parameters
+    ----------
+    hosts : str, sequence of str or None
+        Host names or addresses, comma-separated in one string (as
+        ``--allowed-hosts`` takes them) or as a sequence; a port is ignored.
+
+    Returns
+    -------
+    names : tuple of str
+        The host names, lowercased, without ports, in order, without repeats.
+
+    Raises
+    ------
+    ValueError
+        An entry is empty, is ``*``, or is a URL rather than a host name.
+
+    Examples
+    --------
+    >>> check_allowed_hosts("labels.example, 192.0.2.7:8000")
+    ('labels.example', '192.0.2.7')
+    >>> check_allowed_hosts("http://labels.example/")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'allowed_hosts' parameter must list host names ...
+    """
+    if hosts is None:
+        return ()
+    if isinstance(hosts, str):
+        hosts = hosts.split(",")
+    names = []
+    for entry in hosts:
+        text = str(entry).strip()
+        name = host_name(text)
+        if (
+            not name
+            or "*" in text
+            or "/" in text
+            or "@" in text
+            or any(character.isspace() for character in text)
+        ):
+            raise ValueError(
+                "The 'allowed_hosts' parameter must list host names or addresses "
+                "(such as labels.example or 192.0.2.7), separated by commas; got "
+                f"{text!r} in {','.join(map(str, hosts))!r}. Wildcards are not "
+                "accepted: the Host check is what stops DNS-rebinding pages."
+            )
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def allowed_hosts_for(host, extra=None):
+    """The host names a server bound to ``host`` answers to.
+
+    Always the loopback names (``127.0.0.1``, ``localhost``, ``::1``), the
+    bound address itself, and the ``extra`` names: also with
+    ``allow_remote``, the Host check stays on (it is what stops a
+    DNS-rebinding page from reaching the server through a name its owner
+    controls).
+
+    Parameters
+    ----------
+    host : str
+        The address the server listens on.
+    extra : str, sequence of str or None, default=None
+        More host names (see :func:`check_allowed_hosts`), for instance the
+        machine's name on the network when serving with ``allow_remote``.
+
+    Returns
+    -------
+    names : tuple of str
+
+    Examples
+    --------
+    >>> allowed_hosts_for("0.0.0.0", "labels.example")
+    ('127.0.0.1', 'localhost', '::1', '0.0.0.0', 'labels.example')
+    """
+    bound = host_name(host)
+    names = (*LOOPBACK_NAMES, *((bound,) if bound else ()))
+    return tuple(dict.fromkeys((*names, *check_allowed_hosts(extra))))
+
+
 def new_token():
     """A fresh random CSRF token."""
     return secrets.token_urlsafe(32)
@@ -102,26 +226,43 @@ def _origin_of(url):
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-class RequestGuard:
-    """ASGI middleware: Host allow-list on every request, Origin on POSTs.
+class BodyTooLarge(Exception):
+    """A request body passed :data:`MAX_BODY_BYTES` while it was read."""
 
-    The CSRF token itself is checked by the endpoints (it needs the form).
+
+def _refusal(status_code, message):
+    from starlette.responses import PlainTextResponse
+
+    return PlainTextResponse(message, status_code, headers={"Connection": "close"})
+
+
+class RequestGuard:
+    """ASGI middleware: Host allow-list on every request; Origin and body size
+    on the others, all before the body is read.
+
+    The CSRF token itself is checked by the endpoints (a form may carry it),
+    which check the ``X-CSRF-Token`` header before reading the body too.
 
     Parameters
     ----------
     app : ASGI application
-    allowed_hosts : list of str or None
+    allowed_hosts : sequence of str or None
         Host names (without port) the page answers to; None answers any
-        (remote serving with ``allow_remote``).
+        (only for a server behind a proxy that checks ``Host`` itself).
+    max_body : int, default=MAX_BODY_BYTES
+        The largest request body read, in bytes.
     """
 
-    def __init__(self, app, allowed_hosts):
+    def __init__(self, app, allowed_hosts, max_body=MAX_BODY_BYTES):
         self.app = app
-        self.allowed_hosts = None if allowed_hosts is None else set(allowed_hosts)
+        self.allowed_hosts = (
+            None
+            if allowed_hosts is None
+            else {host_name(host) for host in allowed_hosts}
+        )
+        self.max_body = max_body
 
     async def __call__(self, scope, receive, send):
-        from starlette.responses import PlainTextResponse
-
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -129,25 +270,69 @@ class RequestGuard:
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
         }
         host = headers.get("host", "")
-        host_name = urlsplit(f"//{host}").hostname or ""
-        if self.allowed_hosts is not None and host_name not in self.allowed_hosts:
-            response = PlainTextResponse(f"Invalid Host header: {host!r}", 400)
-            await response(scope, receive, send)
+        if self.allowed_hosts is not None and host_name(host) not in self.allowed_hosts:
+            names = ", ".join(sorted(self.allowed_hosts))
+            await _refusal(
+                400,
+                f"Invalid Host header: {host!r}. This page answers only to "
+                f"{names}; start it with --allowed-hosts NAME to reach it under "
+                "another name.",
+            )(scope, receive, send)
             return
-        if scope["method"] not in SAFE_METHODS:
-            source = headers.get("origin") or None
-            if source is None and headers.get("referer"):
-                source = _origin_of(headers["referer"])
-            scheme = scope.get("scheme", "http")
-            if source is not None and source.lower() != f"{scheme}://{host}".lower():
-                response = PlainTextResponse(
-                    f"Cross-origin request refused: origin {source!r} is not "
-                    f"{scheme}://{host}.",
-                    403,
+        if scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        source = headers.get("origin") or None
+        if source is None and headers.get("referer"):
+            source = _origin_of(headers["referer"])
+        scheme = scope.get("scheme", "http")
+        if source is not None and source.lower() != f"{scheme}://{host}".lower():
+            await _refusal(
+                403,
+                f"Cross-origin request refused: origin {source!r} is not "
+                f"{scheme}://{host}.",
+            )(scope, receive, send)
+            return
+        too_large = _refusal(
+            413,
+            f"Request body too large: this page takes at most "
+            f"{self.max_body // 1024} KiB per request (its forms need a few "
+            "hundred bytes), and no file uploads.",
+        )
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                await _refusal(400, f"Invalid Content-Length: {declared!r}.")(
+                    scope, receive, send
                 )
-                await response(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            if int(declared) > self.max_body:
+                await too_large(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def watched_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:
+            if started:  # pragma: no cover - the body is read before answering
+                raise
+            await too_large(scope, receive, send)
 
 
 def tokens_match(expected, given):

@@ -4,25 +4,56 @@ import socket
 import sys
 import threading
 
-from ._security import check_bind_address, is_loopback
+from ._security import (
+    LOOPBACK_NAMES,
+    allowed_hosts_for,
+    check_bind_address,
+    is_loopback,
+)
 
 __all__ = ["BackgroundServer", "create_app", "serve"]
 
-_LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+#: The distributions that provide the modules the page imports, when their
+#: names differ (``pip install`` takes the distribution's name).
+_DISTRIBUTIONS = {
+    "multipart": "python-multipart",
+    "python_multipart": "python-multipart",
+}
 
 
 def _import_app():
     try:
         from ._app import create_app as factory
-    except ImportError as error:  # pragma: no cover - the extra is installed in CI
-        raise ImportError(
-            "The labeling page needs the 'web' extra (Starlette, uvicorn, Jinja2, "
-            f"python-multipart): pip install 'allsh-sklearn[web]'. ({error})"
-        ) from error
+    except ImportError as error:
+        raise ImportError(_missing_message(error)) from error
     return factory
 
 
-def create_app(project, *, allowed_hosts=_LOCAL_NAMES, secret_key=None):
+def _missing_message(error):
+    """What to tell a user whose web stack lacks a module: name it."""
+    module = (getattr(error, "name", None) or "").split(".")[0]
+    if not module:
+        return (
+            f"The labeling page cannot import its web stack: {error}. Reinstall "
+            "the 'web' extra: pip install 'allsh-sklearn[web]'."
+        )
+    distribution = _DISTRIBUTIONS.get(module, module)
+    if isinstance(error, ModuleNotFoundError):
+        return (
+            f"The labeling page needs the Python module {module!r}, which is not "
+            f"installed: pip install {distribution} (the 'web' extra, pip install "
+            f"'allsh-sklearn[web]', installs it too). ({error})"
+        )
+    return (
+        f"The labeling page cannot import what it needs from {module!r} ({error}): "
+        f"the installed {distribution} is probably too old or too new; pip install "
+        f"--upgrade 'allsh-sklearn[web]' installs the versions the page needs."
+    )
+
+
+def create_app(
+    project, *, allowed_hosts=LOOPBACK_NAMES, secret_key=None, busy_timeout=5.0
+):
     """The labeling page's ASGI application (see :mod:`allsh_sklearn.web._app`).
 
     Parameters
@@ -30,20 +61,37 @@ def create_app(project, *, allowed_hosts=_LOCAL_NAMES, secret_key=None):
     project : path-like or LabelingSession
         A project folder made by ``allsh-label init``, or an open session.
     allowed_hosts : sequence of str or None, default=("127.0.0.1", "localhost", "::1")
-        Host names the page answers to; None answers any.
+        Host names the page answers to; None answers any (only behind a
+        proxy that checks ``Host`` itself).
     secret_key : str or None, default=None
         Signs the browsers' session cookies (None: a random key per start).
+    busy_timeout : float, default=5.0
+        Seconds a request waits for a locked session database before it is
+        answered 503 with ``Retry-After``.
 
     Returns
     -------
     app : starlette.applications.Starlette
+
+    Raises
+    ------
+    ImportError
+        A module of the web stack is missing; the message names it.
     """
-    return _import_app()(project, allowed_hosts=allowed_hosts, secret_key=secret_key)
+    return _import_app()(
+        project,
+        allowed_hosts=allowed_hosts,
+        secret_key=secret_key,
+        busy_timeout=busy_timeout,
+    )
 
 
 def _bind(host, port):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio turns Nagle's algorithm off
+    # (TCP_NODELAY) only on connections whose socket says TCP; with proto 0
+    # every answer waited for the client's delayed ACK, about 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -62,12 +110,6 @@ def _url(host, sock):
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
-
-
-def _hosts_for(host):
-    if not is_loopback(host):
-        return None
-    return tuple(dict.fromkeys((*_LOCAL_NAMES, host.strip("[]"))))
 
 
 def _server(app, sock, log_level):
@@ -89,9 +131,11 @@ def serve(
     host="127.0.0.1",
     port=8000,
     allow_remote=False,
+    allowed_hosts=None,
     secret_key=None,
     log_level="warning",
     out=None,
+    busy_timeout=5.0,
 ):
     """Serve the labeling page of a session until interrupted (Ctrl-C).
 
@@ -107,6 +151,12 @@ def serve(
     allow_remote : bool, default=False
         Allow an address other machines can reach (a warning is printed:
         the page has no login).
+    allowed_hosts : str, sequence of str or None, default=None
+        More host names the page answers to (``Host`` header), besides the
+        loopback names and ``host`` itself: the names other machines reach
+        it under with ``allow_remote`` (``"labels.example,192.0.2.7"``). Any
+        other ``Host`` is refused, also with ``allow_remote``: that is what
+        stops DNS-rebinding pages.
     secret_key : str or None, default=None
         Signs the browsers' cookies; None draws one per start (annotators
         enter their name again after a restart).
@@ -114,24 +164,44 @@ def serve(
         uvicorn's log level.
     out : file-like or None, default=None
         Where the address is printed (None: standard output).
+    busy_timeout : float, default=5.0
+        Seconds a request waits for a locked session database before it is
+        answered 503 with ``Retry-After``.
 
     Raises
     ------
     ValueError
-        ``host`` is not a loopback address and ``allow_remote`` is False.
+        ``host`` is not a loopback address and ``allow_remote`` is False, or
+        ``allowed_hosts`` names something other than hosts.
     OSError
         The port is taken.
+    ImportError
+        A module of the web stack is missing; the message names it.
     """
     check_bind_address(host, allow_remote)
+    hosts = allowed_hosts_for(host, allowed_hosts)
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ValueError(
             f"The 'port' parameter must be an integer in [0, 65535]. Got {port!r} "
             "instead."
         )
     out = sys.stdout if out is None else out
-    app = create_app(project, allowed_hosts=_hosts_for(host), secret_key=secret_key)
+    app = create_app(
+        project,
+        allowed_hosts=hosts,
+        secret_key=secret_key,
+        busy_timeout=busy_timeout,
+    )
     sock = _bind(host, port)
     print(f"Labeling page of {app.state.backend.path} at {_url(host, sock)}", file=out)
+    if allowed_hosts:
+        print(f"It answers to the host names {', '.join(hosts)}.", file=out)
+    elif not is_loopback(host):
+        print(
+            f"It answers only to the host names {', '.join(hosts)}: give the "
+            "names other machines reach it under with --allowed-hosts.",
+            file=out,
+        )
     print("Press Ctrl-C to stop; every label is saved when it is given.", file=out)
     out.flush()
     server = _server(app, sock, log_level)
@@ -150,8 +220,14 @@ class BackgroundServer:
     ----------
     project : path-like or LabelingSession
     host : str, default="127.0.0.1"
+        A loopback address.
     port : int, default=0
         0 takes a free port.
+    secret_key : str or None, default=None
+    allowed_hosts : str, sequence of str or None, default=None
+        More host names it answers to (see :func:`serve`).
+    busy_timeout : float, default=5.0
+        See :func:`serve`.
 
     Attributes
     ----------
@@ -167,10 +243,22 @@ class BackgroundServer:
             print(server.url)
     """
 
-    def __init__(self, project, *, host="127.0.0.1", port=0, secret_key=None):
+    def __init__(
+        self,
+        project,
+        *,
+        host="127.0.0.1",
+        port=0,
+        secret_key=None,
+        allowed_hosts=None,
+        busy_timeout=5.0,
+    ):
         check_bind_address(host)
         self.app = create_app(
-            project, allowed_hosts=_hosts_for(host), secret_key=secret_key
+            project,
+            allowed_hosts=allowed_hosts_for(host, allowed_hosts),
+            secret_key=secret_key,
+            busy_timeout=busy_timeout,
         )
         self._sock = _bind(host, port)
         self.url = _url(host, self._sock)

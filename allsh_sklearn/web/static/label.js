@@ -6,6 +6,8 @@
 // text, rendered and escaped on the server) replaces the item in place.
 // window.allshTimings keeps, for each action, the milliseconds from the key
 // press (or click) to the frame after the next text was put in the page.
+// "Retrain and query the next batch" shows the retraining's progress in the
+// page and then the next batch's first text.
 "use strict";
 (function () {
   const item = document.getElementById("item");
@@ -83,8 +85,71 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (!item.contains(form) || !form.dataset.action) return;
+    if (!item.contains(form)) return;
+    if (form.id === "next-batch-form") {
+      event.preventDefault();
+      retrain(form);
+      return;
+    }
+    if (!form.dataset.action) return;
     event.preventDefault();
     send(form, event.submitter, event.timeStamp, "click");
   });
+
+  // "Retrain and query the next batch": show the retraining's progress here,
+  // then load this page again, which shows the next batch's first text.
+  function showRetraining(state) {
+    const box = document.getElementById("next-batch-progress");
+    if (!box) return;
+    box.classList.remove("hidden");
+    box.querySelector(".stage").textContent = state.message;
+    const bar = box.querySelector("progress");
+    if (state.total) {
+      bar.max = state.total;
+      bar.value = state.done;
+    } else {
+      bar.removeAttribute("value");
+    }
+  }
+
+  async function pollRetraining(url) {
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      const state = await response.json();
+      showRetraining(state);
+      if (state.running) {
+        setTimeout(() => pollRetraining(url), 250);
+      } else if (state.error) {
+        const button = document.getElementById("next-batch");
+        if (button) button.disabled = false;
+      } else {
+        window.location.assign(window.location.pathname);
+      }
+    } catch (error) {
+      showFlash("The server did not answer (" + error + "). Is allsh-label serve still running?");
+    }
+  }
+
+  async function retrain(form) {
+    const button = document.getElementById("next-batch");
+    if (button) button.disabled = true;
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "X-CSRF-Token": token },
+    });
+    if (!response.ok && response.status !== 409) {
+      showFlash(await response.text());
+      if (button) button.disabled = false;
+      return;
+    }
+    // 409: another browser started a retraining; wait for that one.
+    pollRetraining(form.dataset.progressUrl);
+  }
+
+  const running = document.getElementById("next-batch-progress");
+  if (running && running.dataset.running === "true") {
+    pollRetraining(document.getElementById("next-batch-form").dataset.progressUrl);
+  }
 })();

@@ -384,7 +384,7 @@ def test_plan_labeling_checks_sizes_once():
 #: The package's layers, lowest first: a module imports its own layer or lower.
 #: The web page sits on the labeling session, which never imports it.
 LAYERS = [
-    {"exceptions", "utils", "divergences", "datasets", "plotting"},
+    {"exceptions", "utils", "divergences", "datasets", "plotting", "evaluation"},
     {"augment"},
     {"strategies", "presets", "learner", "stopping"},
     {"models", "prompts"},

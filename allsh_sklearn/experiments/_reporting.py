@@ -1,4 +1,4 @@
-"""Tables (Markdown) and learning-curve plots (PNG) from the runner's results.
+"""Tables (Markdown) and plots (PNG) from the runner's results.
 
 :func:`write_report` reads ``runs.jsonl`` and ``requests.jsonl`` of an
 output folder and writes, for each setting and each *variant* (classifier,
@@ -7,19 +7,28 @@ pool size, test size, initial size, batch size):
 - ``tables/<setting>__<variant>.md``: the paper's layout, one block per
   task, mean ± std over seeds of the accuracy (in %) at each budget, the
   paper's number beside the row of the same configuration (see
-  :func:`~._settings.paper_row`), the best mean in bold; for Table 13, seconds
-  per query and the ratio to entropy beside the paper's ratios;
+  :func:`~._settings.paper_row`), the best mean in bold; then the verdicts
+  (:func:`verdict_table`): each strategy's paired difference from Random
+  and from the best baseline of each budget, with its 95% CI over the seeds
+  both have (:func:`allsh_sklearn.evaluation.paired_difference`), a win or
+  a loss only where the CI excludes 0; for Table 13, seconds per query and
+  the ratio to entropy beside the paper's ratios;
+- ``plots/<setting>__<variant>__<task>__paired.png``: those paired
+  differences from Random with their CIs, per budget (:func:`plot_paired`);
 - ``plots/<setting>__<variant>__<task>.png``: accuracy against the number
   of labeled examples, one line per strategy with a ±1 std band over seeds.
 
 Everything is written atomically; matplotlib runs on the Agg backend.
 """
 
+import json
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from ..evaluation import DESIGN_KEYS, paired_difference, paired_differences_png
 from ..loop import RunJournal
 from ..plotting import learning_curves_png
 from ..utils._storage import atomic_write_bytes, atomic_write_text
@@ -31,7 +40,16 @@ from ._settings import (
     strategy_label,
 )
 
-__all__ = ["load_runs", "query_time_table", "accuracy_table", "write_report"]
+__all__ = [
+    "load_runs",
+    "query_time_table",
+    "accuracy_table",
+    "paired_frame",
+    "plot_paired",
+    "verdict",
+    "verdict_table",
+    "write_report",
+]
 
 _DATASET_TITLES = dict(
     sst2="SST-2", imdb="IMDB", ag_news="AG News", qnli="QNLI", qqp="QQP",
@@ -96,6 +114,60 @@ def _group_by_variant(runs):
     return dict(sorted(groups.items()))
 
 
+#: Configuration keys that are not part of a run's procedure: the variant's
+#: design, the strategy, the seed and the schedule.
+_NOT_PROCEDURE = {*DESIGN_KEYS, "strategy", "seed", "budgets", "n_queries"}
+
+
+def _split_procedures(runs):
+    """One row per procedure where a strategy ran with several on one task.
+
+    A run's procedure is every key of its configuration outside
+    :data:`_NOT_PROCEDURE` (the augmentation and when its copies are drawn,
+    for instance). Where the runs of a strategy on a task differ in it,
+    each run's strategy becomes ``"<spec> [key=value, ...]"`` (the keys
+    that differ), so that tables and plots never mix procedures.
+    """
+    found = defaultdict(dict)
+    procedures = []
+    for run in runs:
+        config = run["config"]
+        procedure = {k: v for k, v in config.items() if k not in _NOT_PROCEDURE}
+        key = json.dumps(procedure, sort_keys=True, default=str)
+        found[config.get("task"), config["strategy"]][key] = procedure
+        procedures.append(procedure)
+    split = []
+    for run, mine in zip(runs, procedures, strict=True):
+        config = run["config"]
+        others = list(found[config.get("task"), config["strategy"]].values())
+        if len(others) < 2:
+            split.append(run)
+            continue
+        keys = sorted(
+            {
+                key
+                for procedure in others
+                for key in procedure
+                if any(procedure.get(key) != other.get(key) for other in others)
+            }
+        )
+        suffix = ", ".join(f"{key}={mine.get(key)}" for key in keys)
+        strategy = f"{config['strategy']} [{suffix}]"
+        split.append({**run, "config": {**config, "strategy": strategy}})
+    return split
+
+
+def _spec(strategy):
+    """The spec of a row (:func:`_split_procedures` appends a procedure)."""
+    return strategy.partition(" [")[0]
+
+
+def _label(strategy, setting):
+    """:func:`strategy_label`, with the procedure of a split row."""
+    spec, split, procedure = strategy.partition(" [")
+    return strategy_label(spec, setting) + (f" [{procedure}" if split else "")
+
+
 def _ordered_strategies(runs, setting):
     preferred = [canonical_strategy(s) for s in setting.strategies]
     found = {run["config"]["strategy"] for run in runs}
@@ -103,14 +175,47 @@ def _ordered_strategies(runs, setting):
 
 
 def _fmt(values):
-    values = np.asarray(values, dtype=np.float64) * 100
+    values = np.asarray(list(values), dtype=np.float64) * 100
     if values.size == 1:
         return f"{values[0]:.2f}"
     return f"{values.mean():.2f} ± {values.std(ddof=0):.2f}"
 
 
-def accuracy_table(runs, setting_name, plots=None):
+def _task_cells(task_runs, setting):
+    """Strategies, budgets and ``(strategy, budget) -> {seed: score}``.
+
+    ``task_runs`` holds one run per (strategy, seed), as :func:`_longest`
+    leaves it.
+    """
+    strategies = _ordered_strategies(task_runs, setting)
+    budgets = []
+    for run in task_runs:
+        for label in run["at_budget"]:
+            if label not in budgets:
+                budgets.append(label)
+    budgets.sort(key=lambda label: float(label.rstrip("%")))
+    cells = {}
+    for strategy in strategies:
+        for budget in budgets:
+            by_seed = {}
+            for run in task_runs:
+                if run["config"]["strategy"] == strategy and budget in run["at_budget"]:
+                    by_seed.setdefault(
+                        run["config"]["seed"], run["at_budget"][budget][setting.metric]
+                    )
+            cells[strategy, budget] = dict(sorted(by_seed.items()))
+    return strategies, budgets, cells
+
+
+def accuracy_table(runs, setting_name, plots=None, paired_plots=None):
     """Markdown tables of accuracy (mean ± std over seeds) beside the paper's.
+
+    Each task's table is followed by the paired differences of its
+    strategies (see :func:`verdict_table`): from Random (or, without it,
+    from the setting's first strategy), and from the best baseline of each
+    budget. A strategy run with several procedures on a task (e.g. copies
+    drawn once or at every query) gets one row per procedure, named after
+    what differs.
 
     Parameters
     ----------
@@ -120,6 +225,9 @@ def accuracy_table(runs, setting_name, plots=None):
     plots : dict or None, default=None
         Task name to the path of its learning-curve image, relative to the
         table's folder; each task's table is followed by its image.
+    paired_plots : dict or None, default=None
+        Task name to the path of its image of paired differences (see
+        :func:`plot_paired`), shown after the verdicts.
 
     Returns
     -------
@@ -127,6 +235,7 @@ def accuracy_table(runs, setting_name, plots=None):
     """
     setting = SETTINGS[setting_name]
     metric = setting.metric
+    runs = _split_procedures(runs)
     lines = []
     tasks = [t for t in setting.tasks if any(r["config"]["task"] == t for r in runs)]
     tasks += sorted({r["config"]["task"] for r in runs}.difference(tasks))
@@ -134,31 +243,16 @@ def accuracy_table(runs, setting_name, plots=None):
         # One run per strategy and seed, the longest: every cell of a row then
         # comes from the same runs.
         task_runs = _longest([r for r in runs if r["config"]["task"] == task])
-        strategies = _ordered_strategies(task_runs, setting)
-        budgets = []
-        for run in task_runs:
-            for label in run["at_budget"]:
-                if label not in budgets:
-                    budgets.append(label)
-        budgets.sort(key=lambda label: float(label.rstrip("%")))
+        strategies, budgets, cells = _task_cells(task_runs, setting)
         paper = setting.paper.get(task, {})
         paper_budgets = [f"{round(b * 100, 6):g}%" for b in setting.budgets]
-        cells = {}
-        for strategy in strategies:
-            for budget in budgets:
-                by_seed = {}
-                for run in task_runs:
-                    if (
-                        run["config"]["strategy"] == strategy
-                        and budget in run["at_budget"]
-                    ):
-                        by_seed.setdefault(
-                            run["config"]["seed"], run["at_budget"][budget][metric]
-                        )
-                cells[strategy, budget] = [by_seed[s] for s in sorted(by_seed)]
         best = {}
         for budget in budgets:
-            means = [np.mean(cells[s, budget]) for s in strategies if cells[s, budget]]
+            means = [
+                np.mean(list(cells[s, budget].values()))
+                for s in strategies
+                if cells[s, budget]
+            ]
             best[budget] = max(means) if means else None
         sizes = task_runs[0]["sizes"]
         seeds = sorted({r["config"]["seed"] for r in task_runs})
@@ -176,12 +270,12 @@ def accuracy_table(runs, setting_name, plots=None):
         lines.append("|" + "---|" * len(header))
         paired = set()
         for strategy in strategies:
-            label = strategy_label(strategy, setting)
-            paper_label = paper_row(strategy, setting)
+            label = _label(strategy, setting)
+            paper_label = paper_row(_spec(strategy), setting)
             paired.add(paper_label)
             row = [label]
             for budget in budgets:
-                values = cells[strategy, budget]
+                values = list(cells[strategy, budget].values())
                 text = _fmt(values) if values else "–"
                 if values and len(values) < len(seeds):
                     text += f" (n={len(values)})"
@@ -210,9 +304,19 @@ def accuracy_table(runs, setting_name, plots=None):
         lines.append("")
         lines.append(_balance_note(task_runs, strategies, setting))
         lines.append("")
-        verdicts = verdict_table(cells, strategies, budgets, setting)
-        if verdicts:
-            lines.extend([verdicts, ""])
+        reference = _reference(strategies)
+        for against in (reference, None):
+            verdicts = verdict_table(cells, strategies, budgets, setting, against)
+            if verdicts:
+                lines.extend([verdicts, ""])
+        if paired_plots and task in paired_plots and reference:
+            title = _task_title(task)
+            lines.append(
+                f"![{title}, {setting.table}: each strategy minus "
+                f"{_label(reference, setting)}, mean paired difference "
+                f"with its 95% CI per budget]({paired_plots[task]})"
+            )
+            lines.append("")
         if plots and task in plots:
             title = _task_title(task)
             lines.append(
@@ -226,89 +330,147 @@ def accuracy_table(runs, setting_name, plots=None):
 #: The strategies a row is compared with in :func:`verdict_table`.
 BASELINES = ("random", "entropy", "badge", "cal")
 
+#: Confidence level of every interval and verdict of the reports.
+CONFIDENCE = 0.95
+
+
+def _reference(strategies):
+    """What the paired differences are taken from: Random, else the first."""
+    if "random" in strategies:
+        return "random"
+    return strategies[0] if len(strategies) > 1 else None
+
 
 def verdict(values, reference):
-    """``"win"``, ``"tie"`` or ``"loss"`` of ``values`` against ``reference``.
+    """The paired verdict of ``values`` against ``reference``.
 
-    A tie is a difference of the means within the larger of the two
-    (population) standard deviations over seeds.
+    See :func:`allsh_sklearn.evaluation.paired_difference`: ``"win"`` or
+    ``"loss"`` where the 95% confidence interval (Student t) of the mean
+    paired difference excludes 0, otherwise ``"no difference detected
+    (resolves ±X)"``, X being the difference these seeds detect with 80%
+    power, in percentage points.
 
     Parameters
     ----------
-    values, reference : sequence of float
-        Scores of the two strategies, one per seed.
+    values, reference : mapping seed -> float, or sequence of float
+        Scores (in [0, 1]) of the two strategies, paired on the seeds both
+        have (sequences: by position).
 
     Returns
     -------
-    verdict : {"win", "tie", "loss"}
+    verdict : str
+        Or ``"–"`` when fewer than 2 seeds pair.
 
     Examples
     --------
-    >>> verdict([0.80, 0.82], [0.70, 0.72])
+    >>> verdict({0: 0.80, 1: 0.82, 2: 0.79}, {0: 0.70, 1: 0.73, 2: 0.70})
     'win'
-    >>> verdict([0.80, 0.90], [0.80, 0.82])
-    'tie'
-    >>> verdict([0.70, 0.72], [0.80, 0.82])
+    >>> verdict([0.80, 0.90, 0.85], [0.80, 0.82, 0.88])
+    'no difference detected (resolves ±17.6)'
+    >>> verdict([0.70, 0.72, 0.71], [0.80, 0.81, 0.82])
     'loss'
     """
-    values, reference = np.asarray(values), np.asarray(reference)
-    difference = values.mean() - reference.mean()
-    margin = max(values.std(ddof=0), reference.std(ddof=0))
-    if difference > margin:
-        return "win"
-    if -difference > margin:
-        return "loss"
-    return "tie"
+    result = _paired(values, reference)
+    return "–" if result is None else result.verdict
 
 
-def verdict_table(cells, strategies, budgets, setting):
-    """Each strategy against the best baseline of each budget, as Markdown.
+def _paired(values, reference):
+    """:func:`paired_difference` in percentage points; None below 2 pairs."""
+    if isinstance(values, Mapping):
+        n = sum(seed in reference for seed in values)
+    else:
+        n = min(len(values), len(reference))
+    if n < 2:
+        return None
+    return paired_difference(values, reference, confidence=CONFIDENCE).scaled(100)
+
+
+def _cell(result, versus="", n_seeds=None):
+    """``"+2.68 [+1.16, +4.21] vs BADGE: **win**"``; n where seeds are missing."""
+    if result is None:
+        return "– (fewer than 2 paired seeds)"
+    verdict = result.verdict
+    if verdict in ("win", "loss"):
+        verdict = f"**{verdict}**"
+    n = f", n={result.n}" if n_seeds is None or result.n < n_seeds else ""
+    return (
+        f"{result.mean:+.2f} [{result.ci_low:+.2f}, {result.ci_high:+.2f}]"
+        f"{versus}{n}: {verdict}"
+    )
+
+
+def verdict_table(cells, strategies, budgets, setting, reference=None):
+    """Paired differences of each strategy from a reference, as Markdown.
+
+    Each cell is the verdict, then the mean paired difference in
+    percentage points and its 95% confidence interval (Student t) over the
+    seeds both strategies have; seeds share their initial labeled set
+    across strategies, so the difference seed by seed is the comparison.
+    A win or a loss is called only where the interval excludes 0.
 
     Parameters
     ----------
     cells : dict
-        ``(strategy, budget) -> list of scores`` (one per seed).
+        ``(strategy, budget) -> {seed: score}`` (a list of scores, one per
+        seed in the same order for every strategy, also works).
     strategies : list of str
-        The table's strategies; those of :data:`BASELINES` are the
-        references, the others get a row.
+        The table's strategies.
     budgets : list of str
     setting : Setting
         Gives the row labels.
+    reference : str or None, default=None
+        The strategy every other is compared with (every other gets a row);
+        None: the best baseline of each budget (the one of
+        :data:`BASELINES` with the highest mean), and only the strategies
+        that are not baselines get a row.
 
     Returns
     -------
     markdown : str
-        Empty when there is no baseline or nothing to compare with one.
+        Empty when there is no reference or nothing to compare with one.
     """
-    baselines = [s for s in strategies if s in BASELINES]
-    others = [s for s in strategies if s not in BASELINES]
+    if reference is None:
+        baselines = [s for s in strategies if s in BASELINES]
+        others = [s for s in strategies if s not in BASELINES]
+        names = ", ".join(_label(s, setting) for s in baselines)
+        intro = (
+            f"Against the best baseline of each budget ({names}; the highest "
+            "mean), paired differences"
+        )
+    else:
+        baselines = [reference] if reference in strategies else []
+        others = [s for s in strategies if s != reference]
+        intro = f"Paired differences from {_label(reference, setting)}"
     if not baselines or not others:
         return ""
-    names = ", ".join(strategy_label(s, setting) for s in baselines)
+    n_seeds = max(len(scores) for scores in cells.values())
     lines = [
-        f"Against the best baseline of each budget ({names}); a tie is a "
-        "difference within the larger std:",
+        f"{intro}, in points: the mean over the seeds both strategies have "
+        "(which share their initial labeled set) [95% CI, Student t], then "
+        "the verdict: a win or a loss only where the CI excludes 0, otherwise "
+        "the smallest difference these seeds detect with 80% power; n where "
+        "fewer seeds pair.",
         "",
         "| Strategy | " + " | ".join(budgets) + " |",
         "|" + "---|" * (len(budgets) + 1),
     ]
     for strategy in others:
-        row = [strategy_label(strategy, setting)]
+        row = [_label(strategy, setting)]
         for budget in budgets:
             present = [s for s in baselines if cells[s, budget]]
             if not cells[strategy, budget] or not present:
                 row.append("–")
                 continue
-            best = max(present, key=lambda s: np.mean(cells[s, budget]))
-            difference = 100 * (
-                np.mean(cells[strategy, budget]) - np.mean(cells[best, budget])
-            )
-            row.append(
-                f"{verdict(cells[strategy, budget], cells[best, budget])} "
-                f"({difference:+.2f} vs {strategy_label(best, setting)})"
-            )
+            best = max(present, key=lambda s: np.mean(list(_values(cells[s, budget]))))
+            versus = f" vs {_label(best, setting)}" if reference is None else ""
+            result = _paired(cells[strategy, budget], cells[best, budget])
+            row.append(_cell(result, versus, n_seeds))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _values(scores):
+    return scores.values() if isinstance(scores, Mapping) else scores
 
 
 def _unpaired_label(paper_label, setting):
@@ -350,7 +512,7 @@ def _balance_note(runs, strategies, setting):
             continue
         shares = "/".join(f"{c / counts.sum():.2f}" for c in counts)
         words = np.mean([r["acquired_mean_words"] for r in chosen])
-        parts.append(f"{strategy_label(strategy, setting)} {shares}, {words:.1f} words")
+        parts.append(f"{_label(strategy, setting)} {shares}, {words:.1f} words")
     pool = runs[0]
     pool_counts = np.asarray(pool["pool_class_counts"], dtype=float)
     pool_shares = "/".join(f"{c / pool_counts.sum():.2f}" for c in pool_counts)
@@ -381,6 +543,7 @@ def query_time_table(runs, setting_name="query-time"):
     markdown : str
     """
     setting = SETTINGS[setting_name]
+    runs = _split_procedures(runs)
     tasks = [t for t in setting.tasks if any(r["config"]["task"] == t for r in runs)]
     strategies = _ordered_strategies(runs, setting)
     seconds = {}
@@ -420,7 +583,7 @@ def query_time_table(runs, setting_name="query-time"):
     )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for strategy in strategies:
-        label = strategy_label(strategy, setting)
+        label = _label(strategy, setting)
         row = [label]
         for task in tasks:
             row.append(
@@ -483,15 +646,101 @@ def plot_learning_curves(runs, setting_name, task, title=None):
     png : bytes
     """
     setting = SETTINGS[setting_name]
-    task_runs = [r for r in runs if r["config"]["task"] == task]
+    task_runs = _split_procedures([r for r in runs if r["config"]["task"] == task])
     curves = _curves(task_runs, setting.metric)
     return learning_curves_png(
         {
-            strategy_label(strategy, setting): curves[strategy]
+            _label(strategy, setting): curves[strategy]
             for strategy in _ordered_strategies(task_runs, setting)
         },
         ylabel=f"{setting.metric} accuracy (%)",
         title=title or f"{_task_title(task)} ({setting.table})",
+    )
+
+
+def paired_frame(runs, setting_name, task):
+    """Each strategy minus the reference, per budget, as a table.
+
+    The reference is Random, or the setting's first strategy where Random
+    was not run; one run per strategy and seed, as in the accuracy table.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records of one variant.
+    setting_name : str
+    task : str
+
+    Returns
+    -------
+    frame : pandas.DataFrame or None
+        The columns of :func:`allsh_sklearn.evaluation.compare_strategies`
+        that :func:`~allsh_sklearn.evaluation.plot_paired_differences`
+        reads (differences in percentage points, strategies by their row
+        labels); None when there is nothing to compare.
+    """
+    import pandas as pd
+
+    setting = SETTINGS[setting_name]
+    task_runs = [r for r in runs if r["config"]["task"] == task]
+    task_runs = _longest(_split_procedures(task_runs))
+    strategies, budgets, cells = _task_cells(task_runs, setting)
+    reference = _reference(strategies)
+    if reference is None:
+        return None
+    labels = {}
+    for run in task_runs:
+        for budget, count in (run.get("checkpoints") or {}).items():
+            labels.setdefault(budget, count)
+    rows = []
+    for budget in budgets:
+        for strategy in strategies:
+            if strategy == reference:
+                continue
+            result = _paired(cells[strategy, budget], cells[reference, budget])
+            if result is None:
+                continue
+            rows.append(
+                dict(
+                    budget=budget,
+                    n_labels=labels.get(budget),
+                    strategy=_label(strategy, setting),
+                    baseline=_label(reference, setting),
+                    n=result.n,
+                    difference=result.mean,
+                    ci_low=result.ci_low,
+                    ci_high=result.ci_high,
+                )
+            )
+    return pd.DataFrame(rows) if rows else None
+
+
+def plot_paired(runs, setting_name, task, title=None):
+    """PNG bytes of each strategy's paired difference from Random, per budget.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records of one variant.
+    setting_name : str
+    task : str
+    title : str or None, default=None
+
+    Returns
+    -------
+    png : bytes or None
+        None when there is nothing to compare (see :func:`paired_frame`).
+    """
+    setting = SETTINGS[setting_name]
+    frame = paired_frame(runs, setting_name, task)
+    if frame is None:
+        return None
+    reference = frame["baseline"].iloc[0]
+    return paired_differences_png(
+        frame,
+        ylabel=f"{setting.metric} accuracy minus {reference} (points)",
+        title=title
+        or f"{_task_title(task)} ({setting.table}): paired differences, 95% CI",
     )
 
 
@@ -540,6 +789,18 @@ def write_report(output_dir, settings=None, plots=True):
                 if setting_name != "query-time"
                 and (plots or (output_dir / "plots" / name).exists())
             }
+            # Each task's paired differences, where written now or before.
+            paired = {}
+            for task in tasks if setting_name != "query-time" else ():
+                name = f"{stem}__{_slug(task)}__paired.png"
+                if plots:
+                    png = plot_paired(runs, setting_name, task)
+                    if png is None:
+                        continue
+                    atomic_write_bytes(output_dir / "plots" / name, png)
+                    paths.append(output_dir / "plots" / name)
+                if (output_dir / "plots" / name).exists():
+                    paired[task] = name
             if setting_name == "query-time":
                 body = query_time_table(runs, setting_name)
             else:
@@ -547,6 +808,9 @@ def write_report(output_dir, settings=None, plots=True):
                     runs,
                     setting_name,
                     plots={task: f"../plots/{name}" for task, name in images.items()},
+                    paired_plots={
+                        task: f"../plots/{name}" for task, name in paired.items()
+                    },
                 )
             path = output_dir / "tables" / f"{stem}.md"
             atomic_write_text(path, title + body)

@@ -37,3 +37,34 @@ def test_main_job_runs_each_strategy_to_the_budget(main_job, data_home, classifi
         assert [n for n, _ in curve] == [20, 40]
         assert all(0.0 <= accuracy <= 1.0 for _, accuracy in curve)
         assert len(seconds) == 1
+
+
+def test_main_job_prints_the_paired_difference_at_a_label_count(
+    main_job, data_home, capsys
+):
+    results = main_job(
+        [
+            "--data-home", str(data_home), "--pool-size", "400",
+            "--initial", "10", "--budget", "50", "--batch-size", "20",
+            "--strategies", "random", "allsh", "--seeds", "0", "1", "2",
+            "--classifier", "tfidf-lr", "--quiet",
+        ]
+    )  # fmt: skip
+    for runs in results.values():
+        assert [curve[-1][0] for curve, _ in runs] == [50, 50, 50]
+    out = capsys.readouterr().out
+    assert "10 labels -> 50 labels" in out
+    line = next(line for line in out.splitlines() if "allsh - random:" in line)
+    final = {
+        name: [100 * curve[-1][1] for curve, _ in runs]
+        for name, runs in results.items()
+    }
+    pairs = zip(final["allsh"], final["random"], strict=True)
+    mean = sum(a - r for a, r in pairs) / 3
+    assert f"{mean:+.2f} [" in line
+    assert "n=3" in line
+
+
+def test_main_job_rejects_a_budget_that_is_not_a_size(main_job):
+    with pytest.raises(SystemExit):
+        main_job(["--budget", "many"])

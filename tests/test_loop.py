@@ -390,7 +390,7 @@ LAYERS = [
     {"models", "prompts"},
     {"loop"},
     {"experiments", "session"},
-    {"web"},
+    {"web", "labelstudio"},
 ]
 
 

@@ -16,7 +16,8 @@ Defaults are never repeated: the TF-IDF replacement rate is
 :data:`~allsh_sklearn.augment.TFIDF_REPLACEMENT_RATE` (``p=0.3``,
 :class:`~allsh_sklearn.augment.TfidfAugmenter`'s default), used whenever ALLSH
 has no augmenter; WCA's number of copies is
-:data:`~allsh_sklearn.strategies.WCA_COPIES` (re-exported here).
+:data:`~allsh_sklearn.strategies.WCA_COPIES` (re-exported here); the
+low-variance estimators' is :data:`LOW_VARIANCE_COPIES`.
 
 Examples
 --------
@@ -45,6 +46,7 @@ from .utils._validation import check_one_of
 
 __all__ = [
     "AUGMENTERS",
+    "LOW_VARIANCE_COPIES",
     "PRESETS",
     "SPEC_OPTIONS",
     "STRATEGIES",
@@ -61,6 +63,11 @@ __all__ = [
 #: Augmented copies per text of worst-case augmentation (WCA, the paper's K):
 #: :data:`allsh_sklearn.strategies.WCA_COPIES`, defined there.
 WCA_COPIES = strategies.WCA_COPIES
+
+#: Copies per text of the low-variance estimators of the local sensitivity
+#: (``allsh-mean-kl``, ``allsh-mi``, ``allsh-var``): TF-IDF copies are cheap
+#: to draw, and their scores' spread over draws shrinks with K.
+LOW_VARIANCE_COPIES = 8
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,37 @@ PRESETS = {
         {"score": "per_change"},
         "top-b of ALLSH score per share of tokens changed (score='per_change')",
     ),
+    # Issue 29: Algorithm 1 as written, and low-variance estimators of the
+    # local sensitivity (not in the paper).
+    "allsh-per-query": Preset(
+        ALLSH,
+        {"draw_copies": "per_query"},
+        "ALLSH with its copy drawn afresh at every query, as Algorithm 1 "
+        "(draw_copies='per_query')",
+    ),
+    "allsh-mean-kl": Preset(
+        ALLSH,
+        {"sensitivity": "divergence_to_mean", "n_augmentations": LOW_VARIANCE_COPIES},
+        f"KL to the mean prediction over K={LOW_VARIANCE_COPIES} copies "
+        "(sensitivity='divergence_to_mean')",
+    ),
+    "allsh-mi": Preset(
+        ALLSH,
+        {"sensitivity": "mutual_information", "n_augmentations": LOW_VARIANCE_COPIES},
+        f"mutual information over the text and K={LOW_VARIANCE_COPIES} copies, "
+        "BALD over augmentations (sensitivity='mutual_information')",
+    ),
+    "allsh-var": Preset(
+        ALLSH,
+        {"sensitivity": "variance", "n_augmentations": LOW_VARIANCE_COPIES},
+        f"variance of the predictions over the text and K={LOW_VARIANCE_COPIES} "
+        "copies (sensitivity='variance')",
+    ),
+    "allsh-stochastic": Preset(
+        ALLSH,
+        {"batch": "power", "beta": 1.0},
+        "ALLSH's batch sampled in proportion to its score (batch='power', beta=1)",
+    ),
 }
 
 
@@ -209,7 +247,8 @@ def describe_presets(width=16):
 
 #: Spec options and the strategy parameter each one sets. ``augmenter``
 #: picks an augmenter by name (:data:`AUGMENTERS`); ``p`` is the TF-IDF
-#: augmenter's replacement rate; ``balanced`` is ALLSH's ``balance``.
+#: augmenter's replacement rate; ``balanced`` is ALLSH's ``balance``;
+#: ``draw_copies``, ``sensitivity`` and ``beta`` are ALLSH's.
 SPEC_OPTIONS = {
     "divergence": "divergence",
     "alpha": "alpha",
@@ -224,6 +263,9 @@ SPEC_OPTIONS = {
     "k": "n_neighbors",
     "score": "score",
     "batch": "batch",
+    "sensitivity": "sensitivity",
+    "draw_copies": "draw_copies",
+    "beta": "beta",
 }
 
 #: Spec options that only the TF-IDF augmenter has.
@@ -362,7 +404,9 @@ def build_strategy(
     (``tfidf``, ``backtranslation`` (Apertium) or ``synonym`` (WordNet,
     p=0.1)), ``balanced`` (class-balanced top-b, ALLSH's ``balance``:
     ``true`` or ``pool`` for shares proportional to the predicted classes of
-    the pool, ``uniform`` for equal shares). ``cal``: ``k`` neighbours.
+    the pool, ``uniform`` for equal shares), ``score``, ``batch``,
+    ``sensitivity``, ``draw_copies`` (``once`` or ``per_query``) and ``beta``
+    (ALLSH's parameters of the same names). ``cal``: ``k`` neighbours.
 
     Parameters
     ----------

@@ -222,3 +222,193 @@ def test_balance_keeps_scores_and_splits_the_batch(fitted_pipeline, toy_pool):
     # the default is the paper's global top-b
     assert ALLSH().balance is None and not hasattr(plain, "last_predicted_")
 
+
+# Issue 29: low-variance estimators, stochastic batches, copies per query ------
+
+
+@pytest.mark.parametrize(
+    "sensitivity, function",
+    [
+        ("divergence_to_mean", "divergence_to_mean"),
+        ("mutual_information", "mutual_information"),
+        ("variance", "prediction_variance"),
+    ],
+)
+def test_sensitivity_options_score_the_copies(
+    sensitivity, function, fitted_pipeline, toy_pool
+):
+    from allsh_sklearn.strategies import _allsh_variants
+
+    strategy = ALLSH(
+        augmenter=CountingAugmenter(), n_augmentations=3, sensitivity=sensitivity
+    )
+    indices, scores = strategy(fitted_pipeline, toy_pool, 3, random_state=0)
+    p = fitted_pipeline.predict_proba(toy_pool)
+    copies = np.stack(
+        [
+            fitted_pipeline.predict_proba([f"{t} {w}" for t in toy_pool])
+            for w in ("good", "bad", "dull")
+        ]
+    )
+    expected = getattr(_allsh_variants, function)(p, copies)
+    np.testing.assert_allclose(strategy.last_scores_, expected)
+    assert indices[0] == int(np.argmax(expected))
+    # the score options combine it with the uncertainty, as the divergence
+    ranked = ALLSH(
+        augmenter=CountingAugmenter(),
+        n_augmentations=3,
+        sensitivity=sensitivity,
+        score="rank_mean",
+    )
+    ranked(fitted_pipeline, toy_pool, 3, random_state=0)
+    np.testing.assert_allclose(
+        ranked.last_scores_, _allsh_variants.combine_scores(expected, p, "rank_mean")
+    )
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"sensitivity": "bald"}, ValueError, "'sensitivity' parameter of ALLSH"),
+        (
+            {"sensitivity": "variance", "worst_case": True},
+            ValueError,
+            "'worst_case' parameter of ALLSH applies to sensitivity='divergence'",
+        ),
+        (
+            {"sensitivity": "mutual_information", "score": "per_change"},
+            ValueError,
+            "'score' parameter of ALLSH can be 'per_change' only",
+        ),
+        ({"draw_copies": "always"}, ValueError, "'draw_copies' parameter of ALLSH"),
+        ({"batch": "power", "beta": -1}, ValueError, "'beta' parameter of ALLSH"),
+        ({"batch": "softrank", "beta": "1"}, ValueError, "'beta' parameter of ALLSH"),
+        (
+            {"batch": "power", "balance": "pool"},
+            ValueError,
+            "'balance' parameter of ALLSH applies to batch='top'",
+        ),
+    ],
+)
+def test_issue_29_parameters_fail_before_augmenting(
+    params, error, message, fitted_pipeline, toy_pool
+):
+    CountingAugmenter.calls = 0
+    strategy = ALLSH(**{"augmenter": CountingAugmenter(), **params})
+    with pytest.raises(error, match=message):
+        strategy(fitted_pipeline, toy_pool, 1)
+    assert CountingAugmenter.calls == 0
+
+
+@pytest.mark.parametrize("batch", ["power", "softrank"])
+def test_stochastic_batch_samples_by_the_score(batch, fitted_pipeline, toy_pool):
+    from allsh_sklearn.strategies._allsh_variants import stochastic_top
+
+    plain = ALLSH(random_state=0)
+    plain(fitted_pipeline, toy_pool, 4)
+    strategy = ALLSH(random_state=0, batch=batch, beta=2.0)
+    indices, scores = strategy(fitted_pipeline, toy_pool, 4, random_state=5)
+    # the paper's scores, a batch drawn from them with the call's seed
+    np.testing.assert_allclose(strategy.last_scores_, plain.last_scores_)
+    expected = stochastic_top(
+        plain.last_scores_, 4, method=batch, beta=2.0, random_state=5
+    )
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_allclose(scores, plain.last_scores_[indices])
+    again, _ = ALLSH(random_state=0, batch=batch, beta=2.0)(
+        fitted_pipeline, toy_pool, 4, random_state=5
+    )
+    np.testing.assert_array_equal(again, indices)
+    draws = {
+        tuple(strategy(fitted_pipeline, toy_pool, 4, random_state=s)[0].tolist())
+        for s in range(20)
+    }
+    assert len(draws) > 1  # not the top-b every time
+
+
+def _per_query_learner(toy_texts, draw_copies, random_state=0):
+    X, y = toy_texts
+    return ActiveLearner(
+        make_pipeline(TfidfVectorizer(), LogisticRegression()),
+        query_strategy=ALLSH(
+            n_augmentations=2, draw_copies=draw_copies, random_state=random_state
+        ),
+        X_training=list(X[:4]) + list(X[-4:]),
+        y_training=np.concatenate([y[:4], y[-4:]]),
+        random_state=0,
+    )
+
+
+def _run_queries(learner, toy_texts, n_queries=4):
+    X, y = toy_texts
+    labels = dict(zip(X, y, strict=True))
+    pool = [t for t in X if t not in set(learner.X_training)]
+    picks, copy_indices = [], []
+    for _ in range(n_queries):
+        indices, chosen = learner.query(pool, n_instances=2)
+        picks.append(list(chosen))
+        copy_indices.append(learner.query_strategy_.last_copy_indices_)
+        learner.teach(chosen, [labels[t] for t in chosen])
+        pool = [t for i, t in enumerate(pool) if i not in set(indices.tolist())]
+    return picks, copy_indices
+
+
+def test_copies_drawn_once_are_the_same_at_every_query(toy_texts):
+    picks, copy_indices = _run_queries(_per_query_learner(toy_texts, "once"), toy_texts)
+    assert copy_indices == [[0, 1]] * 4
+
+
+def test_copies_per_query_are_fresh_and_reproducible(toy_texts):
+    learner = _per_query_learner(toy_texts, "per_query")
+    picks, copy_indices = _run_queries(learner, toy_texts)
+    # a new draw at every query (Algorithm 1, line 4), never copies 0..K-1
+    starts = [indices[0] for indices in copy_indices]
+    assert len(set(starts)) == 4 and min(starts) >= 2**16
+    assert all(indices[1] == indices[0] + 1 for indices in copy_indices)
+    strategy = learner.query_strategy_
+    n_pool = len(toy_texts[0]) - 8
+    assert strategy.n_augmented_ == 2 * sum(n_pool - 2 * q for q in range(4))
+    # the same random_state gives the same queries and copies
+    again = _run_queries(_per_query_learner(toy_texts, "per_query"), toy_texts)
+    assert again == (picks, copy_indices)
+    # another random_state draws other copies
+    other = _run_queries(
+        _per_query_learner(toy_texts, "per_query", random_state=1), toy_texts
+    )
+    assert other[1] != copy_indices
+
+
+def test_copies_per_query_depend_on_the_loop_state_only(fitted_pipeline, toy_pool):
+    # A fresh strategy (a resumed run) at the same labeled set and pool
+    # scores the same copies; another pool size (a later iteration) others.
+    first = ALLSH(draw_copies="per_query", random_state=3)
+    first(fitted_pipeline, toy_pool, 2)
+    resumed = clone(first)
+    resumed(fitted_pipeline, toy_pool, 2)
+    assert resumed.last_copy_indices_ == first.last_copy_indices_
+    np.testing.assert_allclose(resumed.last_scores_, first.last_scores_)
+    later = clone(first)
+    later(fitted_pipeline, toy_pool[:-2], 2)
+    assert later.last_copy_indices_ != first.last_copy_indices_
+    # copies at those indices are the augmenter's own copies of the texts
+    expected = first.augmenter_.augment(
+        toy_pool, 1, copy_offset=first.last_copy_indices_[0]
+    )[0]
+    once = ALLSH(augmenter=first.augmenter_)
+    once(fitted_pipeline, toy_pool, 2)
+    assert once.last_copy_indices_ == [0]
+    assert expected != first.augmenter_.augment(toy_pool, 1)[0]
+    start = first.last_copy_indices_[0]
+    key = (f"{first.augmenter_.fingerprint()}@{start}", 0, toy_pool[0])
+    assert first.cache_.get_many([key]) == [expected[0]]
+
+
+def test_copies_per_query_in_an_sqlite_cache(fitted_pipeline, toy_pool, tmp_path):
+    path = tmp_path / "copies.sqlite"
+    first = ALLSH(draw_copies="per_query", cache=path, random_state=0)
+    first(fitted_pipeline, toy_pool, 2)
+    assert first.n_augmented_ == len(toy_pool)
+    second = ALLSH(draw_copies="per_query", cache=path, random_state=0)
+    second(fitted_pipeline, toy_pool, 2)
+    assert second.n_augmented_ == 0  # read back, large copy indices included
+    np.testing.assert_allclose(second.last_scores_, first.last_scores_)

@@ -5,18 +5,25 @@ import pytest
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from allsh_sklearn.strategies import badge_kmeans_plusplus
+from allsh_sklearn.divergences import jsd, kl
+from allsh_sklearn.strategies import allsh_scores, badge_kmeans_plusplus
 from allsh_sklearn.strategies._allsh_variants import (
     COMBINATIONS,
     changed_share,
     combine_scores,
     copy_gradient_factors,
     copy_gradient_kmeans_plusplus,
+    divergence_to_mean,
+    mutual_information,
     normalised_entropy,
     per_change_scores,
+    prediction_variance,
     quantile_weights,
     scaled_badge_kmeans_plusplus,
     score_weighted_kmeans_plusplus,
+    sensitivity_scores,
+    stochastic_top,
+    stochastic_weights,
 )
 
 
@@ -567,3 +574,199 @@ def test_every_preset_has_a_table_label():
     assert strategy_label("allsh-scaled-badge:p=0.1") == "Ours (scaled BADGE, p=0.1)"
     assert strategy_label("allsh-copy-gradient:K=4") == "Ours (copy gradient, K=4)"
     assert strategy_label("allsh:K=4") == "Ours (K=4)"
+
+
+# Low-variance estimators of the local sensitivity (issue 29) ----------------
+
+# The original predicts (0.9, 0.1); its two copies (0.5, 0.5) and (0.7, 0.3),
+# whose mean is (0.6, 0.4). A second item whose copies agree with it.
+_P = [[0.9, 0.1], [0.2, 0.8]]
+_COPIES = [[[0.5, 0.5], [0.2, 0.8]], [[0.7, 0.3], [0.2, 0.8]]]
+
+
+def _h(*p):
+    return -sum(x * np.log(x) for x in p if x > 0)
+
+
+def test_divergence_to_mean_hand_checked():
+    got = divergence_to_mean(_P, _COPIES)
+    expected = 0.9 * np.log(0.9 / 0.6) + 0.1 * np.log(0.1 / 0.4)  # 0.226289
+    np.testing.assert_allclose(got, [expected, 0.0], atol=1e-12)
+    # at most the paper's mean over copies (KL is convex in its 2nd argument)
+    assert got[0] <= allsh_scores(_P, _COPIES)[0]
+    np.testing.assert_allclose(
+        divergence_to_mean(_P, _COPIES, divergence="jsd"),
+        jsd([[0.9, 0.1]], [[0.6, 0.4]]).tolist() + [0.0],
+        atol=1e-12,
+    )
+
+
+def test_mutual_information_hand_checked():
+    got = mutual_information(_P, _COPIES)
+    # members (0.9, 0.1), (0.5, 0.5), (0.7, 0.3): mean (0.7, 0.3)
+    expected = _h(0.7, 0.3) - (_h(0.9, 0.1) + _h(0.5, 0.5) + _h(0.7, 0.3)) / 3
+    np.testing.assert_allclose(got, [expected, 0.0], atol=1e-12)
+    assert round(expected, 6) == 0.067833
+    # one copy: the Jensen-Shannon divergence in nats (the library's jsd is
+    # its square root in bits); opposite certainties: log 2
+    np.testing.assert_allclose(
+        mutual_information([[0.9, 0.1]], [[[0.3, 0.7]]]),
+        jsd([[0.9, 0.1]], [[0.3, 0.7]]) ** 2 * np.log(2),
+    )
+    np.testing.assert_allclose(
+        mutual_information([[1.0, 0.0]], [[[0.0, 1.0]]]), [np.log(2)]
+    )
+
+
+def test_prediction_variance_hand_checked():
+    got = prediction_variance(_P, _COPIES)
+    # class 0: 0.9, 0.5, 0.7 -> population variance 0.08 / 3; class 1 the same
+    np.testing.assert_allclose(got, [2 * 0.08 / 3, 0.0], atol=1e-12)
+    three = prediction_variance([[0.6, 0.3, 0.1]], [[[0.2, 0.3, 0.5]]])
+    np.testing.assert_allclose(three, [0.04 + 0.0 + 0.04])
+
+
+def test_sensitivity_scores_dispatch_and_checks():
+    for method, function in [
+        ("divergence_to_mean", divergence_to_mean),
+        ("mutual_information", mutual_information),
+        ("variance", prediction_variance),
+    ]:
+        np.testing.assert_array_equal(
+            sensitivity_scores(_P, _COPIES, method), function(_P, _COPIES)
+        )
+    with pytest.raises(ValueError, match="'method' parameter of sensitivity_scores"):
+        sensitivity_scores(_P, _COPIES, "divergence")
+    with pytest.raises(ValueError, match="'augmented_proba'.*shape"):
+        mutual_information(_P, [[0.5, 0.5], [0.2, 0.8]])
+    with pytest.raises(ValueError, match="augmented_proba"):
+        prediction_variance(_P, [[[0.5, 0.7], [0.2, 0.8]]])
+
+
+def test_estimators_rank_more_stably_over_draws_than_one_copy():
+    # Copies replace words and so weaken the evidence: the logit of copy k
+    # of item i is b_i (1 - d_i u_ik), d_i how much item i depends on the
+    # words an augmenter may replace. Two independent draws of the copies
+    # rank the items alike when the estimator averages over K = 8 copies.
+    from scipy.stats import spearmanr
+
+    rng = np.random.RandomState(0)
+    b, d = rng.normal(scale=2.0, size=300), rng.uniform(size=300)
+
+    def proba(logits):
+        p1 = 1.0 / (1.0 + np.exp(-logits))
+        return np.stack([1.0 - p1, p1], axis=-1)
+
+    def agreement(estimator, k):
+        draws = [proba(b * (1 - d * rng.uniform(size=(k, 300)))) for _ in range(2)]
+        first, second = (estimator(proba(b), copies) for copies in draws)
+        return spearmanr(first, second)[0]
+
+    paper = agreement(allsh_scores, 1)
+    for estimator in (divergence_to_mean, mutual_information, prediction_variance):
+        assert agreement(estimator, 8) > paper + 0.15
+
+
+# Stochastic batches (Kirsch et al., 2023) ------------------------------------
+
+
+def test_stochastic_weights_hand_checked():
+    np.testing.assert_allclose(
+        stochastic_weights([2.0, 1.0, 0.0, 1.0], "power", beta=2.0),
+        np.array([4.0, 1.0, 0.0, 1.0]) / 6.0,
+    )
+    # ranks 1, 2.5, 2.5 (ties share their average rank): weights 1, 0.4, 0.4
+    np.testing.assert_allclose(
+        stochastic_weights([3.0, 1.0, 1.0], "softrank", beta=1.0),
+        np.array([1.0, 0.4, 0.4]) / 1.8,
+    )
+    np.testing.assert_allclose(
+        stochastic_weights([3.0, 1.0, 0.0], "softrank", beta=2.0),
+        np.array([1.0, 1 / 4, 1 / 9]) / (1 + 1 / 4 + 1 / 9),
+    )
+    for method in ("power", "softrank"):
+        np.testing.assert_allclose(
+            stochastic_weights([5.0, 0.1, 0.0], method, beta=0.0), [1 / 3] * 3
+        )
+    np.testing.assert_allclose(stochastic_weights([0.0, 0.0], "power"), [0.5, 0.5])
+    # scale-free: softrank does not see the score's tail, power does
+    tail = [100.0, 1.0, 0.5]
+    np.testing.assert_allclose(
+        stochastic_weights(tail, "softrank"), stochastic_weights([3, 2, 1], "softrank")
+    )
+    assert stochastic_weights(tail, "power")[0] > 0.98
+    # no overflow for a large beta: the top score takes all the weight
+    np.testing.assert_allclose(
+        stochastic_weights([2.0, 1.0], "power", beta=5000.0), [1.0, 0.0]
+    )
+    with pytest.raises(ValueError, match="'beta' parameter of stochastic_weights"):
+        stochastic_weights([1.0], "power", beta=-1.0)
+    with pytest.raises(ValueError, match="'method' parameter of stochastic_weights"):
+        stochastic_weights([1.0], "softmax")
+    with pytest.raises(ValueError, match="non-negative"):
+        stochastic_weights([-1.0, 1.0])
+
+
+def test_stochastic_top_samples_in_proportion_to_the_weights():
+    scores = [3.0, 1.0, 0.0, 0.0]
+    first = np.array(
+        [stochastic_top(scores, 1, random_state=seed)[0] for seed in range(4000)]
+    )
+    # P(first) = 0.75 and 0.25 (binomial sd 0.007); weight 0 never first
+    assert abs(np.mean(first == 0) - 0.75) < 0.03
+    assert set(first.tolist()) == {0, 1}
+    # without replacement: the second draw is the other positive weight,
+    # the items of weight 0 come last
+    batch = stochastic_top(scores, 4, random_state=1)
+    assert sorted(batch[:2].tolist()) == [0, 1]
+    assert sorted(batch.tolist()) == [0, 1, 2, 3]
+    # softrank: P(first) = 1 / (1 + 1/2 + 1/3 + 1/4) for the top item
+    first = np.array(
+        [
+            stochastic_top(scores[:3] + [0.5], 1, method="softrank", random_state=s)[0]
+            for s in range(4000)
+        ]
+    )
+    assert abs(np.mean(first == 0) - 12 / 25) < 0.03
+
+
+def test_stochastic_top_is_seeded_and_honours_repeated_texts():
+    scores = np.linspace(0.1, 1.0, 30)
+    a = stochastic_top(scores, 10, random_state=7)
+    assert a.tolist() == stochastic_top(scores, 10, random_state=7).tolist()
+    assert a.tolist() != stochastic_top(scores, 10, random_state=8).tolist()
+    assert len(set(a.tolist())) == 10
+    # a large beta approaches the top-b
+    top = stochastic_top(scores, 5, beta=500.0, random_state=0)
+    assert sorted(top.tolist()) == list(range(25, 30))
+    # one item per group of repeated texts while other groups remain
+    groups = np.repeat(np.arange(10), 3)
+    picked = stochastic_top(scores, 10, random_state=0, duplicates=groups)
+    assert len(set(groups[picked].tolist())) == 10
+    with pytest.raises(ValueError, match="n_instances"):
+        stochastic_top(scores, 31)
+
+
+def test_stochastic_and_estimator_presets(fitted_pipeline, toy_pool):
+    from allsh_sklearn.presets import LOW_VARIANCE_COPIES, make_strategy
+
+    for name, sensitivity in [
+        ("allsh-mean-kl", "divergence_to_mean"),
+        ("allsh-mi", "mutual_information"),
+        ("allsh-var", "variance"),
+    ]:
+        strategy = make_strategy(name, random_state=0)
+        assert strategy.sensitivity == sensitivity
+        assert strategy.n_augmentations == LOW_VARIANCE_COPIES >= 8
+        indices, scores = strategy(fitted_pipeline, toy_pool, 3)
+        assert len(set(indices.tolist())) == 3 and np.all(np.diff(scores) <= 0)
+    stochastic = make_strategy("allsh-stochastic", random_state=0)
+    assert (stochastic.batch, stochastic.beta) == ("power", 1.0)
+    assert make_strategy("allsh-per-query").draw_copies == "per_query"
+
+
+def test_kl_reference_of_the_estimators_module():
+    # the estimators use the library's divergences, not a copy of them
+    np.testing.assert_allclose(
+        divergence_to_mean([[0.9, 0.1]], [[[0.6, 0.4]]]), kl([[0.9, 0.1]], [[0.6, 0.4]])
+    )

@@ -264,6 +264,12 @@ def test_runner_api_tables_and_query_time(tmp_path, data_home):
     image = "../plots/divergence__tfidf-lr-init2-batch2__sst2.png"
     assert f"]({image})" in table
     assert (tmp_path / "tables" / image).resolve().exists()
+    # and by the paired differences from the setting's first strategy (KL:
+    # the divergence table has no Random); one seed pairs nothing, so there
+    # is no interval and no plot of them
+    assert "Paired differences from KL, in points" in table
+    assert "| JSD | – (fewer than 2 paired seeds) |" in table
+    assert "__paired.png" not in table
     # without plots, a table links only the images already on disk
     (tmp_path / "plots" / "divergence__tfidf-lr-init2-batch2__sst2.png").unlink()
     write_report(tmp_path, settings=["divergence"], plots=False)
@@ -277,38 +283,122 @@ def test_runner_api_tables_and_query_time(tmp_path, data_home):
     assert len(load_runs(tmp_path, "query-time")) == 2
 
 
-def test_verdicts_against_the_best_baseline():
+def test_verdicts_are_paired_and_need_the_ci_to_exclude_zero():
+    from scipy import stats
+
     from allsh_sklearn.experiments._reporting import verdict, verdict_table
 
-    # a tie is a difference of means within the larger std over seeds
-    assert verdict([0.80, 0.82], [0.70, 0.72]) == "win"
-    assert verdict([0.70, 0.72], [0.80, 0.82]) == "loss"
-    assert verdict([0.80, 0.90], [0.80, 0.82]) == "tie"  # +0.04 < std 0.05
-    assert verdict([0.85, 0.85], [0.80, 0.90]) == "tie"  # the reference's std
+    # seed by seed: a win or a loss only where the 95% t CI excludes 0
+    assert verdict({0: 0.80, 1: 0.82, 2: 0.79}, {0: 0.70, 1: 0.73, 2: 0.70}) == "win"
+    assert verdict([0.70, 0.72, 0.71], [0.80, 0.81, 0.82]) == "loss"
+    # the old rule called this a win (+4 points against a std of 1 and 0.8);
+    # the seeds disagree on the sign, so the paired CI holds 0
+    assert verdict([0.80, 0.82, 0.83], [0.82, 0.75, 0.76]).startswith(
+        "no difference detected (resolves ±"
+    )
+    assert verdict({0: 0.8}, {0: 0.7, 1: 0.6}) == "–"  # one seed pairs
     setting = SETTINGS["in-domain"]
     cells = {
-        ("random", "1%"): [0.70, 0.72],
-        ("badge", "1%"): [0.75, 0.77],  # the best baseline at 1%
-        ("allsh", "1%"): [0.60, 0.62],
-        ("random", "5%"): [0.85, 0.87],  # the best baseline at 5%
-        ("badge", "5%"): [0.80, 0.80],
-        ("allsh", "5%"): [0.84, 0.88],
-        ("allsh-wca", "1%"): [],
-        ("allsh-wca", "5%"): [0.90, 0.90],
+        ("random", "1%"): {0: 0.70, 1: 0.72, 2: 0.71},
+        ("badge", "1%"): {0: 0.75, 1: 0.77, 2: 0.78},  # the best baseline at 1%
+        ("allsh", "1%"): {0: 0.60, 1: 0.62, 2: 0.61},
+        ("random", "5%"): {0: 0.85, 1: 0.87, 2: 0.86},  # the best at 5%
+        ("badge", "5%"): {0: 0.80, 1: 0.80, 2: 0.81},
+        ("allsh", "5%"): {0: 0.84, 1: 0.88, 2: 0.85},
+        ("allsh-wca", "1%"): {},
+        ("allsh-wca", "5%"): {0: 0.90, 2: 0.91},  # seed 1 missing: n=2
     }
     strategies = ["random", "badge", "allsh", "allsh-wca"]
     table = verdict_table(cells, strategies, ["1%", "5%"], setting)
     rows = {line.split(" | ")[0]: line for line in table.splitlines()}
     ours = strategy_label("allsh", setting)
+    low, high = stats.ttest_rel([60, 62, 61], [75, 77, 78]).confidence_interval()
     assert rows[f"| {ours}"].endswith(
-        "| loss (-15.00 vs BADGE) | tie (+0.00 vs Random) |"
+        f"| -15.67 [{low:+.2f}, {high:+.2f}] vs BADGE: **loss** "
+        "| -0.33 [-3.20, +2.54] vs Random: no difference detected (resolves ±3.58) |"
     )
     wca = strategy_label("allsh-wca", setting)
-    assert rows[f"| {wca}"].endswith("| – | win (+4.00 vs Random) |")
+    # paired on seeds 0 and 2 (+5 each), not 90.5 - 86.0 over all seeds
+    assert rows[f"| {wca}"].endswith(
+        "| – | +5.00 [+5.00, +5.00] vs Random, n=2: **win** |"
+    )
     assert "Random, BADGE" in table.splitlines()[0]
+    assert "Student t" in table.splitlines()[0]
+    # from a fixed reference: every other strategy gets a row
+    table = verdict_table(cells, strategies, ["1%", "5%"], setting, "random")
+    assert table.startswith("Paired differences from Random, in points")
+    assert [line.split(" | ")[0] for line in table.splitlines()[4:]] == [
+        "| BADGE",
+        f"| {ours}",
+        f"| {wca}",
+    ]
     # nothing to compare: no block
     assert verdict_table(cells, ["random", "badge"], ["1%"], setting) == ""
     assert verdict_table(cells, ["allsh"], ["1%"], setting) == ""
+
+
+def test_paired_plot_per_task(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from allsh_sklearn.experiments._reporting import (
+        accuracy_table,
+        paired_frame,
+        plot_paired,
+    )
+
+    def run(strategy, seed, accuracy):
+        return {
+            "config": {"task": "sst2", "strategy": strategy, "seed": seed},
+            "at_budget": {"1%": {"test": accuracy}, "5%": {"test": accuracy + 0.1}},
+            "checkpoints": {"1%": 600, "5%": 3000},
+            "curve": [[600, {"test": accuracy}], [3000, {"test": accuracy + 0.1}]],
+            "sizes": {"pool": 60000, "test": 872},
+            "classes": [0, 1],
+            "pool_class_counts": [30000, 30000],
+            "acquired_class_counts": [300, 300],
+            "acquired_mean_words": 10.0,
+            "pool_mean_words": 9.0,
+        }
+
+    runs = [
+        run(strategy, seed, 0.6 + 0.05 * seed + shift)
+        for strategy, shift in (("random", 0), ("entropy", 0.01), ("allsh", 0.02))
+        for seed in range(3)
+    ]
+    runs.append(run("allsh", 1, 0.99))  # a shorter duplicate: never counted
+    runs[-1]["curve"] = runs[-1]["curve"][:1]
+    frame = paired_frame(runs, "in-domain", "sst2")
+    assert list(frame["strategy"]) == ["Entropy", "Ours"] * 2
+    assert list(frame["n_labels"]) == [600, 600, 3000, 3000]
+    assert set(frame["baseline"]) == {"Random"}
+    assert frame["difference"].to_numpy() == pytest.approx([1, 2, 1, 2])
+    assert plot_paired(runs, "in-domain", "sst2").startswith(b"\x89PNG")
+    markdown = accuracy_table(
+        runs, "in-domain", paired_plots={"sst2": "../plots/p.png"}
+    )
+    assert "each strategy minus Random, mean paired difference" in markdown
+    assert "](../plots/p.png)" in markdown
+    assert "Paired differences from Random, in points" in markdown
+    # ALLSH run with another procedure of its copies: its own row, never
+    # mixed with the first (the procedure that differs is named)
+    for seed in range(3):
+        other = run("allsh", seed, 0.5 + 0.05 * seed)
+        other["config"]["copies"] = "per_query"
+        runs.append(other)
+    frame = paired_frame(runs, "in-domain", "sst2")
+    assert list(frame["strategy"][:3]) == [
+        "Entropy",
+        "Ours [copies=None]",
+        "Ours [copies=per_query]",
+    ]
+    assert frame["difference"].to_numpy()[:3] == pytest.approx([1, 2, -10])
+    markdown = accuracy_table(runs, "in-domain")
+    assert "| Ours [copies=per_query] | 55.00 ± 4.08 | 85.97 |" in markdown
+    # a strategy alone has nothing to be compared with
+    alone = [r for r in runs if r["config"]["strategy"] == "random"]
+    assert paired_frame(alone, "in-domain", "sst2") is None
+    assert plot_paired(alone, "in-domain", "sst2") is None
 
 
 def test_settings_cover_the_papers_tables():
@@ -444,6 +534,158 @@ def test_copies_per_seed(tmp_path, data_home, capsys, monkeypatch):
         listed.append({line.split()[1] for line in lines})
     assert len(listed[0]) == len(listed[1]) == 4
     assert not listed[0] & listed[1]
+
+
+# Run identity: the procedure of the copies (issue 29) -------------------------
+
+_RESULTS = Path(__file__).parents[1] / "results"
+_UDA = "tfidf(joint_pairs=True,p=0.3,replace_punctuation=True,tokenizer=bert-basic)"
+_WHITESPACE = (
+    "tfidf(joint_pairs=False,p=0.3,replace_punctuation=False,tokenizer=whitespace)"
+)
+
+
+@pytest.mark.parametrize("folder", ["", "allsh13"])
+def test_recorded_runs_keep_their_ids(folder):
+    from allsh_sklearn.experiments._runner import (
+        _WHITESPACE_RUNS,
+        RunConfig,
+        migrate_record,
+    )
+
+    path = _RESULTS / folder / "runs.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} is not in this checkout")
+    records = JsonlLog(path).read()
+    same = [RunConfig.from_record(r).run_id == r["run_id"] for r in records]
+    assert all(same), f"{same.count(False)} of {len(records)} ids changed"
+    # the 428 ALLSH runs of 2026-11-25 are read with the copies before UDA's
+    legacy = [r for r in records if r["run_id"][-12:] in _WHITESPACE_RUNS]
+    assert len(legacy) == (428 if folder == "" else 0)
+    assert all(
+        "tokenizer=whitespace" in migrate_record(r)["config"]["augmentation"]
+        for r in legacy
+    )
+    if folder == "allsh13":
+        procedures = {migrate_record(r)["config"].get("augmentation") for r in records}
+        assert procedures == {None, _UDA}
+
+
+def test_run_identity_holds_the_procedure(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from allsh_sklearn.experiments import _runner
+    from allsh_sklearn.experiments._runner import (
+        RunConfig,
+        copies_procedure,
+        migrate_record,
+    )
+
+    runner = ExperimentRunner(tmp_path, verbose=0)
+    kwargs = dict(tasks=["sst2"], seeds=[0], budgets=[30], initial_size=10)
+    plain, random = runner.plan("in-domain", strategies=["allsh", "random"], **kwargs)
+    # the record says which procedure; strategies without copies as before
+    assert (plain.as_dict()["augmentation"], plain.as_dict()["copies"]) == (
+        _UDA,
+        "per_pool",
+    )
+    assert "augmentation" not in random.as_dict() and random.procedure() is None
+    # the default procedure hashes as before the fields existed
+    assert "augmentation" not in plain.identity()
+    before = replace(plain, augmentation=None, copies=None)
+    assert before.run_id == plain.run_id
+    # any other augmenter, tokenisation or draw is another run
+    ids = {
+        plain.run_id,
+        replace(plain, augmentation=_WHITESPACE).run_id,
+        replace(plain, augmentation=_UDA.replace("p=0.3", "p=0.5")).run_id,
+        replace(plain, copies="per_query").run_id,
+        replace(plain, copies_per_seed=True).run_id,
+    }
+    assert len(ids) == 5
+    # Algorithm 1's draw at every query, with a base seed per pool or per seed
+    per_query = runner.plan("in-domain", strategies=["allsh-per-query"], **kwargs)
+    assert per_query[0].as_dict()["copies"] == "per_query"
+    per_seed = runner.plan(
+        "in-domain",
+        strategies=["allsh:draw_copies=per_query"],
+        copies_per_seed=True,
+        **kwargs,
+    )
+    assert per_seed[0].as_dict()["copies"] == "per_seed_and_query"
+    assert copies_procedure("allsh:augmenter=synonym")["augmentation"].startswith(
+        "synonym(min_replacements=1"
+    )
+    # A run recorded with the whitespace copies keeps its id; a UDA run of
+    # the same configuration now gets another one.
+    stored_id = plain.run_id
+    written = plain.as_dict()  # as written before the procedure was recorded
+    del written["augmentation"], written["copies"]
+    legacy_record = {"run_id": stored_id, "config": written}
+    monkeypatch.setattr(_runner, "_WHITESPACE_RUNS", frozenset({plain.digest}))
+    migrated = migrate_record(legacy_record)
+    assert migrated["config"]["augmentation"] == _WHITESPACE
+    assert RunConfig.from_record(legacy_record).run_id == stored_id
+    uda = runner.plan("in-domain", strategies=["allsh"], **kwargs)[0]
+    assert uda.augmentation == _UDA and uda.run_id != stored_id
+    # records that have their procedure, and runs without copies, are left
+    recorded = {"run_id": uda.run_id, "config": uda.as_dict()}
+    assert migrate_record(recorded) is recorded
+    bare = {"run_id": random.run_id, "config": random.as_dict()}
+    assert migrate_record(bare) is bare
+
+
+def test_runner_refuses_a_procedure_it_does_not_draw(tmp_path, data_home):
+    from dataclasses import replace
+
+    runner = ExperimentRunner(tmp_path, data_home=data_home, verbose=0)
+    (config,) = runner.plan(
+        "in-domain",
+        tasks=["sst2"],
+        strategies=["allsh"],
+        seeds=[0],
+        budgets=[30],
+        initial_size=10,
+        batch_size=10,
+    )
+    with pytest.raises(ValueError, match="this version of the code draws"):
+        runner._run("in-domain", [replace(config, augmentation=_WHITESPACE)])
+    assert JsonlLog(tmp_path / "iterations.jsonl").read() == []
+
+
+def test_issue_29_strategies_run_and_resume_by_id(tmp_path, data_home):
+    runner = ExperimentRunner(tmp_path, data_home=data_home, verbose=0)
+    kwargs = dict(
+        tasks=["sst2"],
+        strategies=["allsh-per-query", "allsh-mi:K=2", "allsh-stochastic"],
+        seeds=[0],
+        budgets=[30],
+        initial_size=10,
+        batch_size=10,
+    )
+    records = runner.run("in-domain", **kwargs)
+    assert [r["config"]["copies"] for r in records] == [
+        "per_query",
+        "per_pool",
+        "per_pool",
+    ]
+    assert all(r["config"]["augmentation"] == _UDA for r in records)
+    assert all(r["curve"][-1][0] == 30 for r in records)
+    before = (tmp_path / "iterations.jsonl").read_bytes()
+    again = ExperimentRunner(tmp_path, data_home=data_home, verbose=0).run(
+        "in-domain", **kwargs
+    )
+    assert (tmp_path / "iterations.jsonl").read_bytes() == before
+    assert [r["run_id"] for r in again] == [r["run_id"] for r in records]
+    strategy = build_strategy(
+        "allsh:batch=softrank,beta=2,draw_copies=per_query,sensitivity=variance"
+    )
+    assert (strategy.batch, strategy.beta, strategy.draw_copies) == (
+        "softrank",
+        2,
+        "per_query",
+    )
+    assert strategy.sensitivity == "variance"
 
 
 def test_help_documents_every_option(capsys):

@@ -6,9 +6,14 @@ an augmented copy ``x'``. With ``K`` copies, the worst case ``max_k`` (WCA,
 eq. 2) or the mean over copies. The top-b items by score are selected
 (Algorithm 1).
 
-Options beyond the paper (``score``, ``batch``; defaults are the paper's
-method) combine the divergence with the prediction's uncertainty and select
-diverse batches by k-means++ seeding; see
+When copies are drawn (``draw_copies``): once for the pool, reused at every
+query (the default, which the experiments before issue 29 used), or afresh
+at every query, as line 4 of Algorithm 1 does.
+
+Options beyond the paper (``score``, ``batch``, ``sensitivity``; defaults
+are the paper's method) combine the divergence with the prediction's
+uncertainty, estimate the sensitivity with less variance over ``K`` copies,
+and select diverse or sampled batches; see
 :mod:`allsh_sklearn.strategies._allsh_variants` and the results page.
 """
 
@@ -20,18 +25,29 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from ..augment._base import stable_seed
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
 from ..augment._tfidf import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 from ..divergences import get_divergence
 from ..utils._selection import text_digests
-from ..utils._validation import _describe, check_bool, check_int, check_one_of
+from ..utils._validation import (
+    _describe,
+    check_bool,
+    check_int,
+    check_one_of,
+    check_real,
+)
 from ._allsh_variants import (
     BATCHES,
     SCORES,
+    SENSITIVITIES,
+    STOCHASTIC_BATCHES,
     changed_share,
     combine_scores,
     per_change_scores,
     select_batch,
+    sensitivity_scores,
+    stochastic_top,
 )
 from ._balance import balanced_select
 from ._base import BaseQueryStrategy, param_tokens
@@ -39,6 +55,14 @@ from ._embeddings import check_embedding_params
 
 #: Augmented copies per text of worst-case augmentation (WCA, the paper's K).
 WCA_COPIES = 4
+
+#: The values of ``ALLSH(draw_copies=...)``.
+DRAWS = ("once", "per_query")
+
+# Copy indices of a query's fresh draw are offset by a multiple of this, so
+# that they never meet the indices 0..K-1 of a draw made once, nor another
+# query's (K is far below it).
+_QUERY_STRIDE = 2**16
 
 # The parameters the fitted state (augmenter_, cache_) is built from.
 _STATE_PARAMS = ("augmenter", "cache", "random_state")
@@ -81,6 +105,69 @@ def allsh_scores(proba, augmented_proba, divergence="kl", alpha=0.5, worst_case=
     """
     per_copy = _per_copy_divergences(proba, augmented_proba, divergence, alpha)
     return per_copy.max(axis=0) if worst_case else per_copy.mean(axis=0)
+
+
+def query_copy_indices(seed, n_labeled, n_pool, n_copies):
+    """The copy indices of one query's fresh draw (``draw_copies="per_query"``).
+
+    An augmenter's copy ``k`` of a text depends only on the text, ``k`` and
+    the augmenter's seed; a fresh draw is copies at other indices. They are
+    derived from the seed and the state of the loop (how many texts are
+    labeled, how many remain in the pool), which changes at every iteration
+    of Algorithm 1: a query is reproducible, a later one draws new copies,
+    and every strategy at the same iteration of the same schedule shares
+    them (and their cached embeddings).
+
+    Parameters
+    ----------
+    seed : int
+        The augmenter's seed (``augmenter_.seed_``).
+    n_labeled : int or None
+        The size of the labeled set, None when the call does not know it.
+    n_pool : int
+        The size of the pool being scored.
+    n_copies : int
+        ``K``.
+
+    Returns
+    -------
+    indices : range
+        ``K`` consecutive indices, none below ``2 ** 16``.
+
+    Examples
+    --------
+    >>> a = query_copy_indices(0, 10, 390, 2)
+    >>> a == query_copy_indices(0, 10, 390, 2), a == query_copy_indices(0, 20, 380, 2)
+    (True, False)
+    >>> len(a), a.start >= 2 ** 16
+    (2, True)
+    """
+    mixed = stable_seed(seed, "per_query", n_labeled, n_pool)
+    start = ((mixed >> 20) + 1) * _QUERY_STRIDE  # < 2**60: SQLite's INTEGER
+    return range(start, start + n_copies)
+
+
+class _CopiesFrom:
+    """An augmenter's copies ``offset, offset + 1, ...`` as its copies ``0, 1, ...``.
+
+    What :func:`~allsh_sklearn.augment.augment_with_cache` needs of an
+    augmenter (``augment`` and ``fingerprint``), so that a query's fresh
+    draw is made and cached as a draw made once is: copy ``k`` of this view
+    is copy ``offset + k`` of the augmenter, keyed in the cache under the
+    augmenter's fingerprint and the offset.
+    """
+
+    def __init__(self, augmenter, offset):
+        self.augmenter = augmenter
+        self.offset = offset
+
+    def fingerprint(self):
+        return f"{self.augmenter.fingerprint()}@{self.offset}"
+
+    def augment(self, X, n_copies=1, copy_offset=0):
+        return self.augmenter.augment(
+            X, n_copies=n_copies, copy_offset=self.offset + copy_offset
+        )
 
 
 def _per_copy_divergences(proba, augmented_proba, divergence, alpha):
@@ -154,9 +241,16 @@ class ALLSH(BaseQueryStrategy):
         worst case) over copies: the sensitivity to a small change rather
         than the size of the change the augmenter happened to make (see
         :func:`~allsh_sklearn.strategies._allsh_variants.per_change_scores`).
-    batch : {"top", "kmeans", "copy_gradient", "scaled_badge"}, default="top"
+    batch : {"top", "kmeans", "copy_gradient", "scaled_badge", "power", \
+            "softrank"}, default="top"
         How the batch is selected. ``"top"``: the top-b of the score, the
-        paper's method. The others are k-means++ seedings, as BADGE's, that
+        paper's method. ``"power"`` and ``"softrank"`` sample the batch
+        without replacement with probability proportional to
+        ``score ** beta`` or to ``rank ** -beta`` (stochastic top-b, Kirsch
+        et al., 2023; not in the paper), seeded by the call's
+        ``random_state`` (see
+        :func:`~allsh_sklearn.strategies._allsh_variants.stochastic_top`).
+        The others are k-means++ seedings, as BADGE's, that
         make the batch diverse (not in the paper; they need embeddings, see
         ``embedding``): ``"kmeans"`` over the embeddings weighted by the
         score; ``"copy_gradient"`` over the gradients of the cross-entropy
@@ -172,6 +266,33 @@ class ALLSH(BaseQueryStrategy):
         step, or None for the classifier's own ``predict_proba_and_embed``).
     embedding_kind : str or None, default="penultimate"
         Passed as ``kind=`` to the classifier's embedding method, as BADGE's.
+    sensitivity : {"divergence", "divergence_to_mean", "mutual_information", \
+            "variance"}, default="divergence"
+        How the local sensitivity is estimated from the ``K`` copies (the
+        ``score`` options then combine it with the uncertainty, as they do
+        the divergence). ``"divergence"``: the paper's, ``D(p, p_k)`` for each
+        copy, their mean or (``worst_case``) maximum. The others have less
+        variance over the draw of the copies (not in the paper; use them with
+        ``n_augmentations`` of 8 or more): ``"divergence_to_mean"``,
+        ``D(p, mean_k p_k)``; ``"mutual_information"``, BALD's
+        ``H(mean) - mean(H)`` over the predictions on the text and its copies;
+        ``"variance"``, the variance of those predictions summed over classes
+        (Gao et al., 2020). See
+        :func:`~allsh_sklearn.strategies._allsh_variants.sensitivity_scores`.
+    draw_copies : {"once", "per_query"}, default="once"
+        When the copies are drawn. ``"once"``: once per pool (per fitted
+        augmenter); every query scores the same copies, cached. ``"per_query"``:
+        afresh at every query, as line 4 of the paper's Algorithm 1: the
+        copies of a query are drawn with a seed derived from the augmenter's
+        seed (``random_state``) and the state of the loop, the number of
+        labeled texts and of pool texts (:func:`query_copy_indices`), so the
+        same ``random_state`` gives the same queries, a query repeated on the
+        same labeled set and pool scores the same copies, and each iteration
+        of an active learning loop scores new ones.
+    beta : float, default=1.0
+        With ``batch="power"`` or ``"softrank"``: the exponent of the
+        sampling weights, ``>= 0`` (0 is uniform sampling; larger values
+        approach the top-b).
 
     Attributes
     ----------
@@ -185,6 +306,9 @@ class ALLSH(BaseQueryStrategy):
         How many (text, copy) pairs were augmented so far (cache misses).
     last_scores_ : ndarray of shape (n_pool,)
         The scores of the whole pool at the last query.
+    last_copy_indices_ : list of int
+        The indices of the copies scored at the last query: ``0..K-1`` when
+        drawn once, a fresh range with ``draw_copies="per_query"``.
     last_query_time_ : dict
         Seconds spent in ``"augmentation"``, ``"inference"`` and
         ``"selection"`` at the last query.
@@ -221,6 +345,9 @@ class ALLSH(BaseQueryStrategy):
         batch="top",
         embedding=None,
         embedding_kind="penultimate",
+        sensitivity="divergence",
+        draw_copies="once",
+        beta=1.0,
     ):
         self.augmenter = augmenter
         self.divergence = divergence
@@ -234,6 +361,9 @@ class ALLSH(BaseQueryStrategy):
         self.batch = batch
         self.embedding = embedding
         self.embedding_kind = embedding_kind
+        self.sensitivity = sensitivity
+        self.draw_copies = draw_copies
+        self.beta = beta
 
     def fit(self, X, y=None):
         """Fit the augmenter on a corpus (optional: the first query does it).
@@ -290,6 +420,29 @@ class ALLSH(BaseQueryStrategy):
             check_one_of(self.balance, "balance", ("pool", "uniform"), owner="ALLSH")
         check_one_of(self.score, "score", SCORES, owner="ALLSH")
         check_one_of(self.batch, "batch", BATCHES, owner="ALLSH")
+        check_one_of(self.sensitivity, "sensitivity", SENSITIVITIES, owner="ALLSH")
+        check_one_of(self.draw_copies, "draw_copies", DRAWS, owner="ALLSH")
+        check_real(
+            self.beta,
+            "beta",
+            "a finite float >= 0",
+            lambda b: 0 <= b < np.inf,
+            owner="ALLSH",
+        )
+        if self.sensitivity != "divergence" and self.worst_case:
+            raise ValueError(
+                "The 'worst_case' parameter of ALLSH applies to "
+                "sensitivity='divergence' (a maximum over copies of the "
+                f"divergence to each). Got worst_case=True with "
+                f"sensitivity={self.sensitivity!r}; set worst_case=False."
+            )
+        if self.sensitivity != "divergence" and self.score == "per_change":
+            raise ValueError(
+                "The 'score' parameter of ALLSH can be 'per_change' only with "
+                "sensitivity='divergence' (it divides each copy's divergence by "
+                f"the share of tokens that copy changed). Got "
+                f"sensitivity={self.sensitivity!r}."
+            )
         check_embedding_params(self.embedding, self.embedding_kind, "ALLSH")
         if self.balance is not None and self.batch != "top":
             raise ValueError(
@@ -388,13 +541,28 @@ class ALLSH(BaseQueryStrategy):
     def _selects_by_score(self):
         return self.batch == "top"
 
+    def _uses_embeddings(self):
+        return self.batch not in ("top", *STOCHASTIC_BATCHES)
+
     def _pool_proba(self, context):
-        if self.batch == "top":
+        if not self._uses_embeddings():
             return context.proba()
         # The pass that gives the embeddings gives the probabilities too.
         return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]
 
     def _select(self, context):
+        if self.batch in STOCHASTIC_BATCHES:
+            scores = self._score(context)
+            with context.timer.phase("selection"):
+                indices = stochastic_top(
+                    scores,
+                    context.n_instances,
+                    method=self.batch,
+                    beta=self.beta,
+                    random_state=context.random_state,
+                    duplicates=context.duplicates,
+                )
+            return indices, scores
         if self.batch != "top":
             proba, augmented, scores = self._scores_and_copies(context)
             embeddings = context.proba_and_embeddings(
@@ -430,27 +598,59 @@ class ALLSH(BaseQueryStrategy):
         proba = self._pool_proba(context)
         with context.timer.phase("augmentation"):
             self._refresh_augmenter(context)
-            copies, n_computed = augment_with_cache(
-                self.augmenter_, X_pool, self.n_augmentations, self.cache_
-            )
+            if self.draw_copies == "once":
+                indices = range(self.n_augmentations)
+                copies, n_computed = augment_with_cache(
+                    self.augmenter_, X_pool, self.n_augmentations, self.cache_
+                )
+            else:
+                indices = query_copy_indices(
+                    self.augmenter_.seed_,
+                    self._n_labeled(context),
+                    len(X_pool),
+                    self.n_augmentations,
+                )
+                copies, n_computed = augment_with_cache(
+                    _CopiesFrom(self.augmenter_, indices.start),
+                    X_pool,
+                    self.n_augmentations,
+                    self.cache_,
+                )
             self.n_augmented_ += n_computed
+            self.last_copy_indices_ = list(indices)
         flat_copies = [item for copy in copies for item in copy]
         augmented = context.predict_proba(flat_copies)
         augmented = augmented.reshape(self.n_augmentations, len(X_pool), -1)
         with context.timer.phase("selection"):
             if self.score == "per_change":
-                divergence = self._per_change(proba, augmented, X_pool, copies)
-            else:
-                divergence = allsh_scores(
+                sensitivity = self._per_change(proba, augmented, X_pool, copies)
+            elif self.sensitivity == "divergence":
+                sensitivity = allsh_scores(
                     proba,
                     augmented,
                     divergence=self.divergence,
                     alpha=self.alpha,
                     worst_case=self.worst_case,
                 )
+            else:
+                sensitivity = sensitivity_scores(
+                    proba,
+                    augmented,
+                    self.sensitivity,
+                    divergence=self.divergence,
+                    alpha=self.alpha,
+                )
             if self.score not in ("divergence", "per_change"):
-                divergence = combine_scores(divergence, proba, self.score)
-        return proba, augmented, divergence
+                sensitivity = combine_scores(sensitivity, proba, self.score)
+        return proba, augmented, sensitivity
+
+    @staticmethod
+    def _n_labeled(context):
+        """How many texts are labeled, or None when the call does not say."""
+        try:
+            return len(context.labeled_texts())
+        except ValueError:
+            return None
 
     def _per_change(self, proba, augmented, X_pool, copies):
         per_copy = _per_copy_divergences(proba, augmented, self.divergence, self.alpha)

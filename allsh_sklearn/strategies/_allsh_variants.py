@@ -45,6 +45,29 @@ probability proportional to its squared distance to the nearest centre.
 - :func:`scaled_badge_kmeans_plusplus`: BADGE's ``q_i = onehot(y_hat_i) - p_i``
   scaled by a weight per item (for example the quantile of its ALLSH score,
   :func:`quantile_weights`).
+
+Low-variance estimators of the local sensitivity (:func:`sensitivity_scores`,
+``ALLSH(sensitivity=...)``). The paper's score is the divergence to *one*
+copy, so it depends on which words the augmenter happened to replace; with
+``K`` copies ``p_k = p(.|x_k')``, these average over the draw:
+
+- ``"divergence_to_mean"``: ``D(p, mean_k p_k)``, the divergence to the mean
+  prediction over the copies (at most the mean of the ``D(p, p_k)``, by the
+  convexity of ``D`` in its second argument);
+- ``"mutual_information"``: ``H(mean_m q_m) - mean_m H(q_m)`` over the
+  ``K + 1`` predictions ``q = (p, p_1, ..., p_K)``, BALD's mutual information
+  with the copies as the ensemble (with one copy, the Jensen-Shannon
+  divergence of ``p`` and ``p_1`` in nats);
+- ``"variance"``: ``sum_c Var_m q_m[c]``, the variance of the predictions over
+  the original and its copies summed over classes (population variance), the
+  consistency score of Gao et al. (2020).
+
+Stochastic batches (:func:`stochastic_weights`, :func:`stochastic_top`,
+``ALLSH(batch="power" | "softrank")``, Kirsch et al., 2023): instead of the
+top-b, the batch is sampled without replacement with probability
+proportional to ``score ** beta`` (power) or ``rank ** -beta`` (softrank,
+rank 1 the highest score), so that the noise of the score spreads the batch
+instead of deciding it.
 """
 
 import re
@@ -55,24 +78,40 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 from sklearn.utils import check_random_state
 
-from ..utils._validation import check_n_instances, check_one_of, check_probabilities
+from ..divergences import get_divergence
+from ..utils._selection import select_top
+from ..utils._validation import (
+    check_n_instances,
+    check_one_of,
+    check_probabilities,
+    check_real,
+)
 from ._badge import _kmeans_plusplus
 from ._embeddings import check_embeddings
 
 __all__ = [
     "BATCHES",
     "COMBINATIONS",
+    "KMEANS_BATCHES",
     "SCORES",
+    "SENSITIVITIES",
+    "STOCHASTIC_BATCHES",
     "changed_share",
     "combine_scores",
     "copy_gradient_factors",
     "copy_gradient_kmeans_plusplus",
+    "divergence_to_mean",
+    "mutual_information",
     "normalised_entropy",
     "per_change_scores",
+    "prediction_variance",
     "quantile_weights",
     "scaled_badge_kmeans_plusplus",
     "score_weighted_kmeans_plusplus",
     "select_batch",
+    "sensitivity_scores",
+    "stochastic_top",
+    "stochastic_weights",
 ]
 
 #: The values of :func:`combine_scores`'s ``method``.
@@ -84,9 +123,21 @@ SCORES = (*COMBINATIONS, "per_change")
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
-#: The values of :func:`select_batch`'s ``batch``: the top-b of the score,
-#: or a k-means++ seeding (see the module docstring).
-BATCHES = ("top", "kmeans", "copy_gradient", "scaled_badge")
+#: The k-means++ seedings of :func:`select_batch` (see the module docstring).
+KMEANS_BATCHES = ("kmeans", "copy_gradient", "scaled_badge")
+
+#: The stochastic batches of :func:`stochastic_top` (Kirsch et al., 2023).
+STOCHASTIC_BATCHES = ("power", "softrank")
+
+#: The values of ``ALLSH(batch=...)``: the top-b of the score (the paper), a
+#: k-means++ seeding, or a batch sampled in proportion to a power of the
+#: score or of its rank.
+BATCHES = ("top", *KMEANS_BATCHES, *STOCHASTIC_BATCHES)
+
+#: The values of ``ALLSH(sensitivity=...)``: the paper's divergence to each
+#: copy (mean or worst case over copies), or a low-variance estimator over
+#: the ``K`` copies (:func:`sensitivity_scores`).
+SENSITIVITIES = ("divergence", "divergence_to_mean", "mutual_information", "variance")
 
 
 def _check_scores(scores, n_samples=None, name="scores"):
@@ -571,7 +622,7 @@ def select_batch(
     ...              random_state=0).tolist()
     [0, 2]
     """
-    check_one_of(batch, "batch", BATCHES[1:], owner="select_batch")
+    check_one_of(batch, "batch", KMEANS_BATCHES, owner="select_batch")
     if batch == "kmeans":
         return score_weighted_kmeans_plusplus(
             scores,
@@ -598,3 +649,270 @@ def select_batch(
         random_state=random_state,
         duplicates=duplicates,
     )
+
+
+# Low-variance estimators of the local sensitivity ---------------------------
+
+
+def _members(proba, augmented_proba):
+    """The original's and the copies' predictions, shape ``(K + 1, n, C)``."""
+    proba = check_probabilities(proba, name="proba")
+    augmented = np.asarray(augmented_proba, dtype=np.float64)
+    if augmented.ndim != 3 or augmented.shape[1:] != proba.shape:
+        raise ValueError(
+            "The 'augmented_proba' parameter must have shape (n_copies, "
+            f"{proba.shape[0]}, {proba.shape[1]}). Got {augmented.shape} instead."
+        )
+    for copy in augmented:
+        check_probabilities(copy, name="augmented_proba")
+    return proba, augmented
+
+
+def _entropy(proba):
+    """Natural-log entropy of each row of ``(..., C)`` probabilities."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(proba > 0.0, proba * np.log(proba), 0.0)
+    return -terms.sum(axis=-1)
+
+
+def divergence_to_mean(proba, augmented_proba, divergence="kl", alpha=0.5):
+    """``D(p(.|x), mean_k p(.|x_k'))``: the divergence to the copies' mean.
+
+    Averaging the copies' predictions before the divergence removes much of
+    the draw's noise; by convexity the value is at most the mean over copies
+    of ``D(p, p_k)`` (the paper's score with ``K`` copies).
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the original texts.
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+        Predictions on the copies.
+    divergence : {"kl", "reverse_kl", "jsd", "alpha"} or callable, default="kl"
+        The statistical distance ``D``.
+    alpha : float, default=0.5
+        The order of the alpha-divergence.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), dtype=float64
+
+    Examples
+    --------
+    >>> copies = [[[0.5, 0.5]], [[0.9, 0.1]]]   # mean [0.7, 0.3]
+    >>> divergence_to_mean([[0.7, 0.3]], copies).tolist()
+    [0.0]
+    """
+    proba, augmented = _members(proba, augmented_proba)
+    measure = get_divergence(divergence, alpha=alpha)
+    return np.asarray(measure(proba, augmented.mean(axis=0)), dtype=np.float64)
+
+
+def mutual_information(proba, augmented_proba):
+    """BALD over augmentations: ``H(mean_m q_m) - mean_m H(q_m)``.
+
+    The ensemble is the prediction on the original and those on its ``K``
+    copies, ``q = (p, p_1, ..., p_K)``; natural logarithms. Zero when all
+    ``K + 1`` predictions agree; with one copy, the Jensen-Shannon divergence
+    of ``p`` and ``p_1`` in nats (the square of
+    :func:`~allsh_sklearn.divergences.jsd`, a distance in bits, times
+    ``log 2``).
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the original texts.
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+        Predictions on the copies.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), dtype=float64
+        Non-negative, at most ``log C``.
+
+    Examples
+    --------
+    >>> mi = mutual_information([[1.0, 0.0]], [[[0.0, 1.0]]])
+    >>> bool(abs(mi[0] - 0.6931) < 1e-4)                 # log 2
+    True
+    """
+    proba, augmented = _members(proba, augmented_proba)
+    members = np.concatenate([proba[None], augmented])
+    information = _entropy(members.mean(axis=0)) - _entropy(members).mean(axis=0)
+    return np.maximum(information, 0.0)
+
+
+def prediction_variance(proba, augmented_proba):
+    """``sum_c Var_m q_m[c]``: the spread of the predictions under augmentation.
+
+    The population variance (``ddof=0``) of each class probability over the
+    prediction on the original and those on its ``K`` copies, summed over
+    classes: the consistency score of Gao et al. (2020).
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the original texts.
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+        Predictions on the copies.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), dtype=float64
+
+    Examples
+    --------
+    >>> prediction_variance([[0.9, 0.1]], [[[0.5, 0.5]]]).round(6).tolist()
+    [0.08]
+    """
+    proba, augmented = _members(proba, augmented_proba)
+    members = np.concatenate([proba[None], augmented])
+    return members.var(axis=0).sum(axis=1)
+
+
+def sensitivity_scores(
+    proba,
+    augmented_proba,
+    method="divergence_to_mean",
+    *,
+    divergence="kl",
+    alpha=0.5,
+):
+    """A low-variance estimate of the local sensitivity over ``K`` copies.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predictions on the original texts.
+    augmented_proba : array-like of shape (n_copies, n_samples, n_classes)
+        Predictions on the copies.
+    method : {"divergence_to_mean", "mutual_information", "variance"}, \
+            default="divergence_to_mean"
+        :func:`divergence_to_mean`, :func:`mutual_information` or
+        :func:`prediction_variance`. (The paper's ``"divergence"``, the
+        mean or maximum over copies of ``D(p, p_k)``, is
+        :func:`~allsh_sklearn.strategies.allsh_scores`.)
+    divergence : {"kl", "reverse_kl", "jsd", "alpha"} or callable, default="kl"
+        ``D`` of ``"divergence_to_mean"``.
+    alpha : float, default=0.5
+        The order of the alpha-divergence.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), dtype=float64
+        Non-negative; larger is more sensitive.
+
+    Examples
+    --------
+    >>> p, copies = [[0.9, 0.1]], [[[0.5, 0.5]], [[0.9, 0.1]]]
+    >>> sensitivity_scores(p, copies, "variance").round(6).tolist()
+    [0.071111]
+    """
+    check_one_of(method, "method", SENSITIVITIES[1:], owner="sensitivity_scores")
+    if method == "divergence_to_mean":
+        return divergence_to_mean(proba, augmented_proba, divergence, alpha)
+    if method == "mutual_information":
+        return mutual_information(proba, augmented_proba)
+    return prediction_variance(proba, augmented_proba)
+
+
+# Stochastic batches (Kirsch et al., 2023) -----------------------------------
+
+
+def stochastic_weights(scores, method="power", beta=1.0):
+    """Sampling weights of a stochastic batch, normalised to sum to 1.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Non-negative scores, larger is more informative.
+    method : {"power", "softrank"}, default="power"
+        ``"power"``: proportional to ``score ** beta`` (a zero score gets
+        weight 0 while positive scores remain; all zero is uniform).
+        ``"softrank"``: proportional to ``rank ** -beta``, rank 1 the highest
+        score, tied scores sharing their average rank: scale-free, the
+        weights do not depend on how heavy the score's tail is.
+    beta : float, default=1.0
+        The exponent, ``>= 0``: 0 is uniform sampling, large values approach
+        the top-b.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,), dtype=float64
+
+    Examples
+    --------
+    >>> stochastic_weights([3.0, 1.0, 0.0], "power").tolist()
+    [0.75, 0.25, 0.0]
+    >>> stochastic_weights([3.0, 1.0, 0.0], "softrank").round(4).tolist()
+    [0.5455, 0.2727, 0.1818]
+    """
+    check_one_of(method, "method", STOCHASTIC_BATCHES, owner="stochastic_weights")
+    check_real(
+        beta,
+        "beta",
+        "a finite float >= 0",
+        lambda b: 0 <= b < np.inf,
+        owner="stochastic_weights",
+    )
+    scores = _check_scores(scores)
+    if method == "power":
+        with np.errstate(divide="ignore", over="ignore"):
+            # logs keep a large beta from overflowing; log 0 = -inf -> weight 0
+            logs = beta * np.log(scores) if beta > 0 else np.zeros_like(scores)
+    else:
+        logs = -beta * np.log(rankdata(-scores))
+    if not np.isfinite(logs).any():
+        return np.full(scores.shape, 1.0 / scores.shape[0])
+    weights = np.exp(logs - logs[np.isfinite(logs)].max())
+    return weights / weights.sum()
+
+
+def stochastic_top(
+    scores,
+    n_instances,
+    *,
+    method="power",
+    beta=1.0,
+    random_state=None,
+    duplicates=None,
+):
+    """Sample a batch without replacement in proportion to :func:`stochastic_weights`.
+
+    The Gumbel-top-k trick: the ``n_instances`` largest
+    ``log(weight_i) + G_i``, ``G_i`` independent standard Gumbel draws, are a
+    sample without replacement with these weights (successive draws
+    proportional to the weights of the items left). Items of weight 0 come
+    last, in random order.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Non-negative scores.
+    n_instances : int
+        The batch size, at most ``n_samples``.
+    method : {"power", "softrank"}, default="power"
+    beta : float, default=1.0
+        See :func:`stochastic_weights`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draw: the same seed gives the same batch.
+    duplicates : ndarray of shape (n_samples,) or None, default=None
+        Group ids of repeated texts: one item per group while other groups
+        remain (as :func:`~allsh_sklearn.utils.select_top`).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), dtype=int64
+        Distinct indices, in the order drawn.
+
+    Examples
+    --------
+    >>> stochastic_top([5.0, 0.0, 1.0, 0.0], 2, random_state=0).tolist()
+    [0, 2]
+    """
+    weights = stochastic_weights(scores, method, beta)
+    n_instances = check_n_instances(n_instances, weights.shape[0])
+    rng = check_random_state(random_state)
+    with np.errstate(divide="ignore"):
+        keys = np.log(weights) + rng.gumbel(size=weights.shape[0])
+    return select_top(keys, n_instances, random_state=rng, duplicates=duplicates)

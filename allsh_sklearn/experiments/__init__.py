@@ -15,7 +15,14 @@ for one release, with a ``DeprecationWarning``.
 from ..presets import STRATEGIES, build_strategy, canonical_strategy, parse_strategy
 from ..utils._deprecation import moved_names
 from ._reporting import accuracy_table, load_runs, query_time_table, write_report
-from ._runner import ExperimentRunner, RunConfig, load_task_data, run_experiment
+from ._runner import (
+    ExperimentRunner,
+    RunConfig,
+    copies_procedure,
+    load_task_data,
+    migrate_record,
+    run_experiment,
+)
 from ._settings import SETTINGS, TASKS, Setting, Task, strategy_label
 
 __getattr__ = moved_names(
@@ -47,8 +54,10 @@ __all__ = [
     "accuracy_table",
     "build_strategy",
     "canonical_strategy",
+    "copies_procedure",
     "load_runs",
     "load_task_data",
+    "migrate_record",
     "parse_strategy",
     "query_time_table",
     "run_experiment",

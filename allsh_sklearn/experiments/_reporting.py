@@ -32,6 +32,7 @@ from ..evaluation import DESIGN_KEYS, paired_difference, paired_differences_png
 from ..loop import RunJournal
 from ..plotting import learning_curves_png
 from ..utils._storage import atomic_write_bytes, atomic_write_text
+from ._runner import migrate_record
 from ._settings import (
     PAPER_QUERY_TIME,
     SETTINGS,
@@ -78,12 +79,15 @@ def load_runs(output_dir, setting=None):
     Returns
     -------
     runs : list of dict
-        One record per run id (the first written).
+        One record per run id (the first written), with the procedure of its
+        copies in its configuration (:func:`migrate_record`), so that old and
+        new records of one procedure are grouped together and records of
+        different procedures never are.
     """
     journal = RunJournal(output_dir)
     runs = {}
     for record in journal.runs.read():
-        runs.setdefault(record["run_id"], record)
+        runs.setdefault(record["run_id"], migrate_record(record))
     if setting is None:
         return list(runs.values())
     wanted = [r["run_id"] for r in journal.requests.read() if r["setting"] == setting]

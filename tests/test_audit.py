@@ -77,6 +77,67 @@ def test_bad_input_names_the_parameter(kwargs, match):
         class_estimates(**arguments)
 
 
+def _macro_f1_reference(true, predicted, n_classes):
+    """The macro-F1 of one resample, one class at a time (what the bootstrap
+    computed before it was vectorised)."""
+    scores = []
+    for k in range(n_classes):
+        tp = np.sum((true == k) & (predicted == k))
+        n_true, n_pred = np.sum(true == k), np.sum(predicted == k)
+        if n_true or n_pred:
+            scores.append(2 * tp / (n_true + n_pred))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def test_the_vectorised_bootstrap_gives_the_interval_of_the_plain_loop():
+    rng = np.random.default_rng(5)
+    labels = [f"c{k}" for k in range(8)]
+    true = rng.choice(labels, size=120, p=np.r_[0.5, [0.5 / 7] * 7]).tolist()
+    pred = [t if rng.random() < 0.6 else "c0" for t in true]
+    est = class_estimates(true, pred, labels, n_resamples=500, random_state=3)
+    index = {label: k for k, label in enumerate(labels)}
+    t = np.array([index[v] for v in true])
+    p = np.array([index[v] for v in pred])
+    draws = np.random.default_rng(3).integers(0, len(t), size=(500, len(t)))
+    boot = [_macro_f1_reference(t[d], p[d], len(labels)) for d in draws]
+    low, high = np.nanquantile(boot, [0.025, 0.975])
+    assert (est.macro_f1_low, est.macro_f1_high) == (float(low), float(high))
+    assert est.macro_f1 == _macro_f1_reference(t, p, len(labels))
+
+
+def test_a_pool_sample_is_named_as_such_in_the_warning():
+    est = class_estimates(
+        ["a", "b"],
+        ["a", "b"],
+        ["a", "b", "c"],
+        pool_predictions=["a"] * 1500 + ["b"] * 500,
+        pool_size=5485,
+    )
+    assert (
+        "never predicts 'c' on a random sample of 2,000 of the 5,485 unlabeled texts"
+        in est.warnings[0]
+    )
+    whole = class_estimates(["a"], ["a"], ["a", "c"], pool_predictions=["a"] * 10)
+    assert "on the 10 unlabeled texts" in whole.warnings[0]
+    with pytest.raises(ValueError, match="'pool_size'"):
+        class_estimates(["a"], ["a"], ["a"], pool_predictions=["a"] * 10, pool_size=3)
+
+
+def test_a_low_recall_on_few_audit_texts_says_it_may_be_so():
+    few = class_estimates(["a", "a", "b"], ["a", "a", "a"], ["a", "b"])
+    assert (
+        "recall of 'b' is 0% [0%, 79%] on 1 audit text: the model may miss"
+        in (few.warnings[0])
+    )
+    many = class_estimates(["a"] * 30 + ["b"] * 30, ["a"] * 60, ["a", "b"])
+    assert "on 30 audit texts: the model misses most texts" in many.warnings[0]
+    none = class_estimates([], [], ["a", "b"], train_counts={"a": 3, "b": 0})
+    assert none.warnings == [
+        "'a' has only 3 training labels (fewer than 5).",
+        "'b' has no training label yet.",
+    ]
+
+
 @pytest.fixture(scope="module")
 def trec_held_out(data_home):
     """A model trained on 300 TREC questions and its predictions on 5,000
@@ -95,17 +156,20 @@ def test_intervals_cover_the_truth_of_a_held_out_pool(trec_held_out):
     each class's recall and precision intervals and the macro-F1 interval
     hold the pool's true value about 95% of the time."""
     truth, predicted, labels = trec_held_out
-    true_recall = recall_score(truth, predicted, labels=labels, average=None,
-                               zero_division=np.nan)
-    true_precision = precision_score(truth, predicted, labels=labels, average=None,
-                                     zero_division=np.nan)
+    true_recall = recall_score(
+        truth, predicted, labels=labels, average=None, zero_division=np.nan
+    )
+    true_precision = precision_score(
+        truth, predicted, labels=labels, average=None, zero_division=np.nan
+    )
     true_macro = f1_score(truth, predicted, labels=labels, average="macro")
     rng = np.random.default_rng(1)
     hits = {"recall": [], "precision": [], "macro_f1": []}
     for _ in range(200):
         sample = rng.choice(len(truth), size=300, replace=False)
-        est = class_estimates(truth[sample], predicted[sample], labels,
-                              n_resamples=300, random_state=0)
+        est = class_estimates(
+            truth[sample], predicted[sample], labels, n_resamples=300, random_state=0
+        )
         for k, c in enumerate(est.classes):
             if c.support >= 5:
                 hits["recall"].append(c.recall_low <= true_recall[k] <= c.recall_high)

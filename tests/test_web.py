@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from _session_data import database_rows, labels_by_text, texts_project
 from conftest import NEGATIVE, POSITIVE
+from markupsafe import escape
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -583,9 +584,91 @@ def test_why_for_wca_and_for_other_strategies(tmp_path, strategy, shows):
     assert shows in page
     if strategy == "allsh-wca":
         assert "maximum over its copies" in page and "<mark>" in page
+        assert 'id="why-sentence">The model ' in page
     else:
         assert 'id="augmented-copy"' not in page
         assert re.search(r"Entropy sampling score: <strong>[0-9.e-]+</strong>", page)
+        # First the sentence: which labels the model hesitates between.
+        assert re.search(
+            r'id="why-sentence">The model is unsure: \w+ \(\d+%\) vs \w+ \(\d+%\)\.<',
+            page,
+        )
+        assert page.index('id="why-sentence"') < page.index('id="score"')
+
+
+def _why_card(page):
+    start = page.index('<section class="card why" id="why">')
+    return page[start : page.index("</section>", start)]
+
+
+def _retrained(tmp_path, name, **params):
+    """A project whose first batch is labeled and whose second is queried."""
+    project = make_project(tmp_path / name, **params)
+    session = LabelingSession.open(project, progress=False)
+    for item in session.current_batch().items:
+        session.label(item.item_id, truth(item.text), annotator="scripted")
+    session.retrain(size=3)
+    return project, session
+
+
+def test_why_leads_with_a_plain_sentence_then_the_numbers(tmp_path):
+    from allsh_sklearn.session._why import why_sentence
+
+    project, session = _retrained(tmp_path, "allsh")
+    app = create_app(project)
+    try:
+        page = Browser(app, "Ann").page()
+    finally:
+        app.state.executor.shutdown(wait=True)
+    item = shown_item(page)
+    why = session.why(item)
+    expected = why_sentence("allsh", why["proba"], copy_proba=why["copy_proba"])
+    card = _why_card(page)
+    # The sentence first, right under the heading; then the copy with its
+    # changed words marked, the probabilities, the divergence and the method.
+    assert re.search(
+        r"<h2>Why this text was picked</h2>\s*"
+        r'<p class="why-sentence" id="why-sentence">([^<]*)</p>',
+        card,
+    ).group(1) == str(escape(expected))
+    assert expected.startswith("The model ")
+    assert "after replacing the highlighted words it " in expected
+    order = [
+        card.index(marker)
+        for marker in (
+            'id="why-sentence"',
+            'id="augmented-copy"',
+            'id="why-proba"',
+            'id="divergence"',
+            'id="why-method"',
+        )
+    ]
+    assert order == sorted(order)
+    assert "The copy with replaced words (highlighted)" in card
+    assert "<mark>" in card and "paraphras" not in card
+
+
+def test_why_for_an_audit_text_and_a_first_batch_text(tmp_path):
+    project, session = _retrained(tmp_path, "audit", audit_fraction=0.5)
+    audit = next(i for i in session.current_batch().items if i.purpose == "audit")
+    app = create_app(project)
+    try:
+        why = app.state.backend._item(session.item(audit.item_id))["why"]
+    finally:
+        app.state.executor.shutdown(wait=True)
+    assert why["kind"] == "audit" and why["score"] is None
+    assert why["sentence"] == (
+        "Picked at random from the pool, not by the model's scores."
+    )
+    # A text of the first (random) batch, before any model.
+    app = create_app(make_project(tmp_path / "fresh"))
+    try:
+        page = Browser(app, "Ann").page()
+    finally:
+        app.state.executor.shutdown(wait=True)
+    assert re.search(
+        r'id="why-sentence">Picked at random: there was no model yet', page
+    )
 
 
 def test_retrain_progress_shows_the_session_stages(app, project):

@@ -345,6 +345,14 @@ def test_retrain_from_the_page_then_see_why_allsh_picked_a_text(
 
     browser.find_element(By.LINK_TEXT, "Label").click()
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "why"))
+    # Why it was picked, in words first: the card's first paragraph.
+    sentence = browser.find_element(By.ID, "why-sentence")
+    assert sentence.is_displayed() and sentence.text.startswith("The model ")
+    assert "after replacing the highlighted words" in sentence.text
+    first = browser.execute_script(
+        "return document.querySelector('#why h2').nextElementSibling.id"
+    )
+    assert first == "why-sentence"
     copy = browser.find_element(By.ID, "augmented-copy")
     marked = copy.find_elements(By.TAG_NAME, "mark")
     assert marked, "no changed word is highlighted"
@@ -468,6 +476,9 @@ def test_screenshots_of_a_session_on_real_reviews(browser, data_home, tmp_path):
                 assert item, "no text of the batch has an ALLSH explanation"
                 press(browser, key_for(truth_of[text]))
             assert browser.find_elements(By.CSS_SELECTOR, "#augmented-copy mark")
+            assert browser.find_element(By.ID, "why-sentence").text.startswith(
+                "The model "
+            )
             full_page(browser)
             screenshot(browser, "labeling-page.png", tmp_path)
 
@@ -480,6 +491,11 @@ def test_screenshots_of_a_session_on_real_reviews(browser, data_home, tmp_path):
             )
             assert "%" in browser.find_element(By.ID, "audit-accuracy").text
             assert len(browser.find_elements(By.CSS_SELECTOR, "#rounds tbody tr")) == 4
+            per_class = browser.find_elements(
+                By.CSS_SELECTOR, "#per-class-table tbody tr"
+            )
+            assert [row.text.split()[0] for row in per_class] == names
+            assert "%" in browser.find_element(By.ID, "macro-f1").text
             n_train = int(browser.find_element(By.ID, "n-labeled").text)
             n_audit = int(browser.find_element(By.ID, "n-audit").text)
             assert rows(
@@ -495,3 +511,95 @@ def test_screenshots_of_a_session_on_real_reviews(browser, data_home, tmp_path):
         rows(project, "SELECT annotator, COUNT(*) FROM events GROUP BY annotator")
     )
     assert annotators["Ann"] >= 3 and annotators["scripted"] == 100
+
+
+def element_screenshot(element, name, tmp_path):
+    """A screenshot of one element of the page (for the user guide)."""
+    folder = SCREENSHOTS if os.environ.get("ALLSH_UPDATE_SCREENSHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    assert element.screenshot(str(path))
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+    return path
+
+
+def test_screenshot_of_why_a_news_text_was_picked(browser, data_home, tmp_path):
+    """The user guide's pictures of "why was this picked" and of the per-class
+    estimates on four classes: AG News test descriptions, three rounds
+    labeled by a scripted annotator."""
+    from allsh_sklearn.datasets import load_dataset
+    from allsh_sklearn.session._why import why_sentence
+
+    bunch = load_dataset("ag_news", "test", data_home=data_home)
+    names = list(bunch.target_names)
+    texts = list(bunch.data[:1200])
+    truth_of = {
+        text: names[y] for text, y in zip(texts, bunch.target[:1200], strict=True)
+    }
+    project = tmp_path / "news"
+    session = LabelingSession.create(
+        project,
+        pd.DataFrame({"text": texts}),
+        labels=names,
+        batch_size=20,
+        audit_fraction=0.1,
+        stop_set_size=300,
+        progress=False,
+    )
+    for _ in range(4):
+        batch = session.next_batch()
+        if len(session.rounds()) == 3:
+            break
+        for item in batch.items:
+            session.label(item.item_id, truth_of[item.text], annotator="scripted")
+    # The text the screenshot shows: the batch's ALLSH pick on which the
+    # copy moved the model's label, or else its highest score.
+    picks = [i for i in batch.items if i.explanation is not None]
+    flips = [
+        i
+        for i in picks
+        if session.why(i.item_id)["sentence"].count(" says ") == 1
+        and "hesitates" in session.why(i.item_id)["sentence"]
+    ]
+    chosen = (flips or sorted(picks, key=lambda i: -i.score))[0]
+    for item in batch.items:
+        if item.item_id != chosen.item_id:
+            session.label(item.item_id, truth_of[item.text], annotator="scripted")
+    why = session.why(chosen.item_id)
+    session.close()
+    try:
+        with BackgroundServer(project) as server:
+            open_page(browser, server, "Ann")
+            assert shown(browser)[0] == chosen.item_id
+            card = browser.find_element(By.ID, "why")
+            sentence = browser.find_element(By.ID, "why-sentence").text
+            assert sentence == why_sentence(
+                "allsh", why["proba"], copy_proba=why["copy_proba"]
+            )
+            assert browser.find_elements(By.CSS_SELECTOR, "#augmented-copy mark")
+            browser.set_window_size(1000, 1400)
+            element_screenshot(card, "why-picked.png", tmp_path)
+
+            # The status page's per-class estimates, warnings first.
+            browser.find_element(By.LINK_TEXT, "Status").click()
+            WebDriverWait(browser, 10).until(
+                lambda d: d.find_elements(By.ID, "per-class")
+            )
+            rows = browser.find_elements(By.CSS_SELECTOR, "#per-class-table tbody tr")
+            assert [row.text.split()[0] for row in rows] == names
+            warnings = browser.find_elements(By.CSS_SELECTOR, "#class-warnings li")
+            stored = LabelingSession.open(project, progress=False)
+            expected = stored.status().class_estimates["warnings"]
+            stored.close()
+            assert [w.text for w in warnings] == expected
+            if warnings:
+                box = browser.find_element(By.ID, "class-warnings")
+                colour = box.value_of_css_property("background-color")
+                assert colour not in ("rgba(0, 0, 0, 0)", "rgba(255, 255, 255, 1)")
+            full_page(browser)
+            card = browser.find_element(By.ID, "per-class")
+            browser.execute_script("arguments[0].scrollIntoView()", card)
+            element_screenshot(card, "per-class.png", tmp_path)
+    finally:
+        browser.set_window_size(1100, 900)

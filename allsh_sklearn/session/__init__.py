@@ -8,7 +8,7 @@ Studio task JSON; the terminal annotator (``allsh-label annotate``) labels
 one text at a time. See the user guide's "Labeling your own data".
 """
 
-from ._audit import accuracy_interval
+from ._audit import ClassEstimate, ClassEstimates, accuracy_interval, class_estimates
 from ._errors import (
     EXIT_CODES,
     InputFileError,
@@ -35,6 +35,8 @@ __all__ = [
     "EXIT_CODES",
     "SCHEMA_VERSION",
     "Batch",
+    "ClassEstimate",
+    "ClassEstimates",
     "Event",
     "ImportReport",
     "InputFileError",
@@ -48,6 +50,7 @@ __all__ = [
     "SessionVersionError",
     "StorageError",
     "accuracy_interval",
+    "class_estimates",
     "label_studio_config",
     "read_pool",
 ]

@@ -158,16 +158,73 @@ def _print_round(round_info, out):
     out.flush()
 
 
+def _ansi(out):
+    """Whether ``out`` is a terminal that shows bold text (and NO_COLOR unset)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def _print_why(session, item, out):
+    """The ``w`` view: why the text was picked in one sentence, then the numbers.
+
+    For ALLSH, the copy with replaced words follows with those words marked
+    (bold and underlined on a terminal, ``[in brackets]`` otherwise), then
+    the model's probabilities on the text and on the copy, and their
+    divergence (the text's score).
+    """
+    from ._why import MEASURE_NAMES, mark_changed, percent, why_sentence
+
     why = session.why(item.item_id)
-    print(f"why: {why.get('reason', '')}", file=out)
+    width = min(shutil.get_terminal_size((88, 24)).columns, 100)
+    style = "ansi" if _ansi(out) else "brackets"
+    sentence = why.get("sentence") or why.get("reason", "")
+    if why.get("kind") == "allsh":
+        sentence = why_sentence(
+            "allsh",
+            why["proba"],
+            copy_proba=why["copy_proba"],
+            changed_words="the highlighted words"
+            if style == "ansi"
+            else "the words in [brackets]",
+        )
+    print(
+        textwrap.fill(f"why: {sentence}", width=width, subsequent_indent="     "),
+        file=out,
+    )
     if "copy" in why:
-        print(f"  paraphrase: {why['copy']}", file=out)
-        original = ", ".join(f"{k} {v:.2f}" for k, v in (why["proba"] or {}).items())
-        copy = ", ".join(f"{k} {v:.2f}" for k, v in why["copy_proba"].items())
-        print(f"  model on the text:       {original}", file=out)
-        print(f"  model on the paraphrase: {copy}", file=out)
-        print(f"  divergence ({why['measure']}): {why['divergence']:.4f}", file=out)
+        copies = why["copy"] if isinstance(why["copy"], list) else [why["copy"]]
+        originals = [item.text, item.text_pair]
+        print("  the copy with replaced words:", file=out)
+        for original, copy in zip(originals, copies, strict=False):
+            marked = mark_changed(original or "", copy, style=style)
+            for paragraph in marked.splitlines() or [""]:
+                print(
+                    textwrap.fill(
+                        paragraph,
+                        width=width,
+                        initial_indent="    ",
+                        subsequent_indent="    ",
+                    ),
+                    file=out,
+                )
+        original = ", ".join(
+            f"{k} {percent(v)}" for k, v in (why["proba"] or {}).items()
+        )
+        copy = ", ".join(f"{k} {percent(v)}" for k, v in why["copy_proba"].items())
+        print(f"  model on the text: {original}", file=out)
+        print(f"  model on the copy: {copy}", file=out)
+        measure = MEASURE_NAMES.get(why["measure"], why["measure"])
+        print(
+            f"  divergence ({measure}) between the two: "
+            f"{why['divergence']:.4f} (the text's score)",
+            file=out,
+        )
+    elif why.get("score") is not None:
+        print(f"  score: {why['score']:.4g} ({why.get('reason', '')})", file=out)
     out.flush()
 
 

@@ -171,15 +171,31 @@ class ClassEstimates:
 
 def _macro_f1(true, predicted, n_classes):
     """Macro F1 over the classes present in ``true`` or ``predicted``."""
-    scores = []
-    for k in range(n_classes):
-        tp = np.sum((true == k) & (predicted == k))
-        n_true = np.sum(true == k)
-        n_pred = np.sum(predicted == k)
-        if n_true == 0 and n_pred == 0:
-            continue
-        scores.append(2 * tp / (n_true + n_pred))
-    return float(np.mean(scores)) if scores else float("nan")
+    return float(_macro_f1_many(true[None, :], predicted[None, :], n_classes)[0])
+
+
+def _macro_f1_many(true, predicted, n_classes, chunk=256):
+    """:func:`_macro_f1` of each row of ``true`` and ``predicted`` (2-D), at
+    once: one confusion matrix per row from a single ``bincount``."""
+    n_rows, n = true.shape
+    out = np.empty(n_rows)
+    for start in range(0, n_rows, chunk):
+        t, p = true[start : start + chunk], predicted[start : start + chunk]
+        rows = len(t)
+        cells = t * n_classes + p + (np.arange(rows) * n_classes**2)[:, None]
+        confusion = np.bincount(cells.ravel(), minlength=rows * n_classes**2).reshape(
+            rows, n_classes, n_classes
+        )
+        tp = np.diagonal(confusion, axis1=1, axis2=2)
+        total = confusion.sum(axis=2) + confusion.sum(axis=1)
+        present = total > 0
+        f1 = np.where(present, 2 * tp / np.maximum(total, 1), 0.0)
+        n_present = present.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + rows] = np.where(
+                n_present > 0, f1.sum(axis=1) / n_present, np.nan
+            )
+    return out
 
 
 def class_estimates(
@@ -189,6 +205,7 @@ def class_estimates(
     *,
     train_counts=None,
     pool_predictions=None,
+    pool_size=None,
     confidence=0.95,
     min_train_labels=5,
     recall_threshold=0.5,
@@ -216,6 +233,10 @@ def class_estimates(
     pool_predictions : sequence of str or None, default=None
         The model's predictions on the unlabeled pool, for the "never
         predicted" warning and each class's share.
+    pool_size : int or None, default=None
+        The size of the whole unlabeled pool when ``pool_predictions`` are
+        those of a random sample of it (the warning then says so); None
+        when they cover all of it.
     confidence : float, default=0.95
         Level of every interval.
     min_train_labels : int, default=5
@@ -250,8 +271,10 @@ def class_estimates(
             f"{len(true_labels)} and {len(predicted_labels)} instead."
         )
     index = {label: k for k, label in enumerate(labels)}
-    for name, values in (("true_labels", true_labels),
-                         ("predicted_labels", predicted_labels)):
+    for name, values in (
+        ("true_labels", true_labels),
+        ("predicted_labels", predicted_labels),
+    ):
         unknown = sorted({str(v) for v in values if v not in index})
         if unknown:
             raise ValueError(
@@ -260,13 +283,19 @@ def class_estimates(
             )
     check_real(confidence, "confidence", "a float in (0, 1)", lambda c: 0 < c < 1)
     check_int(min_train_labels, "min_train_labels", 0)
-    check_real(recall_threshold, "recall_threshold", "a float in [0, 1]",
-               lambda t: 0 <= t <= 1)
+    check_real(
+        recall_threshold, "recall_threshold", "a float in [0, 1]", lambda t: 0 <= t <= 1
+    )
     check_int(n_resamples, "n_resamples", 1)
     true = np.array([index[v] for v in true_labels], dtype=int)
     predicted = np.array([index[v] for v in predicted_labels], dtype=int)
     pool_counts = Counter(pool_predictions) if pool_predictions is not None else None
     n_pool = sum(pool_counts.values()) if pool_counts is not None else 0
+    if pool_size is not None:
+        check_int(pool_size, "pool_size", n_pool)
+    where = f"the {n_pool:,} unlabeled texts"
+    if pool_size is not None and pool_size > n_pool:
+        where = f"a random sample of {n_pool:,} of the {pool_size:,} unlabeled texts"
     nan = float("nan")
     classes, warnings = [], []
     for k, label in enumerate(labels):
@@ -285,35 +314,56 @@ def class_estimates(
         share = None
         if pool_counts is not None:
             share = pool_counts.get(label, 0) / n_pool if n_pool else 0.0
-        estimate = ClassEstimate(label, support, n_pred, recall, r_low, r_high,
-                                 precision, p_low, p_high, f1, n_train, share)
+        estimate = ClassEstimate(
+            label,
+            support,
+            n_pred,
+            recall,
+            r_low,
+            r_high,
+            precision,
+            p_low,
+            p_high,
+            f1,
+            n_train,
+            share,
+        )
         classes.append(estimate)
         if pool_counts is not None and n_pool and pool_counts.get(label, 0) == 0:
             warnings.append(
-                f"The model never predicts {label!r} on the {n_pool} unlabeled "
-                "texts: it cannot find that class; label more of it (search "
-                "for it, or use a class-balanced strategy)."
+                f"The model never predicts {label!r} on {where}: it cannot "
+                "find that class; label more of it (search for it, or use a "
+                "class-balanced strategy)."
             )
         if n_train is not None and n_train < min_train_labels:
             warnings.append(
-                f"{label!r} has only {n_train} training label"
+                f"{label!r} has no training label yet."
+                if n_train == 0
+                else f"{label!r} has only {n_train} training label"
                 f"{'' if n_train == 1 else 's'} (fewer than {min_train_labels})."
             )
         if support and recall < recall_threshold:
+            texts = "text" if support == 1 else "texts"
+            verdict = (
+                "the model misses most texts of that class."
+                if r_high < recall_threshold
+                else "the model may miss most texts of that class (the interval "
+                "is wide: more audit labels will tell)."
+            )
             warnings.append(
                 f"The estimated recall of {label!r} is {recall:.0%} "
-                f"[{r_low:.0%}, {r_high:.0%}] on {support} audit texts: the "
-                f"model misses most texts of that class."
+                f"[{r_low:.0%}, {r_high:.0%}] on {support} audit {texts}: {verdict}"
             )
     if len(true):
         macro = _macro_f1(true, predicted, len(labels))
         rng = np.random.default_rng(random_state)
         draws = rng.integers(0, len(true), size=(n_resamples, len(true)))
-        boot = np.array([_macro_f1(true[d], predicted[d], len(labels)) for d in draws])
+        boot = _macro_f1_many(true[draws], predicted[draws], len(labels))
         alpha = 1 - confidence
         low, high = np.nanquantile(boot, [alpha / 2, 1 - alpha / 2])
         macro_low, macro_high = float(low), float(high)
     else:
         macro = macro_low = macro_high = nan
-    return ClassEstimates(classes, int(len(true)), macro, macro_low, macro_high,
-                          warnings)
+    return ClassEstimates(
+        classes, int(len(true)), macro, macro_low, macro_high, warnings
+    )

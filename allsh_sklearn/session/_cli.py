@@ -30,7 +30,10 @@ _FORMATS = ("csv", "jsonl", "parquet", "labelstudio")
 #: ``HELP`` (one line), ``DESCRIPTION``, ``add_arguments(parser)`` (the
 #: parser has ``project`` already) and ``run(args, out) -> exit code``; it is
 #: imported when the parser is built, by name (like an entry point).
-COMMAND_PLUGINS = {"serve": "allsh_sklearn.web._cli"}
+COMMAND_PLUGINS = {
+    "serve": "allsh_sklearn.web._cli",
+    "labelstudio": "allsh_sklearn.labelstudio._cli",
+}
 
 
 def _epilog():
@@ -543,6 +546,8 @@ def _run_status(args, out):
             for check in status.rounds[-1].checks:
                 verdict = "STOP" if check["stop"] else "go on"
                 print(f"    {verdict:5}  {check['message']}", file=out)
+            for line in _class_estimate_lines(status.class_estimates):
+                print(line, file=out)
         else:
             print("  no model trained yet", file=out)
         if not status.n_unlabeled:
@@ -559,6 +564,71 @@ def _run_status(args, out):
     if args.exit_code and status.should_stop:
         return 10
     return 0
+
+
+def _interval(value, low, high):
+    if value is None:
+        return "-"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _class_estimate_lines(estimates, width=88):
+    """The per-class table and warnings of ``status``, as lines."""
+    from ._why import percent
+
+    if estimates is None:
+        return [
+            "  no per-class estimates for this round (trained by an older "
+            "version; retrain to get them)"
+        ]
+    n_audit = estimates["n_audit"]
+    level = f"{estimates['confidence']:.0%}"
+    where = f"{n_audit} audit labels" if n_audit else "no audit labels yet"
+    lines = [f"  per-class estimates (round {estimates['round']}, {where}):"]
+    name_width = max(5, *(len(c["label"]) for c in estimates["classes"]))
+    lines.append(
+        f"    {'label':<{name_width}}  train  audit  {'recall [' + level + ']':<19}  "
+        f"{'precision [' + level + ']':<19}  predicted"
+    )
+    for c in estimates["classes"]:
+        recall = _interval(c["recall"], c["recall_low"], c["recall_high"])
+        precision = _interval(c["precision"], c["precision_low"], c["precision_high"])
+        share = "-" if c["pool_share"] is None else percent(c["pool_share"])
+        lines.append(
+            f"    {c['label']:<{name_width}}  {c['n_train'] or 0:>5}  "
+            f"{c['support']:>5}  {recall:<19}  {precision:<19}  {share:>9}"
+        )
+    pool = estimates.get("pool") or {}
+    if pool.get("n"):
+        on = (
+            f"a random sample of {pool['n']:,} of the {pool['of']:,} unlabeled texts"
+            if pool.get("source") == "sample"
+            else f"the {pool['n']:,} unlabeled texts"
+        )
+        lines.append(f"    (predicted: the share of {on} the model gives each class)")
+    if estimates["macro_f1"] is not None:
+        lines.append(
+            f"    macro-F1 {estimates['macro_f1']:.2f} "
+            f"[{estimates['macro_f1_low']:.2f}, {estimates['macro_f1_high']:.2f}] "
+            f"({level} bootstrap interval)"
+        )
+    else:
+        lines.append(
+            "    recall, precision and macro-F1 need labels of the audit sample "
+            "(a session made with --audit-fraction above 0)"
+        )
+    if estimates["warnings"]:
+        lines.append("  warnings:")
+        for warning in estimates["warnings"]:
+            lines.extend(
+                textwrap.wrap(
+                    warning,
+                    width=width,
+                    initial_indent="    ! ",
+                    subsequent_indent="      ",
+                )
+            )
+    return lines
 
 
 def _run_predict(args, out):

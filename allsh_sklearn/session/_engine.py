@@ -80,6 +80,13 @@ class StepResult:
     mean_pool_score : float or None
         The mean score over the whole candidate pool.
     train_seconds, query_seconds : float
+    pool_indices : ndarray or None
+        The candidate pool the query scored (positions in the pool), when
+        the strategy kept its predicted classes (class-balanced ones do).
+    pool_predictions : list of str or None
+        The model's predicted label for each of ``pool_indices``: the
+        predictions the query made anyway, so the per-class estimates need
+        no second pass over the pool.
     """
 
     estimator: object
@@ -88,6 +95,8 @@ class StepResult:
     mean_pool_score: float | None
     train_seconds: float
     query_seconds: float
+    pool_indices: np.ndarray | None = None
+    pool_predictions: list | None = None
 
 
 class _ChunkedProgress:
@@ -550,6 +559,7 @@ class Engine:
             scores, mean_score = scores_all[positions], float(np.mean(scores_all))
         else:
             scores, mean_score = np.full(len(chosen), np.nan), None
+        pool_indices, pool_predictions = self._pool_predictions(estimator, candidates)
         return StepResult(
             estimator=estimator,
             indices=np.asarray(chosen, dtype=np.int64),
@@ -557,7 +567,27 @@ class Engine:
             mean_pool_score=mean_score,
             train_seconds=times.get("train", 0.0),
             query_seconds=times.get("query", 0.0),
+            pool_indices=pool_indices,
+            pool_predictions=pool_predictions,
         )
+
+    def _pool_predictions(self, estimator, candidates):
+        """The predicted label of each candidate, if the query kept them.
+
+        Class-balanced strategies predict the whole candidate pool to share
+        the batch out among the classes and keep the predicted classes
+        (``last_predicted_``, column indices of ``estimator.classes_``);
+        ``(None, None)`` for the others.
+        """
+        predicted = getattr(self.fitted_strategy_, "last_predicted_", None)
+        if predicted is None or len(predicted) != len(candidates):
+            return None, None
+        classes = [str(c) for c in estimator.classes_]
+        try:
+            labels = [classes[int(k)] for k in np.asarray(predicted)]
+        except (IndexError, TypeError, ValueError):
+            return None, None
+        return np.asarray(candidates, dtype=np.int64), labels
 
     def encode_ahead(self, X_pool, progress=True):
         """Encode the pool (and ALLSH's copies) once with a frozen encoder tier.

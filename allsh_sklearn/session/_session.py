@@ -30,7 +30,7 @@ from ..stopping import (
     StoppingRule,
     evaluate_rules,
 )
-from ._audit import accuracy_interval
+from ._audit import accuracy_interval, class_estimates
 from ._engine import Engine, check_strategy_name
 from ._errors import InputFileError, NotReadyError, SessionError, StorageError
 from ._formats import format_time, read_label_rows, read_pool, write_rows
@@ -57,6 +57,16 @@ CLAIM_SECONDS = 600.0
 
 #: The skip marker of the terminal and of label files' ``label`` column.
 SKIP = "__skip__"
+
+#: Unlabeled texts the model predicts at each round for the per-class
+#: estimates' "never predicted" warning, when the query kept no predictions.
+POOL_SAMPLE = 2000
+
+#: The per-class estimates' settings: interval level, the fewest training
+#: labels a class should have, the lowest estimated recall not warned about.
+AUDIT_CONFIDENCE = 0.95
+MIN_TRAIN_LABELS = 5
+RECALL_THRESHOLD = 0.5
 
 
 # What the session hands out ---------------------------------------------------------
@@ -92,6 +102,10 @@ class Item:
     skipped : bool
     history : list of Event
         Filled by :meth:`LabelingSession.item` only.
+    purpose : {"train", "audit"} or None
+        Why it is in its batch: picked for training (by the strategy, or at
+        random in a batch before any model), or drawn at random for the
+        audit sample; None outside any batch.
     """
 
     item_id: str
@@ -107,6 +121,7 @@ class Item:
     label: str | None = None
     skipped: bool = False
     history: list = field(default_factory=list)
+    purpose: str | None = None
 
     def as_dict(self):
         """A JSON-friendly dict."""
@@ -198,6 +213,16 @@ class RoundInfo:
     checks : list of dict
         The stopping rules' :meth:`~allsh_sklearn.stopping.StopCheck.as_dict`.
     train_seconds, query_seconds : float
+    class_estimates : dict or None
+        Per-class estimates from the audit sample
+        (:meth:`ClassEstimates.as_dict <allsh_sklearn.session.ClassEstimates.as_dict>`:
+        ``classes``, one dict per class with its training labels, audit
+        support, recall and precision with their intervals; ``macro_f1``
+        with its interval; ``warnings`` in plain words), plus ``round``,
+        ``confidence``, ``min_train_labels``, ``recall_threshold`` and
+        ``pool`` (``n`` texts predicted of the ``of`` unlabeled ones, and
+        ``source``: ``"query"``, ``"pool"`` or ``"sample"``). None for
+        rounds stored by an older version.
     """
 
     round: int
@@ -213,6 +238,7 @@ class RoundInfo:
     checks: list
     train_seconds: float
     query_seconds: float
+    class_estimates: dict | None = None
 
     @property
     def stop(self):
@@ -271,6 +297,9 @@ class SessionStatus:
     model_up_to_date : bool
         Whether the last round's model was trained on exactly the current
         training labels (False before the first round).
+    class_estimates : dict or None
+        The last round's per-class estimates (see
+        :attr:`RoundInfo.class_estimates`); None before the first round.
     """
 
     session_id: str
@@ -287,6 +316,7 @@ class SessionStatus:
     should_stop: bool
     n_unlabeled: int = 0
     model_up_to_date: bool = False
+    class_estimates: dict | None = None
 
     def as_dict(self):
         """A JSON-friendly dict."""
@@ -968,7 +998,8 @@ class LabelingSession:
         ).fetchone()
 
     def _items_from_rows(self, connection, rows, batch_sizes=None):
-        """Items from (item, batch, position, guess, proba, score, explanation)."""
+        """Items from (item, batch, position, guess, proba, score, explanation,
+        purpose) rows."""
         if not rows:
             return []
         numbers = [row[0] for row in rows]
@@ -988,7 +1019,7 @@ class LabelingSession:
             ):
                 states[item] = (kind, label)
         items = []
-        for item, batch, position, guess, proba, score, explanation in rows:
+        for item, batch, position, guess, proba, score, explanation, purpose in rows:
             ext_id, text, pair = texts[item]
             kind, label = states.get(item, (None, None))
             proba = None if proba is None else json.loads(proba)
@@ -1010,6 +1041,7 @@ class LabelingSession:
                     else json.loads(explanation),
                     label=label if kind == "label" else None,
                     skipped=kind == "skip",
+                    purpose=purpose,
                 )
             )
         return items
@@ -1063,7 +1095,7 @@ class LabelingSession:
             row = None
             for candidate in connection.execute(
                 "SELECT bi.item, bi.batch, bi.position, bi.guess, bi.proba, "
-                "bi.score, bi.explanation FROM batch_items bi "
+                "bi.score, bi.explanation, bi.purpose FROM batch_items bi "
                 "LEFT JOIN item_state s ON s.item = bi.item "
                 "WHERE bi.batch = ? AND s.item IS NULL ORDER BY bi.position",
                 (batch[0],),
@@ -1100,12 +1132,12 @@ class LabelingSession:
         with self._store.read() as connection:
             number = self._item_number(connection, item_id)
             row = connection.execute(
-                "SELECT item, batch, position, guess, proba, score, explanation "
-                "FROM batch_items WHERE item = ? ORDER BY batch DESC LIMIT 1",
+                "SELECT item, batch, position, guess, proba, score, explanation, "
+                "purpose FROM batch_items WHERE item = ? ORDER BY batch DESC LIMIT 1",
                 (number,),
             ).fetchone()
             if row is None:
-                row = (number, None, None, None, None, None, None)
+                row = (number, None, None, None, None, None, None, None)
                 sizes = None
             else:
                 sizes = {
@@ -1134,6 +1166,15 @@ class LabelingSession:
         ]
         return item
 
+    @property
+    def strategy_name(self):
+        """The strategy's name: a preset's (``"allsh"``), or the class name of
+        a strategy given in Python (``"MarginSampling"``)."""
+        name = self.config.get("strategy")
+        if name == "python":
+            name = self.config.get("strategy_repr", "").split("(")[0] or "python"
+        return name
+
     def why(self, item_id):
         """Why the strategy picked an item, for people.
 
@@ -1144,23 +1185,34 @@ class LabelingSession:
         Returns
         -------
         why : dict
-            ``score``, ``guess``, ``proba`` (by label) and, for ALLSH,
-            ``copy`` (the augmented text that moved the model most),
-            ``copy_proba`` (by label), ``divergence`` (its value),
-            ``measure`` (``"kl"``, ...) and ``copies`` (all of them); for a
-            random or audit pick, ``reason`` says so.
+            ``sentence`` (why it was picked, in plain words: for ALLSH, the
+            labels the model hesitates between and what it says once some
+            words are replaced; for a random or audit pick, that it was
+            drawn at random and why), ``kind`` (``"allsh"``, ``"strategy"``,
+            ``"initial"``, ``"audit"`` or ``"random"``), ``reason`` (a
+            shorter line), ``score``, ``guess``, ``proba`` (by label) and,
+            for ALLSH, ``copy`` (the augmented copy, with a few words
+            replaced, that moved the model most), ``copy_proba`` (by
+            label), ``divergence`` (its value), ``measure`` (``"kl"``, ...)
+            and ``copies`` (all of them).
         """
+        from ._why import why_sentence
+
         with self._store.read() as connection:
             number = self._item_number(connection, item_id)
             row = connection.execute(
-                "SELECT bi.score, bi.guess, bi.proba, bi.explanation, b.kind "
-                "FROM batch_items bi JOIN batches b ON b.batch = bi.batch "
+                "SELECT bi.score, bi.guess, bi.proba, bi.explanation, b.kind, "
+                "bi.purpose FROM batch_items bi JOIN batches b ON b.batch = bi.batch "
                 "WHERE bi.item = ? ORDER BY bi.batch DESC LIMIT 1",
                 (number,),
             ).fetchone()
         if row is None:
-            return {"reason": "not picked: the item was never in a batch"}
-        score, guess, proba, explanation, kind = row
+            return {
+                "reason": "not picked: the item was never in a batch",
+                "sentence": "This text was never picked: it is in no batch.",
+                "kind": None,
+            }
+        score, guess, proba, explanation, kind, purpose = row
         out = {
             "score": None if score is None or math.isnan(score) else score,
             "guess": guess,
@@ -1168,25 +1220,41 @@ class LabelingSession:
             if proba is None
             else dict(zip(self.labels, json.loads(proba), strict=False)),
         }
-        if kind == "initial":
+        strategy = self.strategy_name
+        if purpose == "audit":
+            out["kind"] = "audit"
+            # Worded as any random pick: annotators must not tell audit texts
+            # apart (``kind`` says it, for programs).
+            out["reason"] = "picked at random from the pool"
+        elif kind == "initial":
+            out["kind"] = "initial"
             out["reason"] = "picked at random: there was no model yet"
         elif explanation is None:
+            out["kind"] = "random" if strategy == "random" else "strategy"
             out["reason"] = (
-                f"picked by the {self.config['strategy']} strategy"
-                if score is not None
+                f"picked by the {strategy} strategy"
+                if out["score"] is not None
                 else "picked at random"
             )
         else:
             explanation = json.loads(explanation)
             copy = explanation["copies"][explanation["driver"]]
             out.update(
-                reason="the model's prediction moved when the text was paraphrased",
+                kind="allsh",
+                reason="the model's prediction moved when a few words of the text "
+                "were replaced",
                 copy=copy["text"],
                 copy_proba=dict(zip(self.labels, copy["proba"], strict=False)),
                 divergence=copy["divergence"],
                 measure=explanation["divergence"],
                 copies=explanation["copies"],
             )
+        out["sentence"] = why_sentence(
+            out["kind"],
+            out["proba"],
+            copy_proba=out.get("copy_proba"),
+            strategy=strategy,
+        )
         return out
 
     def _record(
@@ -1348,8 +1416,8 @@ class LabelingSession:
     def _batch(self, connection, row, closed):
         number, kind, round_, created = row
         rows = connection.execute(
-            "SELECT item, batch, position, guess, proba, score, explanation "
-            "FROM batch_items WHERE batch = ? ORDER BY position",
+            "SELECT item, batch, position, guess, proba, score, explanation, "
+            "purpose FROM batch_items WHERE batch = ? ORDER BY position",
             (number,),
         ).fetchall()
         items = self._items_from_rows(connection, rows, {number: len(rows)})
@@ -1792,6 +1860,7 @@ class LabelingSession:
         )
         stop_predictions = stop_proba.argmax(axis=1).astype(np.int16)
         audit = snap["audit"]
+        predicted = []
         if audit:
             audit_proba = engine.predict_proba(estimator, [X_pool[i] for i, _ in audit])
             predicted = [self.labels[int(i)] for i in audit_proba.argmax(axis=1)]
@@ -1804,6 +1873,18 @@ class LabelingSession:
         counts = {label: 0 for label in self.labels}
         for _, label, _ in snap["train"]:
             counts[label] += 1
+        estimates = self._class_estimates(
+            engine,
+            estimator,
+            snap,
+            round_number,
+            result,
+            X_pool,
+            audit_labels=[label for _, label in audit],
+            audit_predicted=predicted,
+            train_counts=counts,
+            stop_set=dict(zip(stop_items, stop_predictions.tolist(), strict=True)),
+        )
         label_event = max((event for _, _, event in snap["train"]), default=0)
         row = {
             "round": round_number,
@@ -1820,11 +1901,80 @@ class LabelingSession:
             "stop_set_proba": stop_proba.astype(np.float32).tobytes(),
             "train_seconds": result.train_seconds,
             "query_seconds": result.query_seconds,
+            "class_estimates": json.dumps(estimates),
         }
         history = self._history() + [_HistoryRound.from_row(row, len(self.labels))]
         checks = evaluate_rules(self._rules(), history)
         row["checks"] = json.dumps([check.as_dict() for check in checks])
         return row
+
+    def _class_estimates(
+        self,
+        engine,
+        estimator,
+        snap,
+        round_number,
+        result,
+        X_pool,
+        *,
+        audit_labels,
+        audit_predicted,
+        train_counts,
+        stop_set,
+    ):
+        """The round's per-class estimates (:func:`class_estimates`), as a dict.
+
+        The model's predictions on the unlabeled pool (for the "never
+        predicted" warning) are those the query made anyway when the
+        strategy kept them (class-balanced ones); otherwise those of a
+        seeded random sample of at most :data:`POOL_SAMPLE` unlabeled texts,
+        the stop set's predictions reused where the sample meets it.
+        """
+        busy = snap["busy"]
+        unlabeled = [i for i in range(len(X_pool)) if i not in busy]
+        pool_labels, pool_size, source = None, None, None
+        if result.pool_predictions is not None:
+            pool_labels, source = list(result.pool_predictions), "query"
+        elif unlabeled:
+            sample = np.asarray(unlabeled)
+            if len(sample) > POOL_SAMPLE:
+                rng = np.random.RandomState(
+                    _seed(self.config["random_state"], 2, round_number)
+                )
+                sample = np.sort(rng.choice(sample, POOL_SAMPLE, replace=False))
+                pool_size = len(unlabeled)
+            known = {int(i): stop_set[int(i)] for i in sample if int(i) in stop_set}
+            missing = [int(i) for i in sample if int(i) not in known]
+            if missing:
+                proba = engine.predict_proba(estimator, [X_pool[i] for i in missing])
+                known.update(zip(missing, proba.argmax(axis=1).tolist(), strict=True))
+            pool_labels = [self.labels[int(known[int(i)])] for i in sample]
+            source = "sample" if pool_size is not None else "pool"
+        estimates = class_estimates(
+            audit_labels,
+            audit_predicted,
+            self.labels,
+            train_counts=train_counts,
+            pool_predictions=pool_labels,
+            pool_size=pool_size,
+            confidence=AUDIT_CONFIDENCE,
+            min_train_labels=MIN_TRAIN_LABELS,
+            recall_threshold=RECALL_THRESHOLD,
+            random_state=round_number,
+        )
+        out = estimates.as_dict()
+        out.update(
+            round=round_number,
+            confidence=AUDIT_CONFIDENCE,
+            min_train_labels=MIN_TRAIN_LABELS,
+            recall_threshold=RECALL_THRESHOLD,
+            pool={
+                "n": 0 if pool_labels is None else len(pool_labels),
+                "of": len(unlabeled),
+                "source": source,
+            },
+        )
+        return out
 
     def _write_batch(
         self,
@@ -2008,11 +2158,14 @@ class LabelingSession:
         -------
         rounds : list of RoundInfo
         """
+        # A version-1 database opened read-only has no per-class estimates.
+        estimates = "class_estimates" if self._store.found_version >= 2 else "NULL"
         with self._store.read() as connection:
             rows = connection.execute(
                 "SELECT round, created_at, n_labeled, class_counts, n_audit, "
                 "audit_correct, audit_low, audit_high, mean_pool_score, checks, "
-                "train_seconds, query_seconds FROM rounds ORDER BY round"
+                f"train_seconds, query_seconds, {estimates} FROM rounds "
+                "ORDER BY round"
             ).fetchall()
         return [
             RoundInfo(
@@ -2029,6 +2182,7 @@ class LabelingSession:
                 checks=json.loads(r[9]),
                 train_seconds=r[10],
                 query_seconds=r[11],
+                class_estimates=None if r[12] is None else json.loads(r[12]),
             )
             for r in rows
         ]
@@ -2096,6 +2250,7 @@ class LabelingSession:
             should_stop=bool(rounds and rounds[-1].stop),
             n_unlabeled=n_unlabeled,
             model_up_to_date=up_to_date,
+            class_estimates=rounds[-1].class_estimates if rounds else None,
         )
 
     def _model_is_current(self, connection):
@@ -2115,6 +2270,11 @@ class LabelingSession:
 
     def plot_learning_curve(self, path=None, *, truth=None, truth_label="held-out set"):
         """Draw the audit estimate (with its interval) against the number of labels.
+
+        Below it, each stopping rule's value per round, with its threshold as
+        a dashed line of the same colour (labeled, for example,
+        ``"stabilizing: stop ≥ 0.99"``); a label budget is a dashed vertical
+        line at its number of labels.
 
         Parameters
         ----------
@@ -2179,6 +2339,7 @@ class LabelingSession:
                 ha="right",
             )
         names = sorted({c["rule"] for r in rounds for c in r.checks})
+        thresholds = self._thresholds(names)
         for name in names:
             xs, ys = [], []
             for r in rounds:
@@ -2186,8 +2347,31 @@ class LabelingSession:
                     if check["rule"] == name and check["value"] is not None:
                         xs.append(r.n_labeled)
                         ys.append(check["value"])
-            if xs and name != "budget":
-                bottom.plot(xs, ys, ".-", label=name)
+            threshold = thresholds.get(name)
+            if threshold is not None and threshold[1] == "x":
+                value, _, text = threshold
+                for axis in (top, bottom):
+                    axis.axvline(
+                        value,
+                        color="black",
+                        linestyle="--",
+                        linewidth=1,
+                        label=text if axis is bottom else None,
+                    )
+                continue
+            color = None
+            if xs:
+                (line,) = bottom.plot(xs, ys, ".-", label=name)
+                color = line.get_color()
+            if threshold is not None and rounds:
+                value, _, text = threshold
+                bottom.axhline(
+                    value,
+                    color=color or "grey",
+                    linestyle="--",
+                    linewidth=1,
+                    label=text,
+                )
         bottom.set_xlabel("training labels")
         bottom.set_ylabel("stopping rule value")
         if names:
@@ -2198,6 +2382,44 @@ class LabelingSession:
             figure.savefig(path, dpi=120)
             plt.close(figure)
         return figure
+
+    def _thresholds(self, names):
+        """``{rule name: (value, axis, text)}``: where each stopping rule's
+        threshold is drawn (``axis`` ``"y"``: on its value; ``"x"``: a label
+        budget, on the number of labels)."""
+        from ..stopping import (
+            DivergencePlateau,
+            LabelBudget,
+            OverallUncertainty,
+            StabilizingPredictions,
+        )
+
+        try:
+            rules = self._rules()
+        except Exception:  # rules written by another version: draw none
+            return {}
+        if not isinstance(rules, dict):
+            rules = {type(rule).__name__: rule for rule in rules}
+        out = {}
+        for name, rule in rules.items():
+            if name not in names:
+                continue
+            if isinstance(rule, LabelBudget):
+                out[name] = (float(rule.budget), "x", f"{name}: {rule.budget} labels")
+                continue
+            value = getattr(rule, "tolerance", None)
+            if not isinstance(rule, DivergencePlateau) or value is None:
+                value = getattr(rule, "threshold", None)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if isinstance(rule, StabilizingPredictions):
+                op = "≥"
+            elif isinstance(rule, OverallUncertainty | DivergencePlateau):
+                op = "≤"
+            else:
+                op = "at"
+            out[name] = (float(value), "y", f"{name}: stop {op} {value:g}")
+        return out
 
     # Files --------------------------------------------------------------------
 

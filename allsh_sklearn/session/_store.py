@@ -14,7 +14,7 @@ end, so a process killed at any point leaves the database as it was before
 that transaction. Writers take SQLite's write lock with ``BEGIN IMMEDIATE``
 and wait up to ``timeout`` seconds for each other.
 
-Schema (version 1)::
+Schema (version 2)::
 
     meta(key PRIMARY KEY, value)                  -- session_id, config, ...
     items(item PRIMARY KEY, ext_id UNIQUE, text, text_pair,
@@ -31,13 +31,19 @@ Schema (version 1)::
     rounds(round PRIMARY KEY, created_at, n_labeled, label_event, class_counts,
            n_audit, audit_correct, audit_low, audit_high, mean_pool_score,
            stop_set_predictions, stop_set_proba, checks, train_seconds,
-           query_seconds)
+           query_seconds, class_estimates)   -- class_estimates: JSON, v2
     models(round PRIMARY KEY, format, data)       -- the last trained model
     artifacts(name PRIMARY KEY, data, created_at) -- fitted parts kept across
                                                   -- processes (the TF-IDF
                                                   -- vocabulary, a Python
                                                   -- estimator or strategy)
     claims(item PRIMARY KEY, owner, expires_at)   -- who is looking at an item
+
+Versions: 1, the first; 2 adds ``rounds.class_estimates`` (the per-class
+estimates of :func:`~allsh_sklearn.session.class_estimates`, as JSON; NULL
+in rounds trained before). A version-1 database is upgraded when it is
+opened for writing (:data:`MIGRATIONS`), and read as it is when opened
+read-only (its rounds then have no per-class estimates).
 """
 
 import contextlib
@@ -52,6 +58,7 @@ from ._errors import SessionBusyError, SessionError, SessionVersionError, Storag
 __all__ = [
     "CHUNK",
     "DATABASE_NAME",
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "SessionStore",
     "storage_errors",
@@ -61,7 +68,13 @@ __all__ = [
 DATABASE_NAME = "session.sqlite"
 
 #: The schema this version writes; a database with a larger one is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: ``{v: statements}`` upgrading a session database of version ``v`` to
+#: ``v + 1`` (run in one transaction with the version bump).
+MIGRATIONS = {
+    1: ["ALTER TABLE rounds ADD COLUMN class_estimates TEXT"],
+}
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -132,7 +145,8 @@ CREATE TABLE rounds (
     stop_set_proba BLOB,
     checks TEXT NOT NULL,
     train_seconds REAL NOT NULL,
-    query_seconds REAL NOT NULL
+    query_seconds REAL NOT NULL,
+    class_estimates TEXT
 );
 CREATE TABLE models (
     round INTEGER PRIMARY KEY REFERENCES rounds(round),
@@ -276,6 +290,12 @@ class SessionStore(SQLiteStore):
         a session database: one without a schema version or without the
         session's tables (another program's SQLite file) is refused, having
         only been read (never switched to WAL or given a schema).
+
+    Attributes
+    ----------
+    found_version : int
+        The schema version the file has now: :data:`SCHEMA_VERSION`, or an
+        older one for a file opened read-only (read as it is, not upgraded).
     """
 
     def __init__(self, path, readonly=False, timeout=30.0, create=False):
@@ -312,6 +332,7 @@ class SessionStore(SQLiteStore):
                 path,
                 schema=[s for s in _SCHEMA.split(";") if s.strip()],
                 version=SCHEMA_VERSION,
+                migrations=MIGRATIONS,
                 timeout=timeout,
                 synchronous="FULL",
                 readonly=readonly,
@@ -322,6 +343,17 @@ class SessionStore(SQLiteStore):
             if isinstance(error, StorageError):
                 raise
             raise StorageError(f"Cannot open the session {path}: {error}") from error
+
+    def _check_schema(self):
+        # Read-only, an older session is read as it is (it cannot be
+        # upgraded): the columns added since read as missing.
+        if self.readonly:
+            found = self.connection().execute("PRAGMA user_version").fetchone()[0]
+            if 1 <= found < self.version:
+                self.found_version = found
+                return
+        super()._check_schema()
+        self.found_version = self.version
 
     def _open(self):
         if not self._read_log:

@@ -8,7 +8,8 @@ Routes
 ``POST /skip``                  skip the shown text (``item_id``)
 ``POST /undo``                  undo this annotator's last label or skip
 ``POST /annotator``             set this browser's annotator name
-``GET /status``                 labels, class counts, audit estimate, stopping rules
+``GET /status``                 labels, class counts, audit and per-class
+                                estimates, stopping rules
 ``GET /status/learning-curve.png``  the learning curve
 ``POST /retrain``               retrain and query the next batch in the background
 ``GET /retrain/progress``       that job's progress (JSON)

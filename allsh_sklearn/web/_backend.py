@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from ..session import SessionBusyError
+from ..session._why import MEASURE_NAMES, percent, why_sentence
 from ._diff import changed_tokens
 
 __all__ = ["Backend", "LabelingError"]
@@ -45,12 +46,7 @@ STRATEGY_NAMES = {
 }
 
 #: The names of the divergences in the explanations.
-DIVERGENCE_NAMES = {
-    "kl": "KL",
-    "reverse_kl": "reverse KL",
-    "jsd": "Jensen-Shannon distance",
-    "alpha": "alpha-divergence",
-}
+DIVERGENCE_NAMES = MEASURE_NAMES
 
 
 class LabelingError(ValueError):
@@ -127,6 +123,7 @@ class Backend:
         self.labels = list(self.session.labels)
         self.project_name = self.path.resolve().name
         self.strategy = self.session.config.get("strategy", "python")
+        self._strategy_name = self.session.strategy_name
         self._trainer = None
         self._write_lock = threading.Lock()
         self._progress_lock = threading.Lock()
@@ -288,8 +285,23 @@ class Backend:
         }
 
     def _why(self, item):
+        """Why the item was picked: a plain sentence first, then the numbers.
+
+        ``kind`` is ``"allsh"`` (with the augmented copy, its changed words
+        and the probabilities on both), ``"strategy"`` (another strategy's
+        score), or ``"initial"``, ``"audit"``, ``"random"`` (drawn at
+        random); ``sentence`` says it in words (see
+        :func:`allsh_sklearn.session._why.why_sentence`).
+        """
+        if item.batch is None:
+            return None
         strategy = STRATEGY_NAMES.get(self.strategy, self.strategy)
         explanation = item.explanation
+        proba = (
+            None
+            if item.proba is None
+            else {name: item.proba.get(name, 0.0) for name in self.labels}
+        )
         if explanation is not None and explanation.get("kind") == "allsh":
             copies = explanation["copies"]
             copy = copies[explanation["driver"]]
@@ -299,7 +311,10 @@ class Backend:
             else:
                 copy_text, copy_pair = text, None
             measure = explanation.get("divergence", "")
+            copy_proba = dict(zip(self.labels, copy["proba"], strict=False))
             return {
+                "kind": "allsh",
+                "sentence": why_sentence("allsh", proba, copy_proba=copy_proba),
                 "strategy": strategy,
                 "score": item.score if item.score is not None else copy["divergence"],
                 "copy_divergence": copy["divergence"],
@@ -310,27 +325,23 @@ class Backend:
                 "copy_pair_tokens": None
                 if copy_pair is None or item.text_pair is None
                 else changed_tokens(item.text_pair, copy_pair),
-                "proba": None
-                if item.proba is None
-                else [item.proba.get(name, 0.0) for name in self.labels],
+                "proba": None if proba is None else list(proba.values()),
                 "copy_proba": list(copy["proba"]),
             }
-        if item.score is not None:
-            return {
-                "strategy": strategy,
-                "score": item.score,
-                "copy_tokens": None,
-                "note": None,
-            }
-        if item.batch is None:
-            return None
+        if item.purpose == "audit":
+            kind = "audit"
+        elif item.guess is None:
+            kind = "initial"
+        elif self.strategy == "random":
+            kind = "random"
+        else:
+            kind = "strategy"
         return {
-            "strategy": "Random",
-            "score": None,
+            "kind": kind,
+            "sentence": why_sentence(kind, proba, strategy=self._strategy_name),
+            "strategy": strategy,
+            "score": item.score if kind == "strategy" else None,
             "copy_tokens": None,
-            "note": "This text was drawn at random: either no model was trained "
-            "yet, or it belongs to the random sample that measures the model's "
-            "accuracy",
         }
 
     # The status page ------------------------------------------------------------
@@ -402,6 +413,7 @@ class Backend:
                 for check in checks
             ],
             "should_stop": status.should_stop,
+            "per_class": _per_class(status.class_estimates),
             "labels_since_round": status.labels_since_round,
             "default_batch_size": self.session.config.get("batch_size", 50),
         }
@@ -494,6 +506,55 @@ class Backend:
             f"{round_info.query_seconds:.1f} s; batch {after.batch} of "
             f"{len(after.items)} texts queried."
         )
+
+
+def _per_class(estimates):
+    """The status page's per-class table and warnings (None before a round).
+
+    Rates are percentages; a class whose estimated recall is below the
+    session's threshold, or that the model never predicts on the pool, is
+    flagged ``low``.
+    """
+    if estimates is None:
+        return None
+
+    def pct(value):
+        return None if value is None else 100 * value
+
+    threshold = estimates.get("recall_threshold", 0.5)
+    rows = []
+    for c in estimates["classes"]:
+        never = c["pool_share"] is not None and c["pool_share"] == 0
+        low_recall = c["recall"] is not None and c["recall"] < threshold
+        rows.append(
+            {
+                "label": c["label"],
+                "n_train": c["n_train"] or 0,
+                "support": c["support"],
+                "recall": pct(c["recall"]),
+                "recall_low": pct(c["recall_low"]),
+                "recall_high": pct(c["recall_high"]),
+                "precision": pct(c["precision"]),
+                "precision_low": pct(c["precision_low"]),
+                "precision_high": pct(c["precision_high"]),
+                "share": None if c["pool_share"] is None else percent(c["pool_share"]),
+                "low": never or low_recall,
+            }
+        )
+    pool = estimates.get("pool") or {}
+    return {
+        "round": estimates.get("round"),
+        "n_audit": estimates["n_audit"],
+        "confidence": estimates.get("confidence", 0.95),
+        "classes": rows,
+        "macro_f1": pct(estimates["macro_f1"]),
+        "macro_f1_low": pct(estimates["macro_f1_low"]),
+        "macro_f1_high": pct(estimates["macro_f1_high"]),
+        "warnings": list(estimates["warnings"]),
+        "pool_n": pool.get("n", 0),
+        "pool_of": pool.get("of", 0),
+        "pool_sampled": pool.get("source") == "sample",
+    }
 
 
 def _no_progress():

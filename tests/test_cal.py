@@ -105,6 +105,63 @@ def test_cal_uses_the_pooler_embedding_by_default(svd_classifier, toy_texts, toy
         )
 
 
+# Small labeled sets (results/benchmarks/cal_collapse.md) ----------------------
+
+
+def kl_rows(p, q):
+    return (p * np.log(p / q)).sum(axis=-1)
+
+
+@pytest.mark.parametrize("k", [10, 25])
+def test_k_covering_the_labeled_set_makes_the_score_ignore_the_embedding(k):
+    # 10 labeled examples and k >= 10 (the first query of a 10-label start):
+    # every candidate's neighbours are the whole labeled set, so the score is
+    # the mean KL from every labeled prediction, whatever the embedding.
+    proba_pool, emb_pool, proba_labeled, emb_labeled = random_problem(
+        0, 4, 8, n_labeled=10
+    )
+    rng = np.random.RandomState(1)
+    expected = kl_rows(proba_labeled[None, :, :], proba_pool[:, None, :]).mean(axis=1)
+    for pool, labeled in [
+        (emb_pool, emb_labeled),
+        (rng.normal(size=emb_pool.shape), rng.normal(size=emb_labeled.shape)),
+    ]:
+        scores = cal_scores(proba_pool, pool, proba_labeled, labeled, n_neighbors=k)
+        np.testing.assert_allclose(scores, expected, rtol=1e-9, atol=1e-12)
+
+
+def degrees(*angles):
+    radians = np.deg2rad(angles)
+    return np.column_stack([np.cos(radians), np.sin(radians)])
+
+
+def test_a_class_with_fewer_labels_than_k_ranks_its_confident_items_first():
+    # Class A has 6 labeled examples (around 0 degrees), class B 2 (around
+    # 90 degrees); the fitted model predicts them at 0.99. With k = 4 every
+    # neighbourhood of an item in B's region holds 2 A examples, so a
+    # confidently predicted B item outranks the uncertain item on the
+    # boundary: CAL picks the easiest items of the least-labeled class. With
+    # k = 2 (no more than B's labels) the boundary item ranks first, as the
+    # method intends.
+    emb_labeled = degrees(-10, -6, -2, 2, 6, 10, 86, 94)
+    proba_labeled = np.array([[0.99, 0.01]] * 6 + [[0.01, 0.99]] * 2)
+    emb_pool = degrees(90, 88, 45, 0)
+    proba_pool = np.array([[0.001, 0.999], [0.1, 0.9], [0.5, 0.5], [0.999, 0.001]])
+    args = (proba_pool, emb_pool, proba_labeled, emb_labeled)
+    confident_b, boundary = 0, 2
+
+    scores = cal_scores(*args, n_neighbors=4)
+    assert np.argmax(scores) == confident_b
+    assert scores[confident_b] > 4 * scores[boundary]
+    # Half of its neighbours are A examples: half of KL(A || candidate).
+    np.testing.assert_allclose(
+        scores[confident_b],
+        np.mean(kl_rows(proba_labeled[[4, 5, 6, 7]], proba_pool[confident_b])),
+        rtol=1e-9,
+    )
+    assert np.argmax(cal_scores(*args, n_neighbors=2)) == boundary
+
+
 def test_pool_items_are_never_neighbours(fitted_pipeline, toy_texts, toy_pool):
     # Each score depends on the item and the labeled set only.
     X_labeled, _ = toy_texts

@@ -177,6 +177,26 @@ class CAL(BaseQueryStrategy):
         Seconds spent in ``"inference"`` (model passes on the labeled set and
         the pool) and ``"selection"`` (neighbour search and scoring).
 
+    Notes
+    -----
+    The score is local only while every class has at least ``n_neighbors``
+    labeled examples; the reference's experiments start from 1% of the pool.
+    With fewer, two things happen, in the reference implementation too:
+
+    - with ``n_neighbors`` at least the number of labeled examples, every
+      candidate's neighbours are the whole labeled set and the score no
+      longer depends on the embedding;
+    - an item predicted in a class with fewer than ``n_neighbors`` labeled
+      examples always has labeled neighbours of other classes, whose fitted
+      (near one-hot) predictions disagree with it, so its score grows with
+      the model's confidence in it.
+
+    CAL then selects the most confidently predicted items of the
+    least-labeled class. On AG News from 10 random labels with
+    ``n_neighbors=10`` and a fine-tuned MiniLM, its first two batches were
+    mostly one class and mostly items the model already predicted right (see
+    ``results/benchmarks/cal_collapse.md``).
+
     References
     ----------
     Margatina, Vernikos, Barrault and Aletras. Active Learning by Acquiring

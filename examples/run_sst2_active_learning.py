@@ -1,6 +1,6 @@
 """
 Active learning on SST-2: does ALLSH beat random at the paper's label count?
-===========================================================================
+============================================================================
 
 The README's main job. The paper's configuration, scaled to fit two CPU
 cores: MiniLM fine-tuned at every iteration (the ``minilm-fast`` tier: the

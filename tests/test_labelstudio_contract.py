@@ -184,59 +184,60 @@ def test_a_label_given_elsewhere_later_is_not_undone_by_a_replay(client, project
     assert standing(session, "t43") == "negative"
 
 
-def test_a_deleted_annotation_unlabels(client, project, monkeypatch):
+def test_a_deleted_annotation_unlabels(client, project):
     session, _ = project
     for name in webhooks()[:4]:  # t48's annotation, deleted below, comes last
         replay(client, name, session)
-    if not hasattr(LabelingSession, "unlabel"):
-        # Until the session can take back one item's label, a deletion is
-        # refused with a message that says so, and nothing changes.
-        answer = replay(
-            client, "07-webhook-annotations-deleted.json", session, status=501
-        )
-        assert "unlabel" in answer["error"]
-        assert standing(session, "t48") == "negative"
-
-        def unlabel(item_id, *, annotator, source):
-            # What LabelingSession.unlabel does, for the last event of the
-            # annotator (all these tests need).
-            undone = session.undo(annotator=annotator, source=source)
-            assert undone.item_id == item_id
-            return undone
-
-        monkeypatch.setattr(session, "unlabel", unlabel, raising=False)
+    assert standing(session, "t48") == "negative"
     assert replay(client, "07-webhook-annotations-deleted.json", session) == {
         "status": "ok",
         "action": "ANNOTATIONS_DELETED",
         "unlabel": 1,
     }
+    # t48 is unlabeled, pending again in its batch, its label kept as undone.
     assert standing(session, "t48") is None
+    history = session.item("t48").history
+    assert [(e.kind, e.undone) for e in history] == [("label", True), ("undo", False)]
+    assert history[1].annotator == history[0].annotator == "labelstudio:1"
+    assert history[1].source == "labelstudio:15:deleted"
+    assert "t48" in [
+        i.item_id for i in session.current_batch().items if i.label is None
+    ]
     # Sent again: nothing left to take back.
     assert (
         replay(client, "07-webhook-annotations-deleted.json", session)["unchanged"] == 1
     )
+    assert len(session.item("t48").history) == 2
 
 
-def test_a_deleted_updated_annotation_leaves_no_version_of_it(
-    client, project, monkeypatch
-):
+def test_a_deleted_updated_annotation_leaves_no_version_of_it(client, project):
     session, _ = project
     replay(client, "02-webhook-annotation-created.json", session)
     replay(client, "06-webhook-annotation-updated.json", session)  # same annotation
-    calls = []
-
-    def unlabel(item_id, *, annotator, source):
-        calls.append((item_id, annotator, source))
-        return session.undo(annotator=annotator, source=source)
-
-    monkeypatch.setattr(session, "unlabel", unlabel, raising=False)
+    assert len(events(session, "t15")) == 2
     deleted = fixture("07-webhook-annotations-deleted.json", session)
     deleted["body"]["annotations"] = [{"id": 12}]
     response = client.post("/webhook", json=deleted["body"], headers=AUTH)
-    assert response.json()["unlabel"] == 1
+    assert response.status_code == 200 and response.json()["unlabel"] == 1
     assert standing(session, "t15") is None
-    assert [c[0] for c in calls] == ["t15", "t15"]  # both versions taken back
-    assert calls[0][1] == "labelstudio:1" and calls[0][2] == "labelstudio:12:deleted"
+    history = session.item("t15").history
+    assert all(e.undone for e in history if e.kind == "label")  # both versions
+    undos = [e for e in history if e.kind == "undo"]
+    assert [(e.annotator, e.source) for e in undos] == [
+        ("labelstudio:1", "labelstudio:12:deleted")
+    ] * 2
+
+
+def test_a_deletion_leaves_the_labels_of_other_annotations_alone(client, project):
+    session, _ = project
+    replay(client, "02-webhook-annotation-created.json", session)  # t15, 12
+    session.label("t15", "positive", annotator="alice", source="web")  # later
+    deleted = fixture("07-webhook-annotations-deleted.json", session)
+    deleted["body"]["annotations"] = [{"id": 12}]
+    response = client.post("/webhook", json=deleted["body"], headers=AUTH)
+    assert response.json()["unchanged"] == 1
+    assert standing(session, "t15") == "positive"
+    assert not any(e.undone for e in session.item("t15").history)
 
 
 def test_a_deletion_this_process_did_not_see_is_left_to_the_sync(client, backend):
@@ -265,6 +266,29 @@ def test_predict_scores_make_label_studio_serve_the_batch_order(client, project)
     rescored = replay(client, "08-predict.json", session)["results"]
     assert rescored[0]["score"] >= 0.5
     assert [r["score"] for r in rescored[1:]] == scores[1:]
+
+
+def test_predict_and_the_session_s_batch_export_agree(client, project, tmp_path):
+    # One formula, in the session: a batch exported as Label Studio tasks is
+    # served in the order /predict gives, under the same model version.
+    session, _ = project
+    session.label("t13", "positive", annotator="bot")
+    assert session.export_batch(tmp_path / "tasks.json") == 7
+    exported = {
+        task["data"]["allsh_id"]: task["predictions"][0]
+        for task in json.loads((tmp_path / "tasks.json").read_text())
+    }
+    answer = replay(client, "08-predict.json", session)
+    tasks = fixture("08-predict.json")["body"]["tasks"]
+    compared = 0
+    for task, result in zip(tasks, answer["results"], strict=True):
+        prediction = exported.get(task["data"]["allsh_id"])
+        if prediction is not None:
+            assert result["score"] == prediction["score"]
+            assert result["model_version"] == prediction["model_version"]
+            assert result["result"] == prediction["result"] == []
+            compared += 1
+    assert compared == 7
 
 
 def test_predictions_carry_the_model_s_guess_after_a_round(tmp_path):
@@ -406,6 +430,20 @@ def test_pull_brings_back_what_webhooks_missed_once(backend, project):
     ]
     assert backend.pull() == {"unchanged": 3}
     assert session.status().n_events == 3
+
+
+def test_pull_takes_back_a_label_whose_annotation_was_deleted(client, backend, project):
+    session, _ = project
+    replay(client, "05-webhook-annotation-created.json", session)  # t48, then gone
+    assert standing(session, "t48") == "negative"
+    # A backend restarted after the deletion's webhook: only the sync sees it.
+    backend._annotations.clear()
+    tasks = fixture("08-predict.json", session)["body"]["tasks"]
+    backend.link = Link(FakeLabelStudio(tasks), 3)
+    assert backend.pull() == {"label": 2, "skip": 1, "unlabel": 1}
+    assert standing(session, "t48") is None
+    assert backend.pull() == {"unchanged": 3}
+    assert [e.kind for e in session.item("t48").history] == ["label", "undo"]
 
 
 def test_publish_imports_the_batch_and_pushes_its_order_once(backend, project):

@@ -20,6 +20,8 @@ from allsh_sklearn.session import (
     InputFileError,
     LabelingSession,
     label_studio_config,
+    label_studio_model_version,
+    label_studio_score,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labelstudio"
@@ -284,6 +286,166 @@ def test_label_studio_unknown_label_is_reported(tmp_path, tickets):
     (tmp_path / "t.json").write_text(json.dumps(tasks))
     with pytest.raises(InputFileError, match="task 5: label 'refund' is not in"):
         tickets.import_labels(tmp_path / "t.json")
+
+
+def _predictions(path):
+    """``{item_id: prediction}`` of a Label Studio batch export."""
+    tasks = json.loads(Path(path).read_text())
+    assert all(len(task["predictions"]) == 1 for task in tasks)
+    return {task["data"]["allsh_id"]: task["predictions"][0] for task in tasks}
+
+
+def test_label_studio_batch_export_scores_the_batch_order(tmp_path, tickets):
+    batch = tickets.current_batch()
+    first = batch.items[0].item_id
+    tickets.label(first, "bug", annotator="ann")
+    assert tickets.export_batch(tmp_path / "tasks.json") == 5
+    predictions = _predictions(tmp_path / "tasks.json")
+    assert first not in predictions
+    for item in batch.items[1:]:
+        prediction = predictions[item.item_id]
+        # Label Studio serves the lowest score first: the batch's order, the
+        # batch's size counting the labeled text too.
+        assert prediction["score"] == (item.position - 1) / (2 * 6)
+        assert prediction["score"] == label_studio_score(item.position, 6)
+        assert prediction["result"] == []  # no model yet: no guess, still placed
+        assert prediction["model_version"] == "allsh-label round 0 batch 1"
+    order = sorted(predictions, key=lambda i: predictions[i]["score"])
+    assert order == [item.item_id for item in batch.items[1:]]
+
+
+def test_label_studio_batch_export_after_a_round(tmp_path, session_and_truth):
+    session, truth = session_and_truth
+    run_rounds(session, truth, 1)
+    batch = session.next_batch()
+    assert (batch.round, batch.batch) == (1, 2)
+    session.export_batch(tmp_path / "tasks.json")
+    predictions = _predictions(tmp_path / "tasks.json")
+    assert len(predictions) == len(batch.items) == 10
+    for item in batch.items:
+        prediction = predictions[item.item_id]
+        (region,) = prediction["result"]
+        assert region["value"]["choices"] == [item.guess]
+        assert prediction["score"] == label_studio_score(item.position, 10)
+        assert prediction["model_version"] == label_studio_model_version(1, 2)
+    assert label_studio_model_version(1, 2) == "allsh-label round 1 batch 2"
+    assert {p["score"] for p in predictions.values()} == {k / 20 for k in range(10)}
+
+
+def _labeled_by(session, annotators):
+    """Label the open batch's first texts, one per annotator."""
+    given = {}
+    for item, annotator in zip(session.current_batch().items, annotators, strict=False):
+        session.label(item.item_id, "bug", annotator=annotator)
+        given[item.item_id] = annotator
+    return given
+
+
+def test_label_studio_labels_export_completed_by_in_label_studio_s_form(
+    tmp_path, tickets
+):
+    names = ["labelstudio:3", "ann@example.org", "alice", "labelstudio", "ls:007"]
+    given = _labeled_by(tickets, names)
+    tickets.export_labels(tmp_path / "labels.json")
+    tasks = json.loads((tmp_path / "labels.json").read_text())
+    by_annotator = {given[t["data"]["allsh_id"]]: t for t in tasks}
+    assert by_annotator["labelstudio:3"]["annotations"][0]["completed_by"] == 3
+    assert by_annotator["ann@example.org"]["annotations"][0]["completed_by"] == {
+        "email": "ann@example.org"
+    }
+    for name in ["labelstudio:3", "ann@example.org"]:
+        assert "allsh_annotator" not in by_annotator[name]["data"]
+    for name in ["alice", "labelstudio", "ls:007"]:
+        task = by_annotator[name]
+        (annotation,) = task["annotations"]
+        # Label Studio would take any completed_by for one of its users.
+        assert "completed_by" not in annotation
+        assert task["data"]["allsh_annotator"] == name
+        assert task["data"]["allsh_labeled_at"] == annotation["created_at"]
+    # Each name comes back as it was.
+    fresh = LabelingSession.create(
+        tmp_path / "fresh",
+        FIXTURES / "tickets.csv",
+        labels=["billing", "bug", "account"],
+        text_column="body",
+        id_column="ticket_id",
+        progress=False,
+    )
+    for task in tasks:
+        del task["data"]["allsh_session"]
+    (tmp_path / "moved.json").write_text(json.dumps(tasks))
+    assert fresh.import_labels(tmp_path / "moved.json").n_imported == 5
+    assert fresh.status().annotators == {name: 1 for name in names}
+
+
+def test_label_studio_annotations_made_since_the_export_keep_their_user(
+    tmp_path, tickets
+):
+    given = _labeled_by(tickets, ["alice", "bob"])
+    tickets.export_labels(tmp_path / "labels.json")
+    tasks = json.loads((tmp_path / "labels.json").read_text())
+    by_annotator = {given[t["data"]["allsh_id"]]: t for t in tasks}
+    # In Label Studio, user 7 replaced alice's annotation with a new one, and
+    # user 8 added one to bob's task: their created_at is not the exported one.
+    alice = by_annotator["alice"]
+    alice["annotations"] = [
+        dict(
+            alice["annotations"][0],
+            id=50,
+            completed_by=7,
+            created_at="2030-01-01T00:00:00Z",
+            updated_at="2030-01-01T00:00:00Z",
+            result=[
+                {
+                    "from_name": "label",
+                    "to_name": "text",
+                    "type": "choices",
+                    "value": {"choices": ["account"]},
+                }
+            ],
+        )
+    ]
+    bob = by_annotator["bob"]
+    bob["annotations"].append(
+        dict(
+            bob["annotations"][0],
+            id=51,
+            completed_by={"id": 8, "email": "eve@example.org"},
+            created_at="2030-01-02T00:00:00Z",
+            updated_at="2030-01-02T00:00:00Z",
+            result=alice["annotations"][0]["result"],  # "account"
+        )
+    )
+    (tmp_path / "back.json").write_text(json.dumps(tasks))
+    tickets.import_labels(tmp_path / "back.json")
+    alice_id = alice["data"]["allsh_id"]
+    assert tickets.item(alice_id).history[-1].annotator == "labelstudio:7"
+    assert tickets.item(alice_id).label == "account"
+    # bob's exported annotation (its time unchanged) stays bob's; eve's later
+    # one is hers.
+    history = tickets.item(bob["data"]["allsh_id"]).history
+    assert [(e.annotator, e.label) for e in history] == [
+        ("bob", "bug"),
+        ("eve@example.org", "account"),
+    ]
+    # A changed time without a user: the name is not claimed for it either.
+    del alice["annotations"][0]["completed_by"]
+    alice["annotations"][0]["created_at"] = "2031-01-01T00:00:00Z"
+    alice["annotations"][0]["updated_at"] = "2031-01-01T00:00:00Z"
+    alice["annotations"][0]["result"][0]["value"]["choices"] = ["billing"]
+    (tmp_path / "again.json").write_text(json.dumps(tasks))
+    tickets.import_labels(tmp_path / "again.json")
+    assert tickets.item(alice_id).history[-1].annotator == "import"
+
+
+def test_label_studio_allsh_annotator_that_is_not_a_name_is_refused(tmp_path, tickets):
+    _labeled_by(tickets, ["alice"])
+    tickets.export_labels(tmp_path / "labels.json")
+    tasks = json.loads((tmp_path / "labels.json").read_text())
+    tasks[0]["data"]["allsh_annotator"] = ["alice"]
+    (tmp_path / "bad.json").write_text(json.dumps(tasks))
+    with pytest.raises(InputFileError, match="data.allsh_annotator is a list"):
+        tickets.import_labels(tmp_path / "bad.json")
 
 
 def test_label_studio_config_names_the_labels():

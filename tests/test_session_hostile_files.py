@@ -442,6 +442,28 @@ def test_labels_are_compared_in_nfc(tmp_path, pool_file):
     assert set(current_labels(session).values()) == {"caf\u00e9"}
 
 
+def test_label_takes_an_nfd_spelling_as_the_nfc_label(tmp_path, pool_file):
+    session = LabelingSession.create(
+        tmp_path / "p",
+        pool_file,
+        labels=["caf\u00e9", "th\u00e9"],
+        id_column="id",
+        progress=False,
+    )
+    nfd = unicodedata.normalize("NFD", "th\u00e9")
+    assert nfd != "th\u00e9"
+    event = session.label("T1", nfd, annotator="api")
+    assert event.label == "th\u00e9"  # stored as the session's own spelling
+    assert session.item("T1").label == "th\u00e9"
+    assert current_labels(session) == {"T1": "th\u00e9"}
+    assert session.status().class_counts == {"caf\u00e9": 0, "th\u00e9": 1}
+    # Other spellings are still not labels (no case folding, no stripping).
+    for other in ["TH\u00c9", "th\u00e9 ", "the"]:
+        with pytest.raises(ValueError, match="'label' parameter"):
+            session.label("T2", other)
+    assert session.status().n_events == 1
+
+
 # 12. Moving labels to a new project ----------------------------------------------
 
 
@@ -464,7 +486,12 @@ def test_audit_labels_and_annotators_survive_a_move(tmp_path, suffix):
         tasks = json.loads(path.read_text())
         for task in tasks:
             del task["data"]["allsh_session"]
-            assert task["annotations"][0]["completed_by"] == {"email": "alice"}
+            # "alice" has no Label Studio form (a user id, an email): the name
+            # rides in the task's data, tied to the exported annotation's time.
+            (annotation,) = task["annotations"]
+            assert "completed_by" not in annotation
+            assert task["data"]["allsh_annotator"] == "alice"
+            assert task["data"]["allsh_labeled_at"] == annotation["created_at"]
         path.write_text(json.dumps(tasks))
     else:
         moved = read_table(path).drop(columns="session_id")

@@ -36,7 +36,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from ..session._formats import LS_FROM_NAME, LS_ID, LS_PAIR, LS_SESSION, LS_TEXT
+from ..session._formats import (
+    LS_FROM_NAME,
+    LS_ID,
+    LS_PAIR,
+    LS_SESSION,
+    LS_TEXT,
+    LS_VERSION_PREFIX,
+    label_studio_model_version,
+    label_studio_score,
+)
 from ._client import LabelStudioError
 from ._payloads import (
     TRAIN_ACTION,
@@ -51,8 +60,8 @@ __all__ = ["LabelStudioBackend", "Link", "Worker", "batch_score", "model_version
 
 logger = logging.getLogger("allsh_sklearn.labelstudio")
 
-#: The prefix of every model version this backend writes.
-VERSION_PREFIX = "allsh-label round "
+#: The prefix of every model version this backend writes (the session's).
+VERSION_PREFIX = LS_VERSION_PREFIX
 
 
 @dataclass
@@ -82,6 +91,8 @@ def model_version(batch, rounds=0):
     Returns
     -------
     version : str
+        :func:`~allsh_sklearn.session.label_studio_model_version` of the
+        batch, as the session's Label Studio exports write it.
 
     Examples
     --------
@@ -90,7 +101,7 @@ def model_version(batch, rounds=0):
     """
     if batch is None:
         return f"{VERSION_PREFIX}{rounds}"
-    return f"{VERSION_PREFIX}{batch.round or 0} batch {batch.batch}"
+    return label_studio_model_version(batch.round, batch.batch)
 
 
 def batch_score(position, size, confidence=None):
@@ -109,8 +120,10 @@ def batch_score(position, size, confidence=None):
     Returns
     -------
     score : float
-        In [0, 0.5) for the batch's texts, in order; in [0.5, 1] for the
-        others, least confident first.
+        In [0, 0.5) for the batch's texts, in order
+        (:func:`~allsh_sklearn.session.label_studio_score`, as the session's
+        Label Studio exports write it); in [0.5, 1] for the others, least
+        confident first.
 
     Examples
     --------
@@ -120,7 +133,7 @@ def batch_score(position, size, confidence=None):
     (0.8, 0.75)
     """
     if position is not None:
-        return (position - 1) / (2 * max(size, position))
+        return label_studio_score(position, size)
     return (1.0 + (0.5 if confidence is None else confidence)) / 2
 
 
@@ -392,15 +405,7 @@ class LabelStudioBackend:
             origin = None if standing is None else parse_source(standing.source)
             if origin is None or origin[0] not in gone:
                 break
-            unlabel = getattr(self.session, "unlabel", None)
-            if unlabel is None:
-                raise PayloadError(
-                    "A deleted Label Studio annotation cannot be taken back: this "
-                    "version of LabelingSession has no unlabel(item_id, annotator=, "
-                    "source=) method. The label stays in the session.",
-                    status_code=501,
-                )
-            unlabel(
+            self.session.unlabel(
                 item_id,
                 annotator=standing.annotator,
                 source=f"labelstudio:{origin[0]}:deleted",
@@ -483,10 +488,7 @@ class LabelStudioBackend:
                         )
                         if number not in present
                     }
-                    try:
-                        done[self._retract(item_id, gone)] += 1
-                    except PayloadError as error:
-                        logger.warning("%s", error)
+                    done[self._retract(item_id, gone)] += 1
                 if annotations:
                     latest = max(
                         annotations,

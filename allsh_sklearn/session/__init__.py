@@ -18,7 +18,12 @@ from ._errors import (
     SessionVersionError,
     StorageError,
 )
-from ._formats import label_studio_config, read_pool
+from ._formats import (
+    label_studio_config,
+    label_studio_model_version,
+    label_studio_score,
+    read_pool,
+)
 from ._session import (
     Batch,
     Event,
@@ -52,5 +57,7 @@ __all__ = [
     "accuracy_interval",
     "class_estimates",
     "label_studio_config",
+    "label_studio_model_version",
+    "label_studio_score",
     "read_pool",
 ]

@@ -14,7 +14,9 @@ objects whose ``result`` lists regions, here one ``{"from_name": "label",
 "to_name": "text", "type": "choices", "value": {"choices": [label]}}``.
 An exported annotation adds ``completed_by`` (a user id, or an object with
 an ``email``), ``was_cancelled`` (the task was skipped), ``created_at`` /
-``updated_at`` (ISO 8601) and ``lead_time`` (seconds).
+``updated_at`` (ISO 8601) and ``lead_time`` (seconds); a prediction has a
+``score`` (a project with uncertainty sampling serves the lowest first)
+and a ``model_version``.
 
 Hostile files are refused with the file, the row (or line, or task) and the
 field named: cells that are not text where text is expected (lists,
@@ -49,6 +51,8 @@ __all__ = [
     "format_time",
     "guess_format",
     "label_studio_config",
+    "label_studio_model_version",
+    "label_studio_score",
     "parse_time",
     "read_label_rows",
     "read_pool",
@@ -74,6 +78,14 @@ LS_PAIR = "text_pair"
 LS_ID = "allsh_id"
 LS_SESSION = "allsh_session"
 LS_AUDIT = "allsh_audit"
+#: ``data`` keys of an exported task whose annotator Label Studio has no form
+#: for (not a Label Studio user id, not an email): the name, and the time
+#: the export wrote as the annotation's ``created_at`` (see :func:`write_rows`).
+LS_ANNOTATOR = "allsh_annotator"
+LS_LABELED_AT = "allsh_labeled_at"
+
+#: The prefix of every Label Studio model version this package writes.
+LS_VERSION_PREFIX = "allsh-label round "
 
 #: The range of times a label file may give (seconds since 1970-01-01 UTC):
 #: from 1970-01-01 to the last second of 9999, what every export can write.
@@ -1013,15 +1025,38 @@ def read_label_rows(path, format=None, *, id_field="id", label_field="label"):
     return rows, n_unlabeled
 
 
-def _annotator_of(annotation):
+def _same_time(first, second):
+    """Whether two label file times are the same to the microsecond (two
+    missing ones are the same; one that cannot be read matches nothing)."""
+    try:
+        first, second = parse_time(first), parse_time(second)
+    except ValueError:
+        return False
+    if first is None or second is None:
+        return first is None and second is None
+    return format_time(first) == format_time(second)
+
+
+def _annotator_of(annotation, data=None):
     """The annotator of a Label Studio annotation as ``(name, problem)``.
 
     ``completed_by`` is a user id in Label Studio's exports (``labelstudio:3``
     here: a bare number names nobody outside Label Studio), an object with
     the user's ``email`` when the export includes user details (the email,
-    as it is), or a name (as it is); :func:`write_rows` writes this
-    session's annotators as ``{"email": name}``, which reads back unchanged.
+    as it is), or a name (as it is). :func:`write_rows` writes this
+    session's annotators in those forms (``labelstudio:3`` as ``3``, an
+    email as ``{"email": ...}``); any other name goes into the task's
+    ``data.allsh_annotator`` with the time it wrote as the annotation's
+    ``created_at`` (``data.allsh_labeled_at``). That name stands only for
+    the annotation with that ``created_at`` (the one the export wrote);
+    for any other (made in Label Studio since), ``completed_by`` does.
     """
+    data = {} if data is None else data
+    exported, problem = _name_cell(data.get(LS_ANNOTATOR))
+    if problem is not None:
+        return None, f"data.{LS_ANNOTATOR} is {problem}"
+    if exported and _same_time(annotation.get("created_at"), data.get(LS_LABELED_AT)):
+        return exported, None
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         email, problem = _name_cell(who.get("email"))
@@ -1168,7 +1203,7 @@ def _read_label_studio(path):
             except ValueError as error:
                 problems.append(f"{at}, field {field_name!r}: {error}")
                 continue
-            annotator, problem = _annotator_of(annotation)
+            annotator, problem = _annotator_of(annotation, data)
             if problem is not None:
                 problems.append(f"{at}: {problem}")
                 continue
@@ -1257,6 +1292,85 @@ def label_studio_config(labels, *, pair=False):
     return "\n".join(lines)
 
 
+def label_studio_score(position, size):
+    """The prediction score that puts a batch's text at its place in Label Studio.
+
+    A Label Studio project with uncertainty sampling serves the task with
+    the lowest prediction score next, so the text at position ``p`` of a
+    batch of ``n`` scores ``(p - 1) / (2 n)``: the batch's order (its audit
+    texts at their random places), all below 0.5 so that the texts outside
+    the batch can score from 0.5 up. Label Studio refuses scores outside
+    [0, 1]. The batch exports (``allsh-label export --format labelstudio``)
+    and the ML backend (:mod:`allsh_sklearn.labelstudio`) both score with it.
+
+    Parameters
+    ----------
+    position : int
+        The text's 1-based position in its batch.
+    size : int
+        The batch's size (every text of it, labeled ones included).
+
+    Returns
+    -------
+    score : float
+        In [0, 0.5).
+
+    Examples
+    --------
+    >>> [label_studio_score(p, 4) for p in (1, 2, 3, 4)]
+    [0.0, 0.125, 0.25, 0.375]
+    """
+    return (position - 1) / (2 * max(size, position))
+
+
+def label_studio_model_version(round, batch):
+    """The Label Studio ``model_version`` of a batch's order.
+
+    New whenever the order changes (a new batch, a new round), so Label
+    Studio can tell the current predictions from older ones. The batch
+    exports and the ML backend (:mod:`allsh_sklearn.labelstudio`) both
+    write it.
+
+    Parameters
+    ----------
+    round : int or None
+        The round whose model queried the batch (None: a random batch,
+        before any model; written as 0).
+    batch : int
+        The batch's number.
+
+    Returns
+    -------
+    version : str
+
+    Examples
+    --------
+    >>> label_studio_model_version(None, 1)
+    'allsh-label round 0 batch 1'
+    >>> label_studio_model_version(2, 3)
+    'allsh-label round 2 batch 3'
+    """
+    return f"{LS_VERSION_PREFIX}{round or 0} batch {batch}"
+
+
+def _completed_by(annotator):
+    """Label Studio's ``completed_by`` for an annotator name, or None.
+
+    ``labelstudio:<n>`` (a Label Studio user, as webhooks and imports name
+    them) is the user id ``n``; a name with an ``@`` is an email, Label
+    Studio's form for a user with details; any other name has no Label
+    Studio form (None: the name goes into ``data.allsh_annotator``).
+    """
+    prefix = "labelstudio:"
+    if annotator.startswith(prefix):
+        number = annotator[len(prefix) :]
+        if number.isascii() and number.isdigit() and str(int(number)) == number:
+            return int(number)
+    if "@" in annotator:
+        return {"email": annotator}
+    return None
+
+
 def _label_studio_tasks(rows, *, session_id, model_version):
     tasks = []
     for row in rows:
@@ -1279,19 +1393,28 @@ def _label_studio_tasks(rows, *, session_id, model_version):
                 "was_cancelled": False,
             }
             if row.get("annotator"):
-                # Label Studio's form for a user with details; reads back as is.
-                annotation["completed_by"] = {"email": row["annotator"]}
+                completed_by = _completed_by(row["annotator"])
+                if completed_by is not None:
+                    annotation["completed_by"] = completed_by
+                else:
+                    # No Label Studio form: the name rides in the task's data,
+                    # with the time that tells this annotation from later ones.
+                    data[LS_ANNOTATOR] = row["annotator"]
+                    if row.get("labeled_at"):
+                        data[LS_LABELED_AT] = row["labeled_at"]
             if row.get("labeled_at"):
                 annotation["created_at"] = row["labeled_at"]
                 annotation["updated_at"] = row["labeled_at"]
             task["annotations"] = [annotation]
-        elif row.get("guess"):
-            prediction = {
-                "model_version": model_version,
-                "result": [dict(region, value={"choices": [row["guess"]]})],
-            }
-            if row.get("guess_probability") is not None:
-                prediction["score"] = row["guess_probability"]
+        elif row.get("position") is not None or row.get("guess"):
+            # A batch's text: the guess (if any) and its place in the order.
+            prediction = {"model_version": model_version, "result": []}
+            if row.get("guess"):
+                prediction["result"] = [dict(region, value={"choices": [row["guess"]]})]
+            if row.get("position") is not None:
+                prediction["score"] = label_studio_score(
+                    row["position"], row["batch_size"]
+                )
             task["predictions"] = [prediction]
         tasks.append(task)
     return tasks
@@ -1304,23 +1427,37 @@ def write_rows(path, rows, *, format=None, session_id, columns, model_version=""
     interrupted export never leaves half a file. CSV cells that a
     spreadsheet would run as a formula are escaped with a leading ``'``
     (:func:`spreadsheet_escape`; :func:`read_table` removes it again from
-    files with a ``session_id`` column). Label Studio tasks carry the
-    annotator as ``completed_by: {"email": name}``, the time as
-    ``created_at``/``updated_at`` and an ``audit`` flag as
-    ``data.allsh_audit``.
+    files with a ``session_id`` column).
+
+    Label Studio tasks carry a label as an annotation whose ``completed_by``
+    is in Label Studio's own form: the user id ``3`` for the annotator
+    ``labelstudio:3``, ``{"email": name}`` for a name with an ``@``; any
+    other name is left out of ``completed_by`` (Label Studio would take it
+    for a user) and kept in ``data.allsh_annotator``, with the label's time
+    in ``data.allsh_labeled_at`` (importing the file back gives the label
+    that name as long as the annotation's ``created_at`` is still that
+    time). The time is the annotation's ``created_at``/``updated_at``, an
+    audit flag ``data.allsh_audit``. A text still to label carries one
+    prediction: the guess (an empty ``result`` without one), a ``score``
+    that puts it at its place in the batch (:func:`label_studio_score`)
+    and ``model_version``.
 
     Parameters
     ----------
     path : path-like
     rows : list of dict
         Keys among ``columns``; ``id``, ``text`` (and ``text_pair``) at least.
+        For Label Studio also ``label``, ``annotator``, ``labeled_at`` and
+        ``audit`` (labels), or ``guess``, ``position`` (1-based) and
+        ``batch_size`` (a batch's texts).
     format : str or None, default=None
     session_id : str
         Written into every row or task.
     columns : list of str
         The CSV/JSONL/Parquet columns, in order (``session_id`` is added).
     model_version : str, default=""
-        Label Studio ``predictions[].model_version``.
+        Label Studio ``predictions[].model_version``
+        (:func:`label_studio_model_version`).
 
     Returns
     -------

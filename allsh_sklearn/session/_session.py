@@ -18,6 +18,7 @@ import pickle
 import shutil
 import socket
 import time
+import unicodedata
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +34,13 @@ from ..stopping import (
 from ._audit import accuracy_interval, class_estimates
 from ._engine import Engine, check_strategy_name
 from ._errors import InputFileError, NotReadyError, SessionError, StorageError
-from ._formats import format_time, read_label_rows, read_pool, write_rows
+from ._formats import (
+    format_time,
+    label_studio_model_version,
+    read_label_rows,
+    read_pool,
+    write_rows,
+)
 from ._store import (
     CHUNK,
     DATABASE_NAME,
@@ -372,7 +379,6 @@ def _check_labels(labels):
     must be a string (``None`` or ``True`` are refused, not turned into
     ``"None"``); two spellings of one label (NFC and NFD) are one label.
     """
-    import unicodedata
     from collections.abc import Mapping, Set
 
     if isinstance(labels, str):
@@ -537,8 +543,8 @@ class LabelingSession:
     What a labeling page calls:
 
     - :meth:`next_item` (the text to show), :meth:`label`, :meth:`skip`,
-      :meth:`undo`, :meth:`item` (with its history), :meth:`why` (why the
-      strategy picked it);
+      :meth:`undo`, :meth:`unlabel`, :meth:`item` (with its history),
+      :meth:`why` (why the strategy picked it);
     - :meth:`current_batch`, :meth:`next_batch` (retrains and queries when
       the batch is done), :meth:`retrain` (on demand), :meth:`retrain_due`;
     - :meth:`status`, :meth:`plot_learning_curve`;
@@ -976,11 +982,21 @@ class LabelingSession:
         return row[0]
 
     def _check_label(self, label):
-        if label not in self.labels:
-            raise ValueError(
-                f"The 'label' parameter must be one of the session's labels "
-                f"{self.labels}. Got {label!r} instead."
-            )
+        """The session's own spelling of ``label``, compared in NFC.
+
+        A label spelled in another Unicode normal form (NFD ``"e\u0301"`` for
+        NFC ``"\u00e9"``) is the same label, as :func:`_check_labels` made the
+        session's labels.
+        """
+        if isinstance(label, str):
+            wanted = unicodedata.normalize("NFC", label)
+            for own in self.labels:
+                if unicodedata.normalize("NFC", own) == wanted:
+                    return own
+        raise ValueError(
+            f"The 'label' parameter must be one of the session's labels "
+            f"{self.labels}. Got {label!r} instead."
+        )
 
     @staticmethod
     def _check_annotator(annotator):
@@ -1298,7 +1314,9 @@ class LabelingSession:
         ----------
         item_id : str
         label : str
-            One of :attr:`labels`.
+            One of :attr:`labels`, compared in Unicode NFC: another spelling
+            of a label (NFD, as some keyboards and APIs send it) is stored
+            as the session's.
         annotator : str, default="annotator"
         source : str, default="api"
             Stored with the event (``"annotate"``, ``"web"``, ...).
@@ -1307,7 +1325,7 @@ class LabelingSession:
         -------
         event : Event
         """
-        self._check_label(label)
+        label = self._check_label(label)
         annotator = self._check_annotator(annotator)
         with self._store.write() as connection:
             number = self._item_number(connection, item_id)
@@ -1341,6 +1359,34 @@ class LabelingSession:
             event, str(item_id), "skip", None, annotator, created, source=source
         )
 
+    @staticmethod
+    def _take_back(connection, number, event, annotator, source):
+        """Mark ``event`` undone and record the undo; whether the item has no
+        label or skip left standing (it is then unlabeled).
+
+        Part of the caller's write transaction: the undo, the event it marks
+        and the item's state change together or not at all.
+        """
+        connection.execute("UPDATE events SET undone = 1 WHERE event = ?", (event,))
+        connection.execute(
+            "INSERT INTO events (item, kind, target, annotator, created_at, "
+            "source) VALUES (?, 'undo', ?, ?, ?, ?)",
+            (number, event, annotator, time.time(), source),
+        )
+        previous = connection.execute(
+            "SELECT event, kind, label FROM events WHERE item = ? AND kind IN "
+            "('label', 'skip') AND undone = 0 ORDER BY event DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+        if previous is None:
+            connection.execute("DELETE FROM item_state WHERE item = ?", (number,))
+            return True
+        connection.execute(
+            "UPDATE item_state SET event = ?, kind = ?, label = ? WHERE item = ?",
+            (previous[0], previous[1], previous[2], number),
+        )
+        return False
+
     def undo(self, *, annotator="annotator", source="api", owner=None):
         """Take back this annotator's last label or skip.
 
@@ -1349,7 +1395,8 @@ class LabelingSession:
         unlabeled is claimed for this annotator (and ``owner``, see
         :meth:`next_item`) to label again: :meth:`next_item` gives it to
         nobody else meanwhile, and to this annotator again if its batch is
-        open.
+        open. To take back the label of a named item, whoever gave it, see
+        :meth:`unlabel`.
 
         Parameters
         ----------
@@ -1376,27 +1423,74 @@ class LabelingSession:
             if row is None:
                 return None
             event, number, kind, label, created, old_source, ext_id = row
-            connection.execute("UPDATE events SET undone = 1 WHERE event = ?", (event,))
-            connection.execute(
-                "INSERT INTO events (item, kind, target, annotator, created_at, "
-                "source) VALUES (?, 'undo', ?, ?, ?, ?)",
-                (number, event, annotator, time.time(), source),
-            )
-            previous = connection.execute(
-                "SELECT event, kind, label FROM events WHERE item = ? AND kind IN "
-                "('label', 'skip') AND undone = 0 ORDER BY event DESC LIMIT 1",
+            if self._take_back(connection, number, event, annotator, source):
+                _claim(connection, number, self._owner(annotator, owner))
+        return Event(event, ext_id, kind, label, annotator, created, True, old_source)
+
+    def unlabel(self, item_id, *, annotator="annotator", source="api"):
+        """Take back the label or skip that stands for an item, whoever gave it.
+
+        Like :meth:`undo`, but for one named item: its latest label or skip
+        not already undone is marked undone (it stays in the history) and an
+        ``undo`` event by ``annotator`` is recorded. The item falls back to
+        its previous label or skip, or to unlabeled: then it is pending again
+        in its batch, claimed by nobody (:meth:`next_item` gives it to the
+        next annotator who asks). Committed before this returns. This is
+        what a deleted Label Studio annotation becomes.
+
+        Parameters
+        ----------
+        item_id : str
+        annotator : str, default="annotator"
+            Who takes it back (stored with the undo event).
+        source : str, default="api"
+            Stored with the undo event.
+
+        Returns
+        -------
+        undone : Event or None
+            The event taken back, with the annotator who gave it; None when
+            no label or skip stands for the item (a second call changes
+            nothing).
+
+        Raises
+        ------
+        KeyError
+            No item with this id in the session.
+
+        Examples
+        --------
+        >>> import tempfile, pandas as pd
+        >>> from allsh_sklearn.session import LabelingSession
+        >>> texts = pd.DataFrame({"text": ["a good film", "a bad film", "dull plot"]})
+        >>> session = LabelingSession.create(
+        ...     tempfile.mkdtemp() + "/project", texts, labels=["neg", "pos"],
+        ...     strategy="entropy", batch_size=2, progress=False)
+        >>> batch = session.next_batch()
+        >>> item = session.next_item(annotator="alice")
+        >>> event = session.label(item.item_id, "pos", annotator="alice")
+        >>> undone = session.unlabel(item.item_id, annotator="bob")
+        >>> undone.label, undone.annotator, session.item(item.item_id).label
+        ('pos', 'alice', None)
+        >>> session.unlabel(item.item_id) is None  # nothing stands any more
+        True
+        """
+        annotator = self._check_annotator(annotator)
+        with self._store.write() as connection:
+            number = self._item_number(connection, item_id)
+            row = connection.execute(
+                "SELECT event, kind, label, annotator, created_at, source "
+                "FROM events WHERE item = ? AND kind IN ('label', 'skip') "
+                "AND undone = 0 ORDER BY event DESC LIMIT 1",
                 (number,),
             ).fetchone()
-            if previous is None:
-                connection.execute("DELETE FROM item_state WHERE item = ?", (number,))
-                _claim(connection, number, self._owner(annotator, owner))
-            else:
-                connection.execute(
-                    "UPDATE item_state SET event = ?, kind = ?, label = ? "
-                    "WHERE item = ?",
-                    (previous[0], previous[1], previous[2], number),
-                )
-        return Event(event, ext_id, kind, label, annotator, created, True, old_source)
+            if row is None:
+                return None
+            event, kind, label, given_by, created, old_source = row
+            self._take_back(connection, number, event, annotator, source)
+        return Event(
+            event, str(item_id), kind, label, given_by, created, True, old_source
+        )
 
     # Batches ------------------------------------------------------------------
 
@@ -2481,9 +2575,15 @@ class LabelingSession:
 
         Rows carry ``id``, ``text`` (``text_pair``), an empty ``label`` to
         fill in, the model's ``guess`` and its ``guess_probability``, and
-        ``session_id``. A Label Studio file holds one task per text with the
-        guess as a prediction; :func:`~allsh_sklearn.session.label_studio_config`
-        is the matching labeling configuration.
+        ``session_id``. A Label Studio file holds one task per text with a
+        prediction: the guess (an empty ``result`` before the first model),
+        the ``score`` of the text's place in the batch
+        (:func:`~allsh_sklearn.session.label_studio_score`: a project with
+        uncertainty sampling then serves the texts in the batch's order) and
+        the ``model_version`` of the round and batch
+        (:func:`~allsh_sklearn.session.label_studio_model_version`);
+        :func:`~allsh_sklearn.session.label_studio_config` is the matching
+        labeling configuration.
 
         Parameters
         ----------
@@ -2514,6 +2614,8 @@ class LabelingSession:
                     "guess_probability": None
                     if item.proba is None or item.guess is None
                     else item.proba[item.guess],
+                    "position": item.position,
+                    "batch_size": len(batch.items),
                 }
             )
         write_rows(
@@ -2522,7 +2624,7 @@ class LabelingSession:
             format=format,
             session_id=self.session_id,
             columns=self._columns() + ["label", "guess", "guess_probability"],
-            model_version=f"allsh-label round {batch.round}",
+            model_version=label_studio_model_version(batch.round, batch.batch),
         )
         return len(rows)
 

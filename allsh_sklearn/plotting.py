@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-__all__ = ["plot_learning_curves", "learning_curves_png"]
+__all__ = ["plot_learning_curves", "learning_curves_png", "plot_to_png"]
 
 
 def plot_learning_curves(curves, *, ax=None, ylabel="accuracy (%)", title=None):
@@ -85,12 +85,32 @@ def learning_curves_png(curves, **kwargs):
     -------
     png : bytes
     """
+    return plot_to_png(plot_learning_curves, curves, **kwargs)
+
+
+def plot_to_png(plot, *args, **kwargs):
+    """Draw ``plot(*args, **kwargs)`` on a figure of its own; its PNG bytes.
+
+    Uses matplotlib's Agg backend (no display needed) and closes the figure.
+
+    Parameters
+    ----------
+    plot : callable
+        A function that draws on a new figure and returns its Axes, such as
+        :func:`plot_learning_curves`.
+    *args, **kwargs
+        Passed to ``plot``.
+
+    Returns
+    -------
+    png : bytes
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ax = plot_learning_curves(curves, **kwargs)
+    ax = plot(*args, **kwargs)
     figure = ax.figure
     figure.tight_layout()
     buffer = io.BytesIO()

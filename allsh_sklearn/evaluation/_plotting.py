@@ -3,10 +3,10 @@
 matplotlib is imported when a figure is drawn, not with this module.
 """
 
-import io
 
 import numpy as np
 
+from ..plotting import plot_to_png
 from ..utils._validation import _describe
 
 __all__ = ["paired_differences_png", "plot_paired_differences"]
@@ -173,15 +173,4 @@ def paired_differences_png(frame, **kwargs):
     -------
     png : bytes
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ax = plot_paired_differences(frame, **kwargs)
-    figure = ax.figure
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return plot_to_png(plot_paired_differences, frame, **kwargs)

@@ -304,3 +304,168 @@ def test_cross_validated_tiers_build_the_cross_validated_regression():
     assert model[-1].n_folds_ == 5 and model[-1].C_ in model[-1].Cs
     assert model.score(X[60:], y[60:]) > 0.8
     assert not make_tier("tfidf-lr").cross_validate_C
+
+
+# The TF-IDF tier's fit (issue 30): labeled columns only, newton-cg -----------
+
+
+def _pool_and_unseen_words(n=150, n_classes=3, seed=5):
+    """Texts of which the first ``n // 2`` are labeled; the rest hold words
+    no labeled text has (so the pool's vocabulary is larger than theirs)."""
+    X, y = synthetic_texts(n=n, n_classes=n_classes, seed=seed)
+    half = n // 2
+    X = X[:half] + [f"{text} unseen{i} word{i % 7}x" for i, text in enumerate(X[half:])]
+    return X, y, half
+
+
+def test_tfidf_tiers_fit_the_labeled_columns():
+    from sklearn.feature_selection import VarianceThreshold
+
+    X, y, half = _pool_and_unseen_words()
+    for name, solver in [
+        ("tfidf-lr", "lbfgs"),
+        ("tfidf-lr-balanced", "lbfgs"),
+        ("tfidf-lr-20k", "newton-cg"),
+        ("tfidf-lr-20k-balanced", "newton-cg"),
+    ]:
+        tier = make_tier(name).prepare(X)
+        model = tier.build(classes=[0, 1, 2])
+        steps = [step for step, _ in model.steps]
+        assert steps == ["tfidf", "labeled_vocabulary", "lr"], name
+        assert isinstance(model.named_steps["labeled_vocabulary"], VarianceThreshold)
+        assert model.named_steps["lr"].solver == solver, name
+        model.fit(X[:half], y[:half])
+        features = tier.features_.transform(X[:half])
+        used = np.unique(features.nonzero()[1])
+        # every column some labeled text has, and no other
+        support = model.named_steps["labeled_vocabulary"].get_support(indices=True)
+        np.testing.assert_array_equal(support, used)
+        assert len(used) < features.shape[1]
+        assert model.named_steps["lr"].coef_.shape == (3, len(used))
+    # the frozen-encoder tiers keep L-BFGS on their 384 columns
+    assert make_tier("minilm-frozen").solver == "lbfgs"
+
+
+def test_tfidf_lr_is_the_model_it_was_before_issue_30():
+    # L-BFGS never moves the coefficients of a column no labeled text has:
+    # fitted on the labeled columns only, it takes the same steps and stops
+    # at the same model (to rounding).
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y, half = _pool_and_unseen_words(n=200, seed=6)
+    tier = make_tier("tfidf-lr").prepare(X)
+    now = tier.build(classes=[0, 1, 2]).fit(X[:half], y[:half])
+    before = Pipeline(
+        [
+            ("tfidf", tier.features_),
+            ("lr", LogisticRegression(C=tier.C, max_iter=2000)),
+        ]
+    ).fit(X[:half], y[:half])
+    assert now[-1].n_iter_.tolist() == before[-1].n_iter_.tolist()
+    np.testing.assert_allclose(
+        now.predict_proba(X[half:]), before.predict_proba(X[half:]), atol=1e-10
+    )
+
+
+def test_capped_tfidf_tier_keeps_the_most_frequent_terms():
+    from allsh_sklearn.models._tiers import CappedTfidfTier
+
+    X, y, half = _pool_and_unseen_words()
+    tier = make_tier("tfidf-lr-20k")
+    assert isinstance(tier, CappedTfidfTier) and tier.max_features == 20_000
+    assert "20,000 most frequent" in CLASSIFIERS["tfidf-lr-20k"]
+    assert make_tier("tfidf-lr").max_features is None
+
+    class Capped(CappedTfidfTier):
+        max_features = 10
+
+    small = Capped("tfidf-lr-20k").prepare(X)
+    vocabulary = small.features_.transformer.vectorizer_.vocabulary_
+    assert len(vocabulary) == 10
+    assert not any(word.startswith("unseen") for word in vocabulary)
+    model = small.build(classes=[0, 1, 2]).fit(X[:half], y[:half])
+    assert model.named_steps["lr"].coef_.shape[1] <= 10
+    cv = make_tier("tfidf-lr-20k-cv").prepare(X).build(classes=[0, 1, 2])
+    assert isinstance(cv[-1], CrossValidatedLogisticRegression)
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_fitting_the_labeled_columns_only_leaves_the_optimum_unchanged(class_weight):
+    # A column that no labeled text has gets coefficient 0 at the optimum of
+    # the L2-penalised log-loss, and one constant over them is absorbed by
+    # the unpenalised intercept: dropping them changes nothing. Both fits
+    # are converged tightly, so the remaining difference is numerical.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y, half = _pool_and_unseen_words()
+    X[0] = X[0] + " constant"  # a column constant over no labeled text...
+    X = [f"{text} everywhere" for text in X]  # ... and one constant over all
+    tier = make_tier("tfidf-lr").prepare(X)
+
+    def regression():
+        return LogisticRegression(
+            C=tier.C, class_weight=class_weight, tol=1e-10, max_iter=10_000
+        )
+
+    selected = tier.build(classes=[0, 1, 2])
+    selected.set_params(lr=regression()).fit(X[:half], y[:half])
+    every_column = Pipeline([("tfidf", tier.features_), ("lr", regression())])
+    every_column.fit(X[:half], y[:half])
+    np.testing.assert_allclose(
+        selected.predict_proba(X[half:]),
+        every_column.predict_proba(X[half:]),
+        atol=1e-6,
+    )
+    # the coefficients of the dropped columns were 0 (to the solver's precision)
+    support = selected.named_steps["labeled_vocabulary"].get_support()
+    assert np.abs(every_column[-1].coef_[:, ~support]).max() < 1e-6
+
+
+def test_tfidf_tier_embeddings_keep_the_whole_vocabulary():
+    # CAL and BADGE cut the pipeline after "tfidf": their embeddings are the
+    # pool's TF-IDF rows, and the rest of the pipeline (column selection
+    # and regression) gives the probabilities.
+    from allsh_sklearn.strategies._embeddings import get_proba_and_embeddings
+
+    X, y, half = _pool_and_unseen_words()
+    tier = make_tier("tfidf-lr").prepare(X)
+    model = tier.build(classes=[0, 1, 2]).fit(X[:half], y[:half])
+    proba, embeddings = get_proba_and_embeddings(model, X[half:], tier.embedding)
+    assert embeddings.shape == (
+        len(X) - half,
+        len(tier.features_.transformer.vectorizer_.vocabulary_),
+    )
+    np.testing.assert_allclose(proba, model.predict_proba(X[half:]))
+
+
+@pytest.mark.parametrize("name", ["tfidf-lr", "tfidf-lr-20k"])
+def test_tfidf_tier_fits_sentence_pairs_on_their_labeled_columns(name):
+    pairs = [
+        ("a good film", "a great film"),
+        ("a bad film", "a good film"),
+        ("the cat sat", "the cat sat down"),
+        ("dogs run", "cats sleep"),
+    ] * 5
+    y = np.array([1, 0, 1, 0] * 5)
+    tier = make_tier(name).prepare(pairs + [("unseen words", "elsewhere")])
+    model = tier.build(classes=[0, 1]).fit(pairs, y)
+    n_columns = tier.features_.transform(pairs[:1]).shape[1]
+    assert model.named_steps["labeled_vocabulary"].get_support().sum() < n_columns
+    assert model.score(pairs, y) == 1.0
+
+
+def test_tfidf_tier_fit_can_be_the_one_before_issue_30():
+    # benchmarks/bench_session.py times the fit before issue 30 beside the
+    # new ones: a subclass that fits every column.
+    from allsh_sklearn.models import TfidfTier
+
+    class Before(TfidfTier):
+        labeled_vocabulary = False
+
+    X, y, half = _pool_and_unseen_words()
+    before = Before("tfidf-lr").prepare(X).build(classes=[0, 1, 2])
+    assert [name for name, _ in before.steps] == ["tfidf", "lr"]
+    assert before.named_steps["lr"].solver == "lbfgs"
+    assert before.fit(X[:half], y[:half]).score(X[:half], y[:half]) > 0.8

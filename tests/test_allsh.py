@@ -412,3 +412,18 @@ def test_copies_per_query_in_an_sqlite_cache(fitted_pipeline, toy_pool, tmp_path
     second(fitted_pipeline, toy_pool, 2)
     assert second.n_augmented_ == 0  # read back, large copy indices included
     np.testing.assert_allclose(second.last_scores_, first.last_scores_)
+
+
+@pytest.mark.parametrize(
+    "where", ["/proc/allsh-cache.sqlite", "missing-folder/x.sqlite"]
+)
+def test_a_cache_path_where_no_file_can_live_names_the_cache_parameter(
+    tmp_path, toy_texts, fitted_pipeline, where
+):
+    from allsh_sklearn.strategies import ALLSH
+
+    X, _ = toy_texts
+    path = where if where.startswith("/") else str(tmp_path / where)
+    with pytest.raises(ValueError, match="'cache' parameter of ALLSH"):
+        ALLSH(cache=path, random_state=0)(fitted_pipeline, X, n_instances=2)
+    assert not (tmp_path / "missing-folder").exists()

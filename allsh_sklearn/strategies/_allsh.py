@@ -480,8 +480,16 @@ class ALLSH(BaseQueryStrategy):
         if self.cache is None:
             return MemoryAugmentationCache()
         if isinstance(self.cache, str | os.PathLike):
-            from ..augment._persistent_cache import SQLiteAugmentationCache
+            from ..augment._persistent_cache import (
+                SQLiteAugmentationCache,
+                check_cache_path,
+            )
 
+            # Before any augmentation: a path where no SQLite file can live,
+            # or in a folder that does not exist (outside the cache home),
+            # is an error that names ALLSH's 'cache' parameter.
+            check_cache_path(self.cache, name="cache", owner="ALLSH",
+                             create_folder=False)
             return SQLiteAugmentationCache(self.cache)
         return self.cache
 

@@ -303,3 +303,30 @@ def test_store_translates_sqlite_errors_through_its_hook(tmp_path):
         with store.read() as connection:
             connection.execute("SELECT * FROM missing")
     assert store.count("t") == 0  # nothing half-written, the store still works
+
+
+def test_store_closes_the_connections_of_threads_that_ended(tmp_path):
+    """A server's worker threads come and go; their connections do not pile up."""
+    import threading
+
+    store = SQLiteStore(tmp_path / "s.sqlite", schema=_TABLE, version=1)
+    opened = []
+
+    def work(k):
+        with store.write() as connection:
+            connection.execute("INSERT INTO t VALUES (?, ?)", (k, str(k)))
+        opened.append(store.connection())
+
+    for k in range(6):
+        thread = threading.Thread(target=work, args=(k,))
+        thread.start()
+        thread.join()
+    # Each new connection closes those of the threads that ended before it:
+    # the store holds the main thread's and the last thread's, not seven.
+    main = store.connection()
+    assert [c for _, _, c in store._opened] == [main, opened[-1]]
+    for connection in opened[:-1]:
+        with pytest.raises(sqlite3.ProgrammingError):
+            connection.execute("SELECT 1")
+    assert store.count("t") == 6
+    store.close()

@@ -158,10 +158,22 @@ class SQLiteStore:
             connection = self._open()
         self._local.connection = connection
         self._local.pid = os.getpid()
+        # Keep this process's connections of live threads; close those of
+        # threads that have ended, so that a long-running server whose worker
+        # threads come and go does not pile up open connections.
+        pid, ended = os.getpid(), []
         with self._lock:
-            self._opened = [
-                (pid, c) for pid, c in self._opened if pid == os.getpid()
-            ] + [(os.getpid(), connection)]
+            kept = []
+            for owner, thread, opened in self._opened:
+                if owner != pid:
+                    continue  # a parent process's: not ours to close
+                (kept if thread.is_alive() else ended).append(
+                    (owner, thread, opened)
+                )
+            self._opened = kept + [(pid, threading.current_thread(), connection)]
+        for _, _, opened in ended:
+            with contextlib.suppress(sqlite3.Error):
+                opened.close()
         return connection
 
     def _open(self):
@@ -195,7 +207,7 @@ class SQLiteStore:
         """Close every connection this process opened (they reopen on next use)."""
         with self._lock:
             opened, self._opened = self._opened, []
-        for pid, connection in opened:
+        for pid, _, connection in opened:
             if pid == os.getpid():
                 connection.close()
         self._local = threading.local()

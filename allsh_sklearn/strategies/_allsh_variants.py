@@ -180,9 +180,7 @@ def normalised_entropy(proba):
     n_classes = proba.shape[1]
     if n_classes < 2:
         return np.zeros(proba.shape[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(proba > 0.0, proba * np.log(proba), 0.0)
-    return np.clip(-terms.sum(axis=1) / np.log(n_classes), 0.0, 1.0) + 0.0
+    return np.clip(_entropy(proba) / np.log(n_classes), 0.0, 1.0) + 0.0
 
 
 def combine_scores(divergence, proba, method="divergence"):
@@ -654,8 +652,8 @@ def select_batch(
 # Low-variance estimators of the local sensitivity ---------------------------
 
 
-def _members(proba, augmented_proba):
-    """The original's and the copies' predictions, shape ``(K + 1, n, C)``."""
+def _checked(proba, augmented_proba):
+    """``proba`` ``(n, C)`` and ``augmented_proba`` ``(K, n, C)``, validated."""
     proba = check_probabilities(proba, name="proba")
     augmented = np.asarray(augmented_proba, dtype=np.float64)
     if augmented.ndim != 3 or augmented.shape[1:] != proba.shape:
@@ -666,6 +664,12 @@ def _members(proba, augmented_proba):
     for copy in augmented:
         check_probabilities(copy, name="augmented_proba")
     return proba, augmented
+
+
+def _members(proba, augmented_proba):
+    """The original's and the copies' predictions, shape ``(K + 1, n, C)``."""
+    proba, augmented = _checked(proba, augmented_proba)
+    return np.concatenate([proba[None], augmented])
 
 
 def _entropy(proba):
@@ -703,7 +707,7 @@ def divergence_to_mean(proba, augmented_proba, divergence="kl", alpha=0.5):
     >>> divergence_to_mean([[0.7, 0.3]], copies).tolist()
     [0.0]
     """
-    proba, augmented = _members(proba, augmented_proba)
+    proba, augmented = _checked(proba, augmented_proba)
     measure = get_divergence(divergence, alpha=alpha)
     return np.asarray(measure(proba, augmented.mean(axis=0)), dtype=np.float64)
 
@@ -736,8 +740,7 @@ def mutual_information(proba, augmented_proba):
     >>> bool(abs(mi[0] - 0.6931) < 1e-4)                 # log 2
     True
     """
-    proba, augmented = _members(proba, augmented_proba)
-    members = np.concatenate([proba[None], augmented])
+    members = _members(proba, augmented_proba)
     information = _entropy(members.mean(axis=0)) - _entropy(members).mean(axis=0)
     return np.maximum(information, 0.0)
 
@@ -765,8 +768,7 @@ def prediction_variance(proba, augmented_proba):
     >>> prediction_variance([[0.9, 0.1]], [[[0.5, 0.5]]]).round(6).tolist()
     [0.08]
     """
-    proba, augmented = _members(proba, augmented_proba)
-    members = np.concatenate([proba[None], augmented])
+    members = _members(proba, augmented_proba)
     return members.var(axis=0).sum(axis=1)
 
 

@@ -1,0 +1,209 @@
+"""Print the architecture figures of issue 28 for the package as it stands.
+
+Run it before and after a change to the layout::
+
+    .venv/bin/python tools/architecture_metrics.py [--json]
+
+It reads the source as text (nothing is imported) and prints:
+
+- the modules over 900 lines;
+- the import circles between modules, counting the imports made at module
+  level and, separately, those made anywhere (inside functions too);
+- the underscore names one module imports from another (a private module
+  imported as a whole does not count: ``from . import _store`` is a layout
+  choice, ``from ._store import _helper`` reaches into a module);
+- how many imports are made inside functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "allsh_sklearn"
+LARGE = 900
+
+
+def _module_name(path):
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _modules():
+    return {_module_name(path): path for path in sorted(ROOT.rglob("*.py"))}
+
+
+def _resolve(module, path, node):
+    """The absolute module an ``ImportFrom`` node names, or None."""
+    if node.level:
+        package = module.split(".")
+        if path.name != "__init__.py":
+            package = package[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        return ".".join(package + ([node.module] if node.module else []))
+    return node.module
+
+
+def _is_private(name):
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _scan(modules):
+    """Edges (module level, anywhere), underscore imports, imports in functions."""
+    top_edges, all_edges, private = set(), set(), []
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top_level = set(map(id, tree.body))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                base = _resolve(module, path, node)
+                if not base or not base.startswith("allsh_sklearn"):
+                    continue
+                for alias in node.names:
+                    candidate = f"{base}.{alias.name}"
+                    if candidate in modules:
+                        targets.append(candidate)
+                    else:
+                        targets.append(base)
+                        if _is_private(alias.name) and base != module:
+                            private.append((module, base, alias.name))
+            elif isinstance(node, ast.Import):
+                targets = [
+                    a.name for a in node.names if a.name.startswith("allsh_sklearn")
+                ]
+            for target in targets:
+                if target in modules and target != module:
+                    all_edges.add((module, target))
+                    if id(node) in top_level or _in_top_level_block(tree, node):
+                        top_edges.add((module, target))
+    return top_edges, all_edges, private, _count_nested(modules)
+
+
+def _in_top_level_block(tree, node):
+    """True for an import under a module-level ``if``/``try`` (not in a def)."""
+    for statement in tree.body:
+        if isinstance(statement, (ast.If, ast.Try)):
+            for inner in ast.walk(statement):
+                if inner is node:
+                    return True
+    return False
+
+
+def _count_nested(modules):
+    count = 0
+    for path in modules.values():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        seen = set()
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(function):
+                    if (
+                        isinstance(node, (ast.Import, ast.ImportFrom))
+                        and id(node) not in seen
+                    ):
+                        seen.add(id(node))
+                        count += 1
+    return count
+
+
+def _circles(edges):
+    """Strongly connected components with more than one module (Tarjan)."""
+    graph = {}
+    for source, target in edges:
+        graph.setdefault(source, set()).add(target)
+        graph.setdefault(target, set())
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(node):
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    sys.setrecursionlimit(10_000)
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def measure():
+    """The figures as a dict."""
+    modules = _modules()
+    sizes = {
+        name: len(path.read_text(encoding="utf-8").splitlines())
+        for name, path in modules.items()
+    }
+    top_edges, all_edges, private, nested = _scan(modules)
+
+    # An import of a package's __init__ re-export is an edge to the package;
+    # circles through a package's own __init__ are how packages work.
+    def real(edges):
+        return {
+            (a, b)
+            for a, b in edges
+            if not a.startswith(b + ".") and not b.startswith(a + ".")
+        }
+
+    return {
+        "modules": len(modules),
+        "lines": sum(sizes.values()),
+        "large_modules": {
+            n: s for n, s in sorted(sizes.items(), key=lambda x: -x[1]) if s > LARGE
+        },
+        "circles_module_level": _circles(real(top_edges)),
+        "circles_any_import": _circles(real(all_edges)),
+        "cross_module_underscore_imports": sorted(set(private)),
+        "imports_inside_functions": nested,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    figures = measure()
+    if args.json:
+        print(json.dumps(figures, indent=1))
+        return
+    print(f"modules: {figures['modules']}, lines: {figures['lines']}")
+    print(f"modules over {LARGE} lines: {len(figures['large_modules'])}")
+    for name, size in figures["large_modules"].items():
+        print(f"  {size:5d}  {name}")
+    for key in ("circles_module_level", "circles_any_import"):
+        print(f"{key.replace('_', ' ')}: {len(figures[key])}")
+        for circle in figures[key]:
+            print("  " + " <-> ".join(circle))
+    underscored = figures["cross_module_underscore_imports"]
+    names = sorted({name for _, _, name in underscored})
+    print(f"cross-module underscore imports: {len(underscored)} ({len(names)} names)")
+    for source, target, name in underscored:
+        print(f"  {source} <- {target}.{name}")
+    print(f"imports inside functions: {figures['imports_inside_functions']}")
+
+
+if __name__ == "__main__":
+    main()

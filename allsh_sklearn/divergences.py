@@ -19,9 +19,13 @@ __all__ = [
     "DIVERGENCES",
     "EPS",
     "alpha_divergence",
+    "alpha_divergence_rows",
+    "check_alpha",
+    "divergence_registry",
     "get_divergence",
     "jsd",
     "kl",
+    "lookup_divergence",
     "reverse_kl",
 ]
 
@@ -100,7 +104,31 @@ def jsd(p, q):
     return _finish(distance, squeeze)
 
 
-def _check_alpha(alpha):
+def check_alpha(alpha):
+    """Check the order of an alpha-divergence: a finite real number other than 0 and 1.
+
+    Parameters
+    ----------
+    alpha : float
+        The order.
+
+    Returns
+    -------
+    alpha : float
+
+    Raises
+    ------
+    TypeError
+        If ``alpha`` is not a real number.
+    ValueError
+        If ``alpha`` is not finite, or is 0 or 1 (the limits, reverse KL and
+        KL, have their own names).
+
+    Examples
+    --------
+    >>> check_alpha(2)
+    2.0
+    """
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(
             "The 'alpha' parameter must be a real number other than 0 and 1. "
@@ -141,18 +169,37 @@ def alpha_divergence(p, q, alpha=0.5):
     >>> round(float(alpha_divergence([0.5, 0.5], [0.9, 0.1], alpha=0.5)), 4)
     0.4223
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     p, q, squeeze = _prepare(p, q)
-    return _finish(_alpha_rows(p, q, alpha, np.log, np.expm1), squeeze)
+    return _finish(alpha_divergence_rows(p, q, alpha, np.log, np.expm1), squeeze)
 
 
-def _alpha_rows(p, q, alpha, log, expm1):
-    """Alpha-divergence of each row of two prepared (clipped) 2-d arrays.
+def alpha_divergence_rows(p, q, alpha, log, expm1):
+    """Alpha-divergence of each row of two prepared (clipped, renormalised) 2-d arrays.
 
-    Shared by the numpy and the torch alpha-divergence: ``log`` and
-    ``expm1`` are the array library's functions (``np.log``, ``torch.log``),
-    and both libraries' arrays accept ``.sum(axis=1)``. ``alpha`` must be
-    checked already.
+    Shared by the numpy and the torch alpha-divergence
+    (:mod:`allsh_sklearn.models` has the torch one).
+
+    Parameters
+    ----------
+    p, q : array of shape (n_samples, n_classes)
+        Strictly positive rows summing to one, numpy arrays or torch tensors:
+        both libraries' arrays accept ``.sum(axis=1)``.
+    alpha : float
+        The order, checked already (:func:`check_alpha`).
+    log, expm1 : callable
+        The array library's functions (``np.log``, ``np.expm1`` or
+        ``torch.log``, ``torch.expm1``).
+
+    Returns
+    -------
+    divergence : array of shape (n_samples,)
+
+    Examples
+    --------
+    >>> p, q = np.array([[0.5, 0.5]]), np.array([[0.9, 0.1]])
+    >>> np.round(alpha_divergence_rows(p, q, 0.5, np.log, np.expm1), 4)
+    array([0.4223])
     """
     if alpha < 0.5:
         p, q, alpha = q, p, 1.0 - alpha
@@ -161,12 +208,29 @@ def _alpha_rows(p, q, alpha, log, expm1):
     return total / (alpha * (alpha - 1.0))
 
 
-def _registry(kl, reverse_kl, jsd, alpha_divergence):
-    """The divergence names, mapped to the numpy or the torch functions."""
+def divergence_registry(kl, reverse_kl, jsd, alpha_divergence):
+    """Map the divergence names to one array library's functions.
+
+    Parameters
+    ----------
+    kl, reverse_kl, jsd, alpha_divergence : callable
+        The four divergences, numpy's (this module's) or torch's.
+
+    Returns
+    -------
+    registry : dict
+        ``{"kl": kl, "reverse_kl": reverse_kl, "jsd": jsd, "alpha":
+        alpha_divergence}``, what :func:`lookup_divergence` resolves names in.
+
+    Examples
+    --------
+    >>> sorted(divergence_registry(kl, reverse_kl, jsd, alpha_divergence))
+    ['alpha', 'jsd', 'kl', 'reverse_kl']
+    """
     return {"kl": kl, "reverse_kl": reverse_kl, "jsd": jsd, "alpha": alpha_divergence}
 
 
-DIVERGENCES = _registry(kl, reverse_kl, jsd, alpha_divergence)
+DIVERGENCES = divergence_registry(kl, reverse_kl, jsd, alpha_divergence)
 
 
 def get_divergence(name, alpha=0.5):
@@ -192,11 +256,37 @@ def get_divergence(name, alpha=0.5):
     ...
     ValueError: The 'divergence' parameter must be one of ... Got 'hellinger' instead.
     """
-    return _lookup(name, alpha, DIVERGENCES)
+    return lookup_divergence(name, alpha, DIVERGENCES)
 
 
-def _lookup(name, alpha, registry):
-    """Resolve ``name`` in ``registry`` (numpy or torch divergences)."""
+def lookup_divergence(name, alpha, registry):
+    """Resolve a divergence name in ``registry`` (numpy's or torch's divergences).
+
+    Parameters
+    ----------
+    name : str or callable
+        A name of ``registry``, or a callable ``f(p, q)`` returned as is.
+    alpha : float
+        The order of the alpha-divergence; checked only for ``"alpha"``.
+    registry : dict
+        Made by :func:`divergence_registry`.
+
+    Returns
+    -------
+    divergence : callable
+        ``f(p, q)``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a name of ``registry`` (or ``alpha`` is invalid
+        for ``"alpha"``; see :func:`check_alpha`).
+
+    Examples
+    --------
+    >>> lookup_divergence("kl", 0.5, DIVERGENCES) is kl
+    True
+    """
     if callable(name):
         return name
     if not isinstance(name, str) or name not in registry:
@@ -205,7 +295,7 @@ def _lookup(name, alpha, registry):
             f"{sorted(registry)} or a callable f(p, q). Got {name!r} instead."
         )
     if name == "alpha":
-        alpha = _check_alpha(alpha)
+        alpha = check_alpha(alpha)
         alpha_function = registry["alpha"]
 
         def divergence(p, q):

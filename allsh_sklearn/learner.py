@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from .augment._cache import item_key
 from .strategies import uncertainty_sampling
 from .strategies._base import BaseQueryStrategy, copy_for_run, param_tokens
+from .utils import Callable, Options, ParameterConstraintsMixin, RandomStateLike
 from .utils._validation import (
     check_labels,
     check_n_instances,
@@ -44,7 +45,7 @@ def _add_note(error, note):
         error.add_note(note)
 
 
-class ActiveLearner(BaseEstimator):
+class ActiveLearner(ParameterConstraintsMixin, BaseEstimator):
     """Pool-based active learning around any text classifier.
 
     Parameters
@@ -161,7 +162,7 @@ class ActiveLearner(BaseEstimator):
                 "ActiveLearner.fit needs labeled data: pass X and y, or set "
                 "'X_training' and 'y_training'. Got None instead."
             )
-        self._check_params()
+        self._validate_params()
         check_texts(X, name="X")
         y = check_labels(y, len(X), name="y")
         X = list(X)
@@ -269,20 +270,22 @@ class ActiveLearner(BaseEstimator):
                 y = np.concatenate([y.astype(dtype), unlabeled])
         estimator.fit(X, y)
 
-    def _check_params(self):
-        if not callable(self.query_strategy):
-            raise TypeError(
-                "The 'query_strategy' parameter of ActiveLearner must be a "
-                "callable strategy(classifier, X_pool, n_instances, "
-                f"random_state=...). Got {type(self.query_strategy).__name__} "
-                "instead."
+    _parameter_constraints = {
+        "query_strategy": [
+            Callable(
+                description="a callable strategy(classifier, X_pool, n_instances, "
+                "random_state=...)"
             )
-        if self.feed_unlabeled not in ("auto", True, False):
-            raise ValueError(
-                "The 'feed_unlabeled' parameter of ActiveLearner must be 'auto', "
-                f"True or False. Got {self.feed_unlabeled!r} instead."
-            )
-        check_random_state_param(self.random_state, owner="ActiveLearner")
+        ],
+        "feed_unlabeled": [
+            Options(("auto", True, False), description="'auto', True or False")
+        ],
+        "random_state": [RandomStateLike()],
+    }
+
+    def _validate_params(self):
+        super()._validate_params()
+        # The strategy's own seed, named after the strategy.
         check_random_state_param(
             _strategy_seed(self.query_strategy),
             owner=type(self.query_strategy).__name__,
@@ -349,7 +352,7 @@ class ActiveLearner(BaseEstimator):
             ``X_pool[indices]``, of the same type as ``X_pool``.
         """
         self._ensure_fitted()
-        self._check_params()
+        self._validate_params()
         check_texts(X_pool, name="X_pool")
         check_n_instances(n_instances, len(X_pool))
         if "random_state" in query_kwargs:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .utils._validation import check_int, check_one_of, check_real
+from .utils import Interval, Options, ParameterConstraintsMixin
 
 __all__ = [
     "DivergencePlateau",
@@ -162,16 +162,15 @@ def cohen_kappa(a, b):
     return (observed - expected) / (1.0 - expected)
 
 
-class StoppingRule(BaseEstimator):
+class StoppingRule(ParameterConstraintsMixin, BaseEstimator):
     """Base class of stopping rules (not to be used directly).
 
     Subclasses implement ``_value(history) -> float`` (NaN when the history
     is too short) and ``_says_stop(value) -> bool``, and describe the
-    condition in ``_condition()``.
+    condition in ``_condition()``. They declare their parameters'
+    constraints in ``_parameter_constraints``, checked (by
+    ``_validate_params()``) before any history is read.
     """
-
-    def _validate_params(self):
-        """Check the parameters (before reading any history)."""
 
     def evaluate(self, history):
         """Evaluate the rule after the last round of ``history``.
@@ -243,15 +242,10 @@ class StabilizingPredictions(StoppingRule):
         self.window = window
         self.threshold = threshold
 
-    def _validate_params(self):
-        check_int(self.window, "window", 1, owner="StabilizingPredictions")
-        check_real(
-            self.threshold,
-            "threshold",
-            "a float in (-1, 1]",
-            lambda t: -1 < t <= 1,
-            owner="StabilizingPredictions",
-        )
+    _parameter_constraints = {
+        "window": [Interval(numbers.Integral, 1, None)],
+        "threshold": [Interval(numbers.Real, -1, 1, closed="right")],
+    }
 
     def kappas(self, history):
         """Kappa between each round's stop-set predictions and the previous one's.
@@ -327,20 +321,10 @@ class OverallUncertainty(StoppingRule):
         self.threshold = threshold
         self.measure = measure
 
-    def _validate_params(self):
-        check_real(
-            self.threshold,
-            "threshold",
-            "a float in [0, 1]",
-            lambda t: 0 <= t <= 1,
-            owner="OverallUncertainty",
-        )
-        check_one_of(
-            self.measure,
-            "measure",
-            ("entropy", "least_confidence"),
-            owner="OverallUncertainty",
-        )
+    _parameter_constraints = {
+        "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+        "measure": [Options(("entropy", "least_confidence"))],
+    }
 
     def _value(self, history):
         proba = _attribute(history[-1], "stop_set_proba")
@@ -379,8 +363,7 @@ class LabelBudget(StoppingRule):
     def __init__(self, budget):
         self.budget = budget
 
-    def _validate_params(self):
-        check_int(self.budget, "budget", 1, owner="LabelBudget")
+    _parameter_constraints = {"budget": [Interval(numbers.Integral, 1, None)]}
 
     def _value(self, history):
         n_labeled = _attribute(history[-1], "n_labeled")
@@ -443,15 +426,10 @@ class DivergencePlateau(StoppingRule):
         self.window = window
         self.tolerance = tolerance
 
-    def _validate_params(self):
-        check_int(self.window, "window", 1, owner="DivergencePlateau")
-        check_real(
-            self.tolerance,
-            "tolerance",
-            "a float >= 0",
-            lambda t: t >= 0,
-            owner="DivergencePlateau",
-        )
+    _parameter_constraints = {
+        "window": [Interval(numbers.Integral, 1, None)],
+        "tolerance": [Interval(numbers.Real, 0, None)],
+    }
 
     def _value(self, history):
         means = [_attribute(record, "mean_pool_score") for record in history]

@@ -70,9 +70,11 @@ from allsh_sklearn.experiments._settings import TASKS  # noqa: E402
 from allsh_sklearn.loop import initial_labeled_indices  # noqa: E402
 from allsh_sklearn.models import make_tier  # noqa: E402
 from allsh_sklearn.strategies import allsh_scores  # noqa: E402
-from allsh_sklearn.strategies._allsh_variants import (  # noqa: E402
-    sensitivity_scores,
+from allsh_sklearn.strategies._allsh_batches import (  # noqa: E402
     stochastic_top,
+)
+from allsh_sklearn.strategies._allsh_scores import (  # noqa: E402
+    sensitivity_scores,
 )
 from allsh_sklearn.utils import select_top  # noqa: E402
 

@@ -68,11 +68,11 @@ from allsh_sklearn.experiments._runner import load_task_data  # noqa: E402
 from allsh_sklearn.experiments._settings import TASKS, build_strategy  # noqa: E402
 from allsh_sklearn.loop import derive_seed  # noqa: E402
 from allsh_sklearn.strategies import allsh_scores  # noqa: E402
-from allsh_sklearn.strategies._allsh_variants import (  # noqa: E402
-    _tokens,
-    changed_share,
+from allsh_sklearn.strategies._allsh_scores import (  # noqa: E402
     normalised_entropy,
 )
+from allsh_sklearn.utils import changed_share  # noqa: E402
+from allsh_sklearn.utils import word_tokens as _tokens  # noqa: E402
 
 try:  # the package's cache folder (the runner's embeddings)
     from allsh_sklearn.utils._cache_home import get_cache_home  # noqa: E402

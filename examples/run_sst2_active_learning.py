@@ -73,7 +73,7 @@ def run_loop(name, seed, X_pool, y_pool, X_test, y_test, args, tier=None):
     TF-IDF + logistic regression.
     """
 
-    def report(loop, record):
+    def report(loop, record, **kwargs):
         if args.verbose and record.iteration:
             print(
                 f"  {name:8s} seed {seed}  labeled {record.n_labeled:5d}  "
@@ -140,8 +140,7 @@ def main(argv=None):
         "--initial",
         type=_size,
         default=0.001,
-        help="initial labeled set: a count, or a fraction of the pool "
-        "(default 0.1%%)",
+        help="initial labeled set: a count, or a fraction of the pool (default 0.1%%)",
     )
     parser.add_argument(
         "--budget",
@@ -217,8 +216,10 @@ def main(argv=None):
             f"{len(args.seeds)} seeds sharing their initial sets (95% t CI):"
         )
         final = {
-            name: {seed: 100 * curve[-1][1] for seed, (curve, _) in
-                   zip(args.seeds, runs, strict=True)}
+            name: {
+                seed: 100 * curve[-1][1]
+                for seed, (curve, _) in zip(args.seeds, runs, strict=True)
+            }
             for name, runs in results.items()
         }
         for name in others:

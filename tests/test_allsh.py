@@ -237,7 +237,7 @@ def test_balance_keeps_scores_and_splits_the_batch(fitted_pipeline, toy_pool):
 def test_sensitivity_options_score_the_copies(
     sensitivity, function, fitted_pipeline, toy_pool
 ):
-    from allsh_sklearn.strategies import _allsh_variants
+    from allsh_sklearn.strategies import _allsh_scores
 
     strategy = ALLSH(
         augmenter=CountingAugmenter(), n_augmentations=3, sensitivity=sensitivity
@@ -250,7 +250,7 @@ def test_sensitivity_options_score_the_copies(
             for w in ("good", "bad", "dull")
         ]
     )
-    expected = getattr(_allsh_variants, function)(p, copies)
+    expected = getattr(_allsh_scores, function)(p, copies)
     np.testing.assert_allclose(strategy.last_scores_, expected)
     assert indices[0] == int(np.argmax(expected))
     # the score options combine it with the uncertainty, as the divergence
@@ -262,7 +262,7 @@ def test_sensitivity_options_score_the_copies(
     )
     ranked(fitted_pipeline, toy_pool, 3, random_state=0)
     np.testing.assert_allclose(
-        ranked.last_scores_, _allsh_variants.combine_scores(expected, p, "rank_mean")
+        ranked.last_scores_, _allsh_scores.combine_scores(expected, p, "rank_mean")
     )
 
 
@@ -302,7 +302,7 @@ def test_issue_29_parameters_fail_before_augmenting(
 
 @pytest.mark.parametrize("batch", ["power", "softrank"])
 def test_stochastic_batch_samples_by_the_score(batch, fitted_pipeline, toy_pool):
-    from allsh_sklearn.strategies._allsh_variants import stochastic_top
+    from allsh_sklearn.strategies._allsh_batches import stochastic_top
 
     plain = ALLSH(random_state=0)
     plain(fitted_pipeline, toy_pool, 4)

@@ -19,9 +19,10 @@ from allsh_sklearn.augment import MemoryAugmentationCache, TfidfAugmenter
 from allsh_sklearn.augment._cache import augment_with_cache
 from allsh_sklearn.datasets import make_word_sentiment
 from allsh_sklearn.divergences import kl
-from allsh_sklearn.strategies import ALLSH, _allsh_variants
-from allsh_sklearn.strategies._allsh_variants import changed_share, per_change_scores
-from allsh_sklearn.utils import select_top
+from allsh_sklearn.strategies import ALLSH
+from allsh_sklearn.strategies._allsh_scores import per_change_scores
+from allsh_sklearn.utils import _text_diff, select_top
+from allsh_sklearn.utils._text_diff import changed_share
 
 # The per_change score ---------------------------------------------------------
 
@@ -39,13 +40,13 @@ def _direct_per_change(augmenter, cache, classifier, pool, n_copies, worst_case)
 def count_shares(monkeypatch):
     """Count the (text, copy) pairs whose share is actually computed."""
     calls = []
-    compute = _allsh_variants._one_changed_share
+    compute = _text_diff._one_changed_share
 
     def counted(text, copy):
         calls.append((text, copy))
         return compute(text, copy)
 
-    monkeypatch.setattr(_allsh_variants, "_one_changed_share", counted)
+    monkeypatch.setattr(_text_diff, "_one_changed_share", counted)
     return calls
 
 
@@ -280,7 +281,7 @@ def _problem(kind, n_samples=400, n_features=60, n_classes=3, seed=0):
 @pytest.mark.parametrize("key", sorted(GOLDEN_SEEDINGS), ids=str)
 def test_seedings_pick_what_they_picked_before(key):
     from allsh_sklearn.strategies import badge_kmeans_plusplus
-    from allsh_sklearn.strategies._allsh_variants import select_batch
+    from allsh_sklearn.strategies._allsh_batches import select_batch
 
     kind, batch, with_duplicates = key
     proba, copies, scores, embeddings, duplicates = _problem(kind)

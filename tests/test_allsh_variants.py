@@ -7,23 +7,30 @@ from sklearn.utils import check_random_state
 
 from allsh_sklearn.divergences import jsd, kl
 from allsh_sklearn.strategies import allsh_scores, badge_kmeans_plusplus
-from allsh_sklearn.strategies._allsh_variants import (
-    COMBINATIONS,
-    changed_share,
-    combine_scores,
+from allsh_sklearn.strategies._allsh_batches import (
+    KMeansBatch,
+    StochasticBatch,
+    batch_selector,
     copy_gradient_factors,
     copy_gradient_kmeans_plusplus,
+    quantile_weights,
+    scaled_badge_kmeans_plusplus,
+    score_weighted_kmeans_plusplus,
+    stochastic_top,
+    stochastic_weights,
+)
+from allsh_sklearn.strategies._allsh_scores import (
+    COMBINATIONS,
+    combine_scores,
     divergence_to_mean,
     mutual_information,
     normalised_entropy,
     per_change_scores,
     prediction_variance,
-    quantile_weights,
-    scaled_badge_kmeans_plusplus,
-    score_weighted_kmeans_plusplus,
     sensitivity_scores,
-    stochastic_top,
-    stochastic_weights,
+)
+from allsh_sklearn.utils import (
+    changed_share,
 )
 
 
@@ -526,10 +533,48 @@ def test_batch_options_select_a_repeated_text_once(batch, fitted_pipeline, toy_p
 
 
 @pytest.mark.parametrize(
+    ("name", "selector"),
+    [
+        ("kmeans", KMeansBatch("kmeans")),
+        ("copy_gradient", KMeansBatch("copy_gradient")),
+        ("scaled_badge", KMeansBatch("scaled_badge")),
+        ("power", StochasticBatch("power", beta=2.0)),
+        ("softrank", StochasticBatch("softrank", beta=2.0)),
+    ],
+)
+def test_batch_selectors_select_as_the_option_of_their_name(
+    name, selector, fitted_pipeline, toy_pool
+):
+    by_name = _allsh(batch=name, beta=2.0, n_augmentations=2)
+    by_object = _allsh(batch=selector, n_augmentations=2)
+    expected = by_name(fitted_pipeline, toy_pool, 6, random_state=4)
+    got = by_object(fitted_pipeline, toy_pool, 6, random_state=4)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(by_object.last_scores_, by_name.last_scores_)
+    assert batch_selector(name, beta=2.0) == selector
+    assert batch_selector("top") is None
+
+
+def test_a_score_callable_ranks_as_the_option_it_writes(fitted_pipeline, toy_pool):
+    by_name = _allsh(score="product", n_augmentations=2)
+    by_callable = _allsh(
+        score=lambda s, proba: s * normalised_entropy(proba), n_augmentations=2
+    )
+    expected = by_name(fitted_pipeline, toy_pool, 5, random_state=0)
+    got = by_callable(fitted_pipeline, toy_pool, 5, random_state=0)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_allclose(by_callable.last_scores_, by_name.last_scores_)
+    negative = _allsh(score=lambda s, proba: -s - 1.0)
+    with pytest.raises(ValueError, match="'score'.*non-negative"):
+        negative(fitted_pipeline, toy_pool, 2)
+
+
+@pytest.mark.parametrize(
     ("options", "error", "message"),
     [
         ({"score": "sum"}, ValueError, "'score'.*'sum'"),
         ({"batch": "badge"}, ValueError, "'batch'.*'badge'"),
+        ({"batch": 3}, ValueError, "'batch'.*3"),
         ({"embedding": 3}, TypeError, "'embedding'.*int"),
         (
             {"balance": "uniform", "batch": "kmeans"},
@@ -770,3 +815,19 @@ def test_kl_reference_of_the_estimators_module():
     np.testing.assert_allclose(
         divergence_to_mean([[0.9, 0.1]], [[[0.6, 0.4]]]), kl([[0.9, 0.1]], [[0.6, 0.4]])
     )
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: KMeansBatch("means"), r"'kind' parameter of KMeansBatch must be one"),
+        (lambda: StochasticBatch("softmax"), r"'method' parameter of StochasticBatch"),
+        (
+            lambda: StochasticBatch("power", beta=float("inf")),
+            r"'beta' parameter of StochasticBatch must be a finite float >= 0",
+        ),
+    ],
+)
+def test_batch_selectors_check_their_parameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

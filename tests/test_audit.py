@@ -68,6 +68,7 @@ def test_the_bootstrap_interval_is_reproducible():
         ({"true_labels": ["q"], "predicted_labels": ["a"]}, "'true_labels'"),
         ({"confidence": 1.5}, "'confidence'"),
         ({"recall_threshold": -1}, "'recall_threshold'"),
+        ({"n_resamples": 0}, "'n_resamples' parameter must be an int >= 1"),
     ],
 )
 def test_bad_input_names_the_parameter(kwargs, match):

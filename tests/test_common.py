@@ -140,3 +140,13 @@ def test_all_names_exist():
     for module in (allsh_sklearn, strategies, augment, allsh_sklearn.divergences):
         for name in module.__all__:
             assert getattr(module, name) is not None, (module.__name__, name)
+
+
+@pytest.mark.parametrize("cls", STRATEGIES, ids=lambda cls: cls.__name__)
+def test_declared_constraints_name_parameters_their_defaults_satisfy(cls):
+    strategy = cls()
+    declared = cls._parameter_constraints
+    assert set(declared) <= set(strategy.get_params(deep=False)), (
+        f"{cls.__name__} declares constraints of parameters it does not have"
+    )
+    strategy._validate_params()

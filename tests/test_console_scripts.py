@@ -58,6 +58,30 @@ def test_allsh_label_help_lists_every_command():
         assert command in result.stdout
 
 
+def test_the_command_plugins_are_installed_entry_points(tmp_path):
+    # From another folder, so that no source tree's metadata shadows the
+    # installed package's (python -c puts the current folder on sys.path).
+    code = (
+        "import importlib.metadata as m, json; print(json.dumps(sorted("
+        "[e.name, e.value] for e in m.entry_points(group='allsh_sklearn.cli'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
+    declared = json.loads(result.stdout)
+    assert ["serve", "allsh_sklearn.web._cli"] in declared, (
+        "the installed metadata lacks the entry points of pyproject.toml; rerun "
+        "pip install -e ."
+    )
+    assert ["labelstudio", "allsh_sklearn.labelstudio._cli"] in declared
+
+
 @pytest.fixture
 def project(tmp_path):
     table, truth = make_pool(n=60)

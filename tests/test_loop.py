@@ -1,6 +1,9 @@
 """Tests of allsh_sklearn.loop: steps, human labels, resume, records, callbacks."""
 
+import ast
+import functools
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -131,16 +134,16 @@ def test_callbacks_are_called_in_order_and_can_stop(data, capsys):
     events = []
 
     class Recorder(Callback):
-        def on_loop_begin(self, loop):
+        def on_loop_begin(self, loop, **kwargs):
             events.append("begin")
 
-        def on_query_end(self, loop, indices):
+        def on_query_end(self, loop, *, indices, **kwargs):
             events.append(("query", len(indices)))
 
-        def on_iteration_end(self, loop, record):
+        def on_iteration_end(self, loop, *, record, **kwargs):
             events.append(("iteration", record.iteration))
 
-        def on_loop_end(self, loop):
+        def on_loop_end(self, loop, **kwargs):
             events.append("end")
 
     timer = TimeSummary()
@@ -163,6 +166,38 @@ def test_callbacks_are_called_in_order_and_can_stop(data, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("iteration 0: 2 labeled")
     assert printed[2].startswith("iteration 2: 20 labeled") and "query" in printed[2]
+
+
+def test_hooks_are_called_by_keyword(data):
+    X, y = data
+    seen = []
+    callback = LambdaCallback(
+        on_query_end=lambda loop, indices, **kwargs: seen.append(("query", indices)),
+        on_iteration_end=lambda loop, *, record: seen.append(("record", record)),
+    )
+    loop = make_loop(X, callbacks=[callback])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loop.run([2, 6], y, initial_indices=[0, 1])
+    assert [kind for kind, _ in seen] == ["record", "query", "record"]
+    assert seen[-1][1] is loop.records_[-1]
+    with pytest.raises(ValueError, match="'hook' parameter"):
+        loop.notify("on_epoch_end")
+
+
+def test_positional_hooks_still_work_with_a_future_warning(data):
+    X, y = data
+    seen = []
+
+    class Old(Callback):
+        def on_iteration_end(self, loop, rec):
+            seen.append(rec.n_labeled)
+
+    old_function = LambdaCallback(on_query_end=lambda loop, chosen: seen.append(0))
+    loop = make_loop(X, callbacks=[Old(), old_function])
+    with pytest.warns(FutureWarning, match="by keyword"):
+        loop.run([2, 6], y, initial_indices=[0, 1])
+    assert seen == [2, 0, 6]
 
 
 def test_stabilizing_predictions_reads_the_stop_set(data):
@@ -383,54 +418,257 @@ def test_plan_labeling_checks_sizes_once():
 
 #: The package's layers, lowest first: a module imports its own layer or lower.
 #: The web page sits on the labeling session, which never imports it.
-LAYERS = [
-    {"exceptions", "utils", "divergences", "datasets", "plotting", "evaluation"},
-    {"augment"},
-    {"strategies", "presets", "learner", "stopping"},
-    {"models", "prompts"},
-    {"loop"},
-    {"experiments", "session"},
-    {"web", "labelstudio"},
-]
+#: What each part of the package may import: the architecture as the graph
+#: it is (docs/architecture.md draws it). ``models`` and ``strategies`` are
+#: siblings (neither imports the other); the drivers (``experiments``,
+#: ``session``) sit on the loop; nothing imports ``experiments``, and the
+#: session never imports the page (``web``) or Label Studio's backend.
+DEPENDS_ON = {
+    "exceptions": set(),
+    "utils": {"exceptions"},
+    "divergences": {"utils", "exceptions"},
+    "plotting": {"utils"},
+    "datasets": {"utils", "exceptions"},
+    "evaluation": {"utils", "plotting"},
+    "augment": {"utils", "exceptions"},
+    "strategies": {"augment", "divergences", "utils", "exceptions"},
+    "models": {"augment", "divergences", "utils", "exceptions"},
+    "stopping": {"utils"},
+    "learner": {"strategies", "augment", "utils"},
+    "presets": {"strategies", "augment", "utils"},
+    "prompts": {"strategies", "augment", "divergences", "utils"},
+    "loop": {"learner", "stopping", "strategies", "augment", "utils"},
+    "experiments": {
+        "loop",
+        "models",
+        "presets",
+        "strategies",
+        "augment",
+        "datasets",
+        "evaluation",
+        "plotting",
+        "divergences",
+        "utils",
+        "exceptions",
+    },
+    "session": {
+        "loop",
+        "models",
+        "presets",
+        "stopping",
+        "strategies",
+        "augment",
+        "divergences",
+        "plotting",
+        "utils",
+        "exceptions",
+    },
+    "web": {"session", "presets", "divergences", "utils", "exceptions"},
+    "labelstudio": {"session", "web", "utils", "exceptions"},
+}
 
 
-def _imports_between_subpackages():
-    import ast
+_PACKAGE = "allsh_sklearn"
+
+
+def _module_names():
+    """Every module of the package by dotted name, with its path."""
     import pathlib
 
     import allsh_sklearn
 
     root = pathlib.Path(allsh_sklearn.__file__).parent
-    found = set()
-    for path in root.rglob("*.py"):
-        parts = path.relative_to(root).with_suffix("").parts
-        package = parts[:-1]
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = [_PACKAGE, *path.relative_to(root).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _absolute(name, package, level):
+    """``name`` imported from ``package`` with ``level`` leading dots."""
+    if not level:
+        return name
+    base = package.split(".")
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([name] if name else []))
+
+
+def _by_name(node, package):
+    """The module a call imports by name (``importlib.import_module("...")``,
+    ``import_module("._x", __name__)``, ``__import__("...")``), or None."""
+    function = node.func
+    called = getattr(function, "attr", None) or getattr(function, "id", None)
+    if called not in ("import_module", "__import__") or not node.args:
+        return None
+    first = node.args[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None
+    name = first.value
+    level = len(name) - len(name.lstrip("."))
+    return _absolute(name.lstrip("."), package, level)
+
+
+def _names_in_table(node, package):
+    """Module names a dict maps to, as strings: tables a function imports by
+    name (plugins ``"allsh_sklearn.web._cli"``, lazy names ``"._data"``,
+    moved names ``"allsh_sklearn.utils:get_cache_home"``)."""
+    names = []
+    for value in node.values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            name = value.value.partition(":")[0]
+            level = len(name) - len(name.lstrip("."))
+            if level or name.startswith(_PACKAGE + "."):
+                names.append(_absolute(name.lstrip("."), package, level))
+    return names
+
+
+@functools.cache
+def _import_edges():
+    """``(importer, imported, how)`` for every import inside the package.
+
+    ``how`` is ``"statement"`` (``import``/``from ... import``, at module
+    level or in a function) or ``"by name"``. An imported name that is a
+    module (``from . import _store``) is an edge to that module; a name
+    read from a package is an edge to the package.
+    """
+    modules = _module_names()
+    edges = set()
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = list(package)[: len(package) - (node.level - 1)]
-                target = base + (node.module.split(".") if node.module else [])
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                target = node.module.split(".")[1:]
-                if node.module.split(".")[0] != "allsh_sklearn":
-                    continue
+            found = []
+            if isinstance(node, ast.Import):
+                found = [(alias.name, "statement") for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = _absolute(node.module, package, node.level)
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    found.append((full if full in modules else base, "statement"))
+            elif isinstance(node, ast.Call):
+                found = [(_by_name(node, package), "by name")]
+            elif isinstance(node, ast.Dict):
+                found = [(n, "by name") for n in _names_in_table(node, package)]
+            for target, how in found:
+                if how == "by name" and target not in modules:
+                    continue  # a string that names no module
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]  # a name in a module
+                if target and target != module:
+                    edges.add((module, target, how))
+    return frozenset(edges)
+
+
+def _strongly_connected(edges):
+    """The circles of a directed graph: its strongly connected components of
+    two nodes or more, each sorted (Tarjan's algorithm, without recursion)."""
+    graph = {}
+    for source, target in edges:
+        graph.setdefault(source, set()).add(target)
+        graph.setdefault(target, set())
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(graph[successor]))))
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
             else:
-                continue
-            if parts[:1] and target[:1] and parts[0] != target[0]:
-                found.add((parts[0], target[0], str(path.relative_to(root))))
-    return found
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        circles.append(sorted(component))
+    return sorted(circles)
+
+
+def _subpackage(module):
+    """``"loop"`` for ``allsh_sklearn.loop._loop``; None for the package."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
 
 
 def test_dependencies_point_one_way():
-    layer = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-    edges = _imports_between_subpackages()
-    assert edges  # the scan sees the package's imports
-    upward = [
-        (source, target, path)
-        for source, target, path in edges
-        if source in layer and target in layer and layer[target] > layer[source]
-    ]
-    assert upward == []
-    assert not [edge for edge in edges if edge[1] == "experiments"]
+    edges = _import_edges()
+    assert {how for _, _, how in edges} == {"statement", "by name"}  # both seen
+    parts = {_subpackage(module) for module in _module_names()} - {None}
+    assert parts == set(DEPENDS_ON)  # every part of the package has its entry
+    not_allowed = sorted(
+        (source, target, how)
+        for source, target, how in edges
+        if None not in (_subpackage(source), _subpackage(target))
+        and _subpackage(source) != _subpackage(target)
+        and _subpackage(target) not in DEPENDS_ON[_subpackage(source)]
+    )
+    assert not_allowed == []
+    # the allowed graph itself has no circle, so imports point one way
+    allowed = {(part, used) for part, uses in DEPENDS_ON.items() for used in uses}
+    assert _strongly_connected(allowed) == []
+    assert not [part for part, uses in DEPENDS_ON.items() if "experiments" in uses]
+    assert "strategies" not in DEPENDS_ON["models"]
+    assert "models" not in DEPENDS_ON["strategies"]
+
+
+def test_subpackages_import_one_another_one_way():
+    # Two sub-packages may not import each other, by any path (labelstudio
+    # may import web, then web may not import labelstudio).
+    pairs = {
+        (_subpackage(source), _subpackage(target))
+        for source, target, _ in _import_edges()
+        if None not in (_subpackage(source), _subpackage(target))
+        and _subpackage(source) != _subpackage(target)
+    }
+    assert _strongly_connected(pairs) == []
+
+
+def test_modules_import_one_another_without_circles():
+    # Any import counts: at module level, inside a function, or by name. A
+    # package's __init__ re-exporting its modules' names is how packages work:
+    # the edges between a package and its own modules are left out.
+    edges = {
+        (source, target)
+        for source, target, _ in _import_edges()
+        if not source.startswith(target + ".") and not target.startswith(source + ".")
+    }
+    assert _strongly_connected(edges) == []
+
+
+def test_the_circle_search_finds_circles_and_imports_by_name():
+    circles = _strongly_connected(
+        [(1, 2), (2, 3), (3, 1), (3, 4), (4, 5), (5, 4), (5, 6)]
+    )
+    assert circles == [[1, 2, 3], [4, 5]]
+    edges = _import_edges()
+    assert (
+        "allsh_sklearn.utils._deprecation",
+        "allsh_sklearn.utils",
+        "statement",
+    ) not in edges
+    # lazy names, read with importlib.import_module("._data", __name__)
+    assert ("allsh_sklearn.models", "allsh_sklearn.models._data", "by name") in edges
 
 
 def test_the_session_does_not_import_the_web_page():
@@ -447,5 +685,4 @@ def test_the_session_does_not_import_the_web_page():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
-    layer = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-    assert layer["web"] > layer["session"]
+    assert "web" not in DEPENDS_ON["session"]

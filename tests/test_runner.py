@@ -1,6 +1,5 @@
 """Tests of the experiment runner: storage, resume after SIGKILL, CLI, reports."""
 
-import gzip
 import json
 import os
 import signal
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _data_home import write_data_home
 from _toy_models import synthetic_texts
 
 from allsh_sklearn.experiments import (
@@ -50,19 +50,15 @@ RUN_ARGS = [
 ]
 
 
-def _texts(n, seed):
-    X, y = synthetic_texts(n, seed=seed, noise=0.25)
-    return [
-        {"text": text, "label": int(label)} for text, label in zip(X, y, strict=True)
-    ]
+#: The synthetic data of the golden run: ``{split: (number of texts, seed)}``.
+SPLITS = {"train": (400, 0), "test": (100, 1)}
 
 
 @pytest.fixture(scope="module")
 def data_home(tmp_path_factory):
     """A synthetic 'sst2' in the data format: train 400, test 100."""
     home = tmp_path_factory.mktemp("data")
-    _write_data_home(home)
-    return home
+    return write_data_home(home, SPLITS)
 
 
 #: Results of a fixed-seed run written by the runner before the loop was
@@ -100,25 +96,6 @@ def _result_lines(output):
                 )
             )
     return lines
-
-
-def _write_data_home(home):
-    folder = home / "sst2"
-    folder.mkdir()
-    splits = {"train": _texts(400, 0), "test": _texts(100, 1)}
-    for split, rows in splits.items():
-        with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row) + "\n")
-    meta = {
-        "name": "sst2",
-        "label_names": ["negative", "positive"],
-        "splits": {k: len(v) for k, v in splits.items()},
-        "source": "synthetic",
-        "license": "CC0",
-        "notes": "test data",
-    }
-    (folder / "meta.json").write_text(json.dumps(meta))
 
 
 def test_runner_writes_the_golden_results(tmp_path, data_home):
@@ -545,9 +522,9 @@ _WHITESPACE = (
 )
 
 
-@pytest.mark.parametrize("folder", ["", "allsh13"])
+@pytest.mark.parametrize("folder", ["", "allsh13", "paper_counts"])
 def test_recorded_runs_keep_their_ids(folder):
-    from allsh_sklearn.experiments._runner import (
+    from allsh_sklearn.experiments._records import (
         _WHITESPACE_RUNS,
         RunConfig,
         migrate_record,
@@ -574,8 +551,8 @@ def test_recorded_runs_keep_their_ids(folder):
 def test_run_identity_holds_the_procedure(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from allsh_sklearn.experiments import _runner
-    from allsh_sklearn.experiments._runner import (
+    from allsh_sklearn.experiments import _records
+    from allsh_sklearn.experiments._records import (
         RunConfig,
         copies_procedure,
         migrate_record,
@@ -622,7 +599,7 @@ def test_run_identity_holds_the_procedure(tmp_path, monkeypatch):
     written = plain.as_dict()  # as written before the procedure was recorded
     del written["augmentation"], written["copies"]
     legacy_record = {"run_id": stored_id, "config": written}
-    monkeypatch.setattr(_runner, "_WHITESPACE_RUNS", frozenset({plain.digest}))
+    monkeypatch.setattr(_records, "_WHITESPACE_RUNS", frozenset({plain.digest}))
     migrated = migrate_record(legacy_record)
     assert migrated["config"]["augmentation"] == _WHITESPACE
     assert RunConfig.from_record(legacy_record).run_id == stored_id
@@ -843,7 +820,7 @@ if __name__ == "__main__":  # regenerate GOLDEN (see its comment)
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "data"
         home.mkdir()
-        _write_data_home(home)
+        write_data_home(home, SPLITS)
         _golden_run(Path(folder) / "out", home)
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text("\n".join(_result_lines(Path(folder) / "out")) + "\n")

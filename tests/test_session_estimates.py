@@ -21,7 +21,7 @@ from allsh_sklearn.session import (
     LabelingSession,
     class_estimates,
 )
-from allsh_sklearn.session import _session as session_module
+from allsh_sklearn.session import _rounds as rounds_module
 from allsh_sklearn.session._cli import main
 from allsh_sklearn.stopping import (
     LabelBudget,
@@ -61,7 +61,7 @@ def _unlabeled_at_last_round(session):
     """Items neither labeled, skipped nor audit when the last round was trained:
     today's unlabeled ones plus the audit texts the open batch drew."""
     with session._store.read() as connection:
-        batch = session._open_batch_row(connection)[0]
+        batch = session._store.open_batch(connection)[0]
         rows = connection.execute(
             "SELECT i.item FROM items i LEFT JOIN item_state s ON s.item = i.item "
             "WHERE s.item IS NULL AND (i.role IS NULL OR i.item IN (SELECT item "
@@ -233,7 +233,7 @@ def test_without_an_audit_sample_the_pool_and_few_labels_warnings_show(
 def test_a_large_pool_is_predicted_on_a_sample_and_the_warning_says_so(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(session_module, "POOL_SAMPLE", 50)
+    monkeypatch.setattr(rounds_module, "POOL_SAMPLE", 50)
     table, truth = _imbalanced_pool(n=300)
     session = create_session(tmp_path / "p", table, labels=LABELS, stop_set_size=30)
     run_rounds(session, truth, 2)

@@ -10,9 +10,9 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from allsh_sklearn.loop import (
+    ActiveLearningLoop,
     ActiveLearningSimulation,
     acquisition_schedule,
-    active_learning_loop,
     initial_labeled_indices,
     resolve_size,
 )
@@ -189,42 +189,24 @@ def test_loop_resumes_to_the_same_result(data):
     X, y = data
     initial = initial_labeled_indices(y, 4, random_state=0)
     schedule = acquisition_schedule(4, [28], 8)
-    strategy = ALLSH(random_state=0)
-    _, full = active_learning_loop(
-        pipeline(),
-        strategy,
-        X,
-        y,
-        initial_indices=initial,
-        schedule=schedule,
-        seed=3,
-        evaluate=lambda model: {"train": model.score(X, y)},
-    )
-    _, resumed = active_learning_loop(
-        pipeline(),
-        ALLSH(random_state=0),
-        X,
-        y,
-        initial_indices=initial,
-        schedule=schedule,
-        seed=3,
-        completed=full[:2],
-        evaluate=lambda model: {"train": model.score(X, y)},
-    )
-    for a, b in zip(full, resumed, strict=True):
-        assert a["acquired"] == b["acquired"]
-        assert a["scores"] == b["scores"]
-    with pytest.raises(ValueError, match="another run"):
-        active_learning_loop(
+
+    def loop():
+        return ActiveLearningLoop(
             pipeline(),
             ALLSH(random_state=0),
             X,
-            y,
-            initial_indices=initial_labeled_indices(y, 4, random_state=1),
-            schedule=schedule,
+            classes=np.unique(y),
             seed=3,
-            completed=full[:2],
+            evaluate=lambda model: {"train": model.score(X, y)},
         )
+
+    full = loop().run(schedule, y, initial_indices=initial)
+    resumed = loop().resume(full[:2], y).run(schedule, y)
+    for a, b in zip(full, resumed, strict=True):
+        assert a.acquired == b.acquired
+        assert a.scores == b.scores
+    with pytest.raises(ValueError, match="do not follow the schedule"):
+        loop().resume(full[:2], y).run(acquisition_schedule(4, [28], 4), y)
 
 
 def test_helpers():

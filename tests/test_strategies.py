@@ -18,7 +18,9 @@ from allsh_sklearn.strategies import (
     BADGE,
     BaseQueryStrategy,
     ClassBalanced,
+    EntropySampling,
     QueryContext,
+    RandomSampling,
     classifier_entropy,
     classifier_least_confidence,
     classifier_margin,
@@ -377,3 +379,53 @@ def test_class_balanced_bad_parameters(learner, toy_pool):
         ClassBalanced(strategy="allsh")(learner, toy_pool, 2)
     with pytest.raises(ValueError, match="'divergence'"):
         ClassBalanced(ALLSH(divergence="hellinger"))(learner, toy_pool, 2)
+
+
+# Declared parameter constraints ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "strategy, error, message",
+    [
+        (
+            RandomSampling(random_state=-1),
+            ValueError,
+            r"'random_state' parameter of RandomSampling must be None, an int",
+        ),
+        (
+            BADGE(embedding=3),
+            TypeError,
+            r"'embedding' parameter of BADGE must be a callable, the name of a "
+            r"pipeline step or None\. Got int instead",
+        ),
+        (
+            ALLSH(embedding_kind=3),
+            TypeError,
+            r"'embedding_kind' parameter of ALLSH must be a str or None\. Got int 3",
+        ),
+        (
+            ClassBalanced(BADGE(random_state="seed")),
+            ValueError,
+            r"'random_state' parameter of BADGE",
+        ),
+    ],
+)
+def test_declared_parameters_are_checked_at_the_call(
+    strategy, error, message, learner, toy_pool
+):
+    with pytest.raises(error, match=message):
+        strategy(learner, toy_pool, 2)
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"deduplicate": 1}, TypeError, r"'deduplicate' parameter of "
+         r"EntropySampling\.__call__ must be a bool\. Got 1 instead"),
+        ({"random_state": 2**32}, ValueError, r"'random_state' parameter of "
+         r"EntropySampling\.__call__ must be None, an int in \[0, 2\*\*32 - 1\]"),
+    ],
+)  # fmt: skip
+def test_call_arguments_are_checked(arguments, error, message, learner, toy_pool):
+    with pytest.raises(error, match=message):
+        EntropySampling()(learner, toy_pool, 2, **arguments)

@@ -932,7 +932,7 @@ def _app_served_on(monkeypatch, project, **options):
         raise Bound
 
     monkeypatch.setattr(_serve, "create_app", capture)
-    monkeypatch.setattr(_serve, "_bind", no_bind)
+    monkeypatch.setattr(_serve, "bind_socket", no_bind)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RemoteBindWarning)
         with pytest.raises(Bound):
@@ -1187,7 +1187,7 @@ def test_answers_are_not_held_back_by_nagles_algorithm(project):
     with BackgroundServer(project) as server:
         with httpx.Client(base_url=server.url) as client:
             assert client.get("/label").status_code == 200  # kept alive
-            connections = list(server._server.server_state.connections)
+            connections = list(server._server.uvicorn.server_state.connections)
             assert connections
             for connection in connections:
                 sock = connection.transport.get_extra_info("socket")

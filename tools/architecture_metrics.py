@@ -181,10 +181,97 @@ def measure():
     }
 
 
+def package_edges():
+    """Which top-level part of the package imports which (any import)."""
+    modules = _modules()
+    _, all_edges, _, _ = _scan(modules)
+
+    def part(module):
+        pieces = module.split(".")
+        return pieces[1] if len(pieces) > 1 else "allsh_sklearn"
+
+    return {
+        (part(a), part(b))
+        for a, b in all_edges
+        if part(a) != part(b) and "allsh_sklearn" not in (part(a), part(b))
+    }
+
+
+def _reduced(edges):
+    """The transitive reduction of an acyclic graph: arrows no path implies."""
+    graph = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+
+    def reachable(start, skip):
+        seen, todo = set(), [n for n in graph.get(start, ()) if (start, n) != skip]
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo.extend(graph.get(node, ()))
+        return seen
+
+    return {(a, b) for a, b in edges if b not in reachable(a, (a, b))}
+
+
+#: The drivers and the page, drawn in a warmer colour than the library.
+_DRIVERS = {"experiments", "session", "web", "labelstudio"}
+
+
+def graph_dot():
+    """The parts' import graph in Graphviz's DOT language.
+
+    Arrows point to what a part uses; arrows implied by others (a -> b -> c
+    makes a -> c) are left out, so the picture shows the layering.
+    """
+    edges = _reduced(package_edges())
+    nodes = sorted({n for edge in edges for n in edge})
+    lines = [
+        "digraph allsh_sklearn {",
+        '  graph [rankdir=TB, nodesep=0.35, ranksep=0.45, fontname="Helvetica"];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", '
+        'fontsize=11, color="#4a6fa5", fillcolor="#e8f0fa"];',
+        '  edge [color="#777777", arrowsize=0.7];',
+    ]
+    for node in nodes:
+        fill = ', fillcolor="#fbeedd", color="#b9772e"' if node in _DRIVERS else ""
+        lines.append(f'  "{node}" [label="{node}"{fill}];')
+    lines += [f'  "{a}" -> "{b}";' for a, b in sorted(edges)]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def draw_graph(path):
+    """Write the graph's DOT source beside ``path`` and render it with ``dot``.
+
+    Rendering needs Graphviz's ``dot`` on the PATH (Debian: ``apt-get
+    install graphviz``); without it only the ``.dot`` file is written.
+    """
+    import shutil
+    import subprocess
+
+    path = pathlib.Path(path)
+    source = path.with_suffix(".dot")
+    source.write_text(graph_dot(), encoding="utf-8")
+    if shutil.which("dot") is None:
+        print(f"wrote {source}; install Graphviz's dot to render it", file=sys.stderr)
+        return source
+    subprocess.run(
+        ["dot", "-Tpng", "-Gdpi=110", str(source), "-o", str(path)], check=True
+    )
+    return path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--graph", metavar="PNG", help="also draw the parts' import graph (Graphviz)"
+    )
     args = parser.parse_args(argv)
+    if args.graph:
+        draw_graph(args.graph)
     figures = measure()
     if args.json:
         print(json.dumps(figures, indent=1))

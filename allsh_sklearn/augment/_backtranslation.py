@@ -7,19 +7,21 @@ fingerprint: in memory by default, on disk (SQLite) with ``cache_dir``, where
 they are reused across active learning iterations, runs and processes.
 """
 
-import hashlib
 import json
+import numbers
 import os
 
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import (
-    _describe,
-    check_bool,
-    check_int,
-    check_real,
-    check_texts,
+from ..utils import (
+    Boolean,
+    Callable,
+    InstanceOf,
+    Interval,
+    describe,
+    text_key,
 )
+from ..utils._validation import check_int, check_texts
 from ._base import BaseAugmenter, stable_seed
 from ._cache import MemoryAugmentationCache, item_key
 from ._persistent_cache import SQLiteAugmentationCache
@@ -39,6 +41,11 @@ _DEFAULT_DIRECTIONS = {
 }
 _DEFAULT_BATCH_SIZE = {"fsmt": 16, "marian": 32, "apertium": 1000}
 _CACHE_FILE = "augmentations.sqlite3"
+
+# What 'forward' and 'backward' may name, besides a callable.
+_TRANSLATOR_SPEC = InstanceOf(
+    (str, os.PathLike), description="a model name or directory, an Apertium direction"
+)
 
 
 class BackTranslationAugmenter(BaseAugmenter):
@@ -190,6 +197,23 @@ class BackTranslationAugmenter(BaseAugmenter):
 
     # Validation -------------------------------------------------------------
 
+    _parameter_constraints = {
+        "forward": [None, _TRANSLATOR_SPEC, Callable()],
+        "backward": [None, _TRANSLATOR_SPEC, Callable()],
+        "sampling": [Boolean()],
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "top_k": [Interval(numbers.Integral, 1, None), None],
+        "num_beams": [Interval(numbers.Integral, 1, None)],
+        "max_length": [Interval(numbers.Integral, 1, None)],
+        "min_chars": [Interval(numbers.Integral, 0, None), None],
+        "batch_size": [Interval(numbers.Integral, 1, None), None],
+        "max_length_diff": [Interval(numbers.Real, 0, None), None],
+        "cache_dir": [
+            InstanceOf((str, os.PathLike), description="a folder path"),
+            None,
+        ],
+    }
+
     def _validate_params(self):
         name = type(self).__name__
         if isinstance(self.backend, tuple | list):
@@ -197,7 +221,7 @@ class BackTranslationAugmenter(BaseAugmenter):
                 raise TypeError(
                     f"The 'backend' parameter of {name} must be 'fsmt', 'marian', "
                     "'apertium' or a (forward, backward) tuple of callables. Got "
-                    f"{_describe(self.backend)} instead."
+                    f"{describe(self.backend)} instead."
                 )
             if self.forward is not None or self.backward is not None:
                 raise ValueError(
@@ -209,46 +233,9 @@ class BackTranslationAugmenter(BaseAugmenter):
             raise ValueError(
                 f"The 'backend' parameter of {name} must be 'fsmt', 'marian', "
                 "'apertium' or a (forward, backward) tuple of callables. Got "
-                f"{_describe(self.backend)} instead."
+                f"{describe(self.backend)} instead."
             )
-        for param in ("forward", "backward"):
-            value = getattr(self, param)
-            if value is not None and not isinstance(value, str | os.PathLike) and (
-                not callable(value)
-            ):
-                raise TypeError(
-                    f"The '{param}' parameter of {name} must be None, a model "
-                    "name or directory, an Apertium direction or a callable. Got "
-                    f"{_describe(value)} instead."
-                )
-        check_bool(self.sampling, "sampling", owner=name)
-        check_real(
-            self.temperature,
-            "temperature",
-            "a float > 0",
-            lambda temperature: temperature > 0,
-            owner=name,
-        )
-        check_int(self.top_k, "top_k", 1, owner=name, allow_none=True)
-        check_int(self.num_beams, "num_beams", 1, owner=name)
-        check_int(self.max_length, "max_length", 1, owner=name)
-        check_int(self.min_chars, "min_chars", 0, owner=name, allow_none=True)
-        check_int(self.batch_size, "batch_size", 1, owner=name, allow_none=True)
-        check_real(
-            self.max_length_diff,
-            "max_length_diff",
-            "a float >= 0 or None",
-            lambda difference: difference >= 0,
-            owner=name,
-            allow_none=True,
-        )
-        if self.cache_dir is not None and not isinstance(
-            self.cache_dir, str | os.PathLike
-        ):
-            raise TypeError(
-                f"The 'cache_dir' parameter of {name} must be a folder path or "
-                f"None. Got {_describe(self.cache_dir)} instead."
-            )
+        super()._validate_params()
 
     # Fitting ------------------------------------------------------------------
 
@@ -317,10 +304,7 @@ class BackTranslationAugmenter(BaseAugmenter):
             payload.update(num_beams=self.num_beams)
         if not deterministic:
             payload.update(seed=self.seed_)
-        digest = hashlib.sha256(
-            json.dumps(payload, sort_keys=True).encode("utf-8")
-        ).hexdigest()
-        return digest[:32]
+        return text_key(json.dumps(payload, sort_keys=True), length=32)
 
     # Augmenting ---------------------------------------------------------------
 

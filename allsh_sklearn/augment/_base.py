@@ -14,7 +14,6 @@ together (``TfidfAugmenter``) overrides ``_fit_items`` and
 ``_augment_items`` instead.
 """
 
-import hashlib
 import json
 
 import numpy as np
@@ -22,34 +21,38 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import ParameterConstraintsMixin, derive_seed, is_pair, text_key
 from ..utils._tags import TextInputMixin
-from ..utils._validation import _is_pair, check_texts
+from ..utils._validation import check_texts
 
 
 def stable_seed(*parts):
     """Return a 63-bit integer seed derived from ``parts`` (stable across runs).
 
     Python's ``hash`` of a string changes between processes; this does not.
+    It is :func:`allsh_sklearn.utils.derive_seed` with ``modulus=None``.
 
     Examples
     --------
     >>> stable_seed(0, 1, "a film") == stable_seed(0, 1, "a film")
     True
     """
-    digest = hashlib.blake2b(
-        "\x1f".join(str(part) for part in parts).encode("utf-8"), digest_size=8
-    ).digest()
-    return int.from_bytes(digest, "little") >> 1
+    return derive_seed(*parts, modulus=None)
 
 
-class BaseAugmenter(TextInputMixin, TransformerMixin, BaseEstimator):
+class BaseAugmenter(
+    TextInputMixin, ParameterConstraintsMixin, TransformerMixin, BaseEstimator
+):
     """Base class of text augmenters (not to be used directly).
 
     Subclasses define ``__init__`` (storing a ``random_state`` parameter),
     ``_fit_texts(self, texts)`` and ``_augment_texts(self, texts,
     copy_index)``. Copies should depend only on the text, the copy index and
     ``seed_`` (use :func:`stable_seed`), so that a cached copy equals a
-    recomputed one.
+    recomputed one. They declare their parameters' constraints in
+    ``_parameter_constraints`` (see :mod:`allsh_sklearn.utils`), checked by
+    ``_validate_params()`` at ``fit``; a subclass with rules between
+    parameters overrides ``_validate_params`` and calls ``super()``'s.
     """
 
     def fit(self, X, y=None):
@@ -142,12 +145,9 @@ class BaseAugmenter(TextInputMixin, TransformerMixin, BaseEstimator):
             },
             sort_keys=True,
         )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+        return text_key(payload, length=32)
 
     # Subclass hooks -----------------------------------------------------
-
-    def _validate_params(self):
-        """Check the constructor parameters; raise with a clear message."""
 
     def _fit_items(self, items):
         """Learn from a list of texts and pairs; by default from every text.
@@ -173,20 +173,20 @@ class BaseAugmenter(TextInputMixin, TransformerMixin, BaseEstimator):
     def _flatten(items):
         texts = []
         for item in items:
-            if _is_pair(item):
+            if is_pair(item):
                 texts.extend(item)
             else:
                 texts.append(item)
         return texts
 
     def _augment_items(self, items, copy_index):
-        if not any(_is_pair(item) for item in items):
+        if not any(is_pair(item) for item in items):
             return list(self._augment_texts(list(items), copy_index))
-        firsts = [item[0] if _is_pair(item) else item for item in items]
-        seconds = [item[1] for item in items if _is_pair(item)]
+        firsts = [item[0] if is_pair(item) else item for item in items]
+        seconds = [item[1] for item in items if is_pair(item)]
         new_firsts = self._augment_texts(firsts, copy_index)
         new_seconds = iter(self._augment_texts(seconds, copy_index))
         return [
-            (first, next(new_seconds)) if _is_pair(item) else first
+            (first, next(new_seconds)) if is_pair(item) else first
             for item, first in zip(items, new_firsts, strict=True)
         ]

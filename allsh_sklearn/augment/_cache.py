@@ -8,12 +8,12 @@ persistent caches implement the same two methods.
 
 import json
 
-from ..utils._validation import _is_pair
+from ..utils import is_pair
 
 
 def item_key(item):
     """Return a string key for a text or a ``(text, text_pair)`` pair."""
-    if _is_pair(item):
+    if is_pair(item):
         return json.dumps(list(item), ensure_ascii=False)
     return item
 

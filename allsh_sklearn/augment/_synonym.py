@@ -13,13 +13,14 @@ frequency order.
 
 import functools
 import importlib.util
+import numbers
 import os
 import re
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from ..utils._validation import _describe, check_int, check_real
+from ..utils import Interval, Options, describe
 from ._base import BaseAugmenter, stable_seed
 
 __all__ = ["SynonymAugmenter"]
@@ -234,24 +235,24 @@ class SynonymAugmenter(BaseAugmenter):
         self.stop_words = stop_words
         self.random_state = random_state
 
+    _parameter_constraints = {
+        "source": [Options(("wordnet", "glove"), description="'wordnet' or 'glove'")],
+        "p": [Interval(numbers.Real, 0, 1, closed="both")],
+        "min_replacements": [Interval(numbers.Integral, 0, None)],
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        "vocabulary_size": [Interval(numbers.Integral, 2, None)],
+    }
+
     def _validate_params(self):
+        super()._validate_params()
         name = type(self).__name__
-        if self.source not in ("wordnet", "glove"):
-            raise ValueError(
-                f"The 'source' parameter of {name} must be 'wordnet' or 'glove'. "
-                f"Got {_describe(self.source)} instead."
-            )
-        check_real(self.p, "p", "a float in [0, 1]", lambda p: 0 <= p <= 1, owner=name)
-        check_int(self.min_replacements, "min_replacements", 0, owner=name)
-        check_int(self.n_neighbors, "n_neighbors", 1, owner=name)
-        check_int(self.vocabulary_size, "vocabulary_size", 2, owner=name)
         if self.stop_words is not None and self.stop_words != "english" and (
             isinstance(self.stop_words, str)
             or not all(isinstance(word, str) for word in self.stop_words)
         ):
             raise ValueError(
                 f"The 'stop_words' parameter of {name} must be 'english', a "
-                f"collection of words or None. Got {_describe(self.stop_words)} "
+                f"collection of words or None. Got {describe(self.stop_words)} "
                 "instead."
             )
 

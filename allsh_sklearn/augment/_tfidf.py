@@ -13,7 +13,6 @@ a copy depends only on the text (or pair), the copy index and the seed.
 
 import bisect
 import functools
-import hashlib
 import itertools
 import numbers
 import re
@@ -22,7 +21,14 @@ import unicodedata
 
 import numpy as np
 
-from ..utils._validation import _describe, _is_pair, check_bool, check_one_of
+from ..utils import (
+    Boolean,
+    Options,
+    describe,
+    is_pair,
+    text_key,
+    validate_params,
+)
 from ._base import BaseAugmenter, stable_seed
 
 # SplitMix64 constants (Steele, Lea and Flood, 2014).
@@ -428,23 +434,26 @@ class TfidfAugmenter(BaseAugmenter):
         self.joint_pairs = joint_pairs
         self.random_state = random_state
 
+    _parameter_constraints = {
+        "tokenizer": [Options(_TOKENIZERS)],
+        "replace_punctuation": [Boolean()],
+        "joint_pairs": [Boolean()],
+    }
+
     def _validate_params(self):
+        # 'p' by hand: its messages say the type, and the paper's value.
         p = self.p
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(
                 "The 'p' parameter of TfidfAugmenter must be a float in (0, 1]. "
-                f"Got {_describe(p)} of type {type(p).__name__} instead."
+                f"Got {describe(p)} of type {type(p).__name__} instead."
             )
         if not 0.0 < float(p) <= 1.0:
             raise ValueError(
                 "The 'p' parameter of TfidfAugmenter must be a float in (0, 1]. "
-                f"Got {_describe(p)} instead; the paper uses {TFIDF_REPLACEMENT_RATE}."
+                f"Got {describe(p)} instead; the paper uses {TFIDF_REPLACEMENT_RATE}."
             )
-        check_one_of(self.tokenizer, "tokenizer", _TOKENIZERS, owner="TfidfAugmenter")
-        check_bool(
-            self.replace_punctuation, "replace_punctuation", owner="TfidfAugmenter"
-        )
-        check_bool(self.joint_pairs, "joint_pairs", owner="TfidfAugmenter")
+        super()._validate_params()
 
     def build_tokenizer(self):
         """Return the function that splits a text into the words counted.
@@ -455,7 +464,7 @@ class TfidfAugmenter(BaseAugmenter):
             ``tokenize(text) -> list of str``, the ``tokenizer`` parameter's
             words (see the class description).
         """
-        check_one_of(self.tokenizer, "tokenizer", _TOKENIZERS, owner="TfidfAugmenter")
+        validate_params(self, {"tokenizer": self._parameter_constraints["tokenizer"]})
         return _make_tokenizer(self.tokenizer).tokenize
 
     # Documents ---------------------------------------------------------------
@@ -483,7 +492,7 @@ class TfidfAugmenter(BaseAugmenter):
         texts, text_doc, keys = [], [], []
         joint = bool(self.joint_pairs)
         for item in items:
-            if _is_pair(item):
+            if is_pair(item):
                 if joint:
                     text_doc += [len(keys), len(keys)]
                     keys.append(tuple(item))
@@ -548,11 +557,12 @@ class TfidfAugmenter(BaseAugmenter):
         self._fit_items(list(texts))
 
     def _fitted_state_token(self):
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(f"{self.n_texts_}:{len(self._words)}:".encode())
-        digest.update("\x1f".join(self._words).encode("utf-8"))
-        digest.update(np.ascontiguousarray(self.idf_, dtype="<f8").tobytes())
-        return digest.hexdigest()
+        state = (
+            f"{self.n_texts_}:{len(self._words)}:".encode()
+            + "\x1f".join(self._words).encode("utf-8")
+            + np.ascontiguousarray(self.idf_, dtype="<f8").tobytes()
+        )
+        return text_key(state, algorithm="blake2b", digest_size=16)
 
     # Scoring -------------------------------------------------------------------
 
@@ -709,7 +719,7 @@ class TfidfAugmenter(BaseAugmenter):
             return output
         result, position = [], 0
         for item in items:
-            if _is_pair(item):
+            if is_pair(item):
                 result.append((output[position], output[position + 1]))
                 position += 2
             else:

@@ -21,13 +21,14 @@ Three backends ship here:
 Heavy imports (torch, transformers) happen inside the methods that need them.
 """
 
-import hashlib
 import inspect
 import os
 import re
 import shutil
 import subprocess
 import unicodedata
+
+from ..utils import text_key
 
 __all__ = [
     "ApertiumTranslator",
@@ -149,9 +150,9 @@ def _callable_token(func):
         closure = tuple(
             _value_token(cell.cell_contents) for cell in (func.__closure__ or ())
         )
-        digest = hashlib.sha256(
-            repr((code.co_code, code.co_consts, code.co_names, closure)).encode()
-        ).hexdigest()[:16]
+        digest = text_key(
+            repr((code.co_code, code.co_consts, code.co_names, closure)), length=16
+        )
         name = f"{name}#{digest}"
     return name
 
@@ -526,7 +527,7 @@ class HuggingFaceTranslator(Translator):
         config = os.path.join(str(self.model), "config.json")
         if os.path.isfile(config):
             with open(config, "rb") as handle:
-                token += ":" + hashlib.sha256(handle.read()).hexdigest()[:12]
+                token += ":" + text_key(handle.read(), length=12)
         return token
 
     def __getstate__(self):

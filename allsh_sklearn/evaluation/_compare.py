@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 
-from ..utils._validation import _describe, check_real
+from ..utils import describe
+from ..utils._validation import check_real
 from ._paired import paired_difference
 
 __all__ = ["DESIGN_KEYS", "compare_strategies", "read_runs"]
@@ -101,7 +102,7 @@ def _entries_from_records(records, metric, by):
                 "The 'data' parameter of compare_strategies must be run records "
                 "(dicts with 'config' and 'at_budget', as in runs.jsonl), a "
                 "pandas DataFrame or a dict strategy -> {seed: score}. Got "
-                f"{_describe(record)} at position {position} instead."
+                f"{describe(record)} at position {position} instead."
             )
         run_id = record.get("run_id")
         if run_id is not None:
@@ -216,7 +217,7 @@ def _entries_from_dict(data):
             raise TypeError(
                 "The 'data' parameter of compare_strategies, a dict, must map "
                 "each strategy to its scores (a dict seed -> score or a "
-                f"sequence, one per seed). Got {_describe(scores)} for "
+                f"sequence, one per seed). Got {describe(scores)} for "
                 f"{strategy!r} instead."
             )
         else:
@@ -350,7 +351,7 @@ def compare_strategies(
         ):
             raise ValueError(
                 "The 'by' parameter of compare_strategies must be a sequence of "
-                f"configuration keys (str). Got {_describe(by)} instead."
+                f"configuration keys (str). Got {describe(by)} instead."
             )
         rows, columns = _entries_from_records(
             data, metric, DESIGN_KEYS if by is None else tuple(by)

@@ -8,8 +8,8 @@ import numpy as np
 from scipy import stats
 from sklearn.utils import check_random_state
 
+from ..utils import describe
 from ..utils._validation import (
-    _describe,
     check_int,
     check_one_of,
     check_random_state_param,
@@ -176,8 +176,8 @@ def _as_pairs(a, b):
         if not keys:
             raise ValueError(
                 "The 'a' and 'b' parameters of paired_difference share no seed, "
-                f"so nothing is paired. Got seeds {_describe(list(a))} and "
-                f"{_describe(list(b))} instead."
+                f"so nothing is paired. Got seeds {describe(list(a))} and "
+                f"{describe(list(b))} instead."
             )
         try:
             keys.sort()
@@ -209,7 +209,7 @@ def _to_sequence(value, name):
     if isinstance(value, str | bytes) or not np.iterable(value):
         raise TypeError(
             f"The '{name}' parameter of paired_difference must be a sequence of "
-            f"scores or a mapping seed -> score. Got {_describe(value)} instead."
+            f"scores or a mapping seed -> score. Got {describe(value)} instead."
         )
     return value
 
@@ -220,7 +220,7 @@ def _as_scores(values, keys, name):
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"The '{name}' parameter of paired_difference must hold real numbers. "
-            f"Got {_describe(list(values))} instead."
+            f"Got {describe(list(values))} instead."
         ) from error
     if scores.ndim != 1:
         raise ValueError(

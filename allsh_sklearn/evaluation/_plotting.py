@@ -7,7 +7,7 @@ matplotlib is imported when a figure is drawn, not with this module.
 import numpy as np
 
 from ..plotting import plot_to_png
-from ..utils._validation import _describe
+from ..utils import describe
 
 __all__ = ["paired_differences_png", "plot_paired_differences"]
 
@@ -80,7 +80,7 @@ def plot_paired_differences(frame, ax=None, *, ylabel=None, title=None):
             raise ValueError(
                 "The 'frame' parameter of plot_paired_differences must hold one "
                 f"group. Got {frame[column].nunique(dropna=False)} values of "
-                f"{column!r} ({_describe(list(frame[column].unique()))}) instead; "
+                f"{column!r} ({describe(list(frame[column].unique()))}) instead; "
                 "select one first, e.g. frame[frame[column] == value]."
             )
     budgets = (

@@ -14,15 +14,9 @@ for one release, with a ``DeprecationWarning``.
 
 from ..presets import STRATEGIES, build_strategy, canonical_strategy, parse_strategy
 from ..utils._deprecation import moved_names
+from ._records import RunConfig, copies_procedure, migrate_record
 from ._reporting import accuracy_table, load_runs, query_time_table, write_report
-from ._runner import (
-    ExperimentRunner,
-    RunConfig,
-    copies_procedure,
-    load_task_data,
-    migrate_record,
-    run_experiment,
-)
+from ._runner import ExperimentRunner, load_task_data, run_experiment
 from ._settings import SETTINGS, TASKS, Setting, Task, strategy_label
 
 __getattr__ = moved_names(
@@ -30,7 +24,6 @@ __getattr__ = moved_names(
     {
         "ActiveLearningSimulation": "allsh_sklearn.loop",
         "acquisition_schedule": "allsh_sklearn.loop",
-        "active_learning_loop": "allsh_sklearn.loop",
         "derive_seed": "allsh_sklearn.loop",
         "initial_labeled_indices": "allsh_sklearn.loop",
         "resolve_size": "allsh_sklearn.loop",

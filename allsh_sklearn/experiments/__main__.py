@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 from ..models._tiers import CLASSIFIERS
-from ..presets import AUGMENTERS, STRATEGIES, describe_presets
+from ..presets import AUGMENTERS, describe_presets, describe_spec_options
 from ._settings import SETTINGS, TASKS
 
 _EPILOG = """
@@ -17,7 +17,8 @@ settings (--setting; budgets and strategies are the defaults of each):
 
 strategies (--strategies), as NAME or NAME:key=value,key=value:
 {strategies}
-  options: {options}
+  options, a set_params name of the strategy or its short name in brackets:
+{options}
   (divergence=kl|jsd|alpha|reverse_kl, alpha=FLOAT, K=INT copies,
   worst_case=true|false, p=FLOAT TF-IDF rate, tokenizer=bert-basic|whitespace,
   replace_punctuation=true|false, joint_pairs=true|false (TF-IDF procedure),
@@ -105,8 +106,13 @@ def build_parser():
             tasks=", ".join(TASKS),
             classifiers=classifiers,
             strategies="\n".join("  " + line for line in describe_presets()),
-            options=", ".join(
-                f"{name}: {', '.join(STRATEGIES[name])}"
+            options="\n".join(
+                textwrap.fill(
+                    f"{name}: {describe_spec_options(name)}",
+                    width=78,
+                    initial_indent="  ",
+                    subsequent_indent="    ",
+                )
                 for name in ("cal", "allsh")
             ),
             augmenters="|".join(AUGMENTERS),

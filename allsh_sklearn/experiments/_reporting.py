@@ -32,7 +32,7 @@ from ..evaluation import DESIGN_KEYS, paired_difference, paired_differences_png
 from ..loop import RunJournal
 from ..plotting import learning_curves_png
 from ..utils._storage import atomic_write_bytes, atomic_write_text
-from ._runner import migrate_record
+from ._records import migrate_record
 from ._settings import (
     PAPER_QUERY_TIME,
     SETTINGS,

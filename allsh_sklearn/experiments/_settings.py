@@ -30,6 +30,7 @@ from ..presets import (  # noqa: F401
     build_strategy,
     canonical_strategy,
     parse_strategy,
+    preset_label,
     uses_consistency,
 )
 
@@ -457,33 +458,13 @@ SETTINGS = {
 
 # Strategies -----------------------------------------------------------------
 
-_LABELS = {
-    "random": "Random",
-    "entropy": "Entropy",
-    "margin": "Margin",
-    "least-confidence": "Least confidence",
-    "badge": "BADGE",
-    "cal": "CAL",
-    "allsh": "Ours",
-    "allsh-wca": "+ WCA",
-    "allsh-cl": "+ CL",
-    "allsh-balanced": "Ours (class-balanced)",
-    "allsh-scaled-badge": "Ours (scaled BADGE)",
-    "allsh-copy-gradient": "Ours (copy gradient)",
-    "allsh-kmeans": "Ours (k-means++)",
-    "allsh-product": "Ours (× entropy)",
-    "allsh-rank-mean": "Ours (rank mean)",
-    "allsh-per-change": "Ours (per change)",
-    "allsh-per-query": "Ours (copies per query)",
-    "allsh-mean-kl": "Ours (KL to mean)",
-    "allsh-mi": "Ours (MI)",
-    "allsh-var": "Ours (variance)",
-    "allsh-stochastic": "Ours (stochastic)",
-}
-
 
 def strategy_label(spec, setting=None):
     """The row label of a spec in a table (the paper's, when it has one).
+
+    The setting's own label of the spec (``setting.labels``), else the
+    preset's (:func:`allsh_sklearn.presets.preset_label`) with the spec's
+    options in brackets.
 
     Examples
     --------
@@ -497,10 +478,10 @@ def strategy_label(spec, setting=None):
     spec = canonical_strategy(spec)
     if setting is not None and spec in setting.labels:
         return setting.labels[spec]
-    name, options = parse_strategy(spec)
-    label = _LABELS[name]
+    name, _, options = spec.partition(":")  # options as run ids write them
+    label = preset_label(name)
     if options:
-        listed = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+        listed = ", ".join(options.split(","))
         if label.endswith(")"):  # one pair of brackets: "Ours (copy gradient, K=4)"
             label = f"{label[:-1]}, {listed})"
         else:

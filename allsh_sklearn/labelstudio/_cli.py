@@ -1,7 +1,8 @@
 """``allsh-label labelstudio``: the arguments and the runner the CLI plugs in.
 
-A command plugin of ``allsh-label`` (see
-:data:`allsh_sklearn.session._cli.COMMAND_PLUGINS`): ``HELP``,
+A command plugin of ``allsh-label`` (an entry point of the group
+:data:`allsh_sklearn.session._plugins.PLUGIN_GROUP`, declared in
+``pyproject.toml``): ``HELP``,
 ``DESCRIPTION``, :func:`add_arguments` and :func:`run`. Also runnable alone:
 ``python -m allsh_sklearn.labelstudio PROJECT ...``. Importing this module
 does not import the web stack.
@@ -15,6 +16,8 @@ import os
 import secrets
 import sys
 import textwrap
+
+from ..web._cli import add_server_arguments, taken_port_as_usage_error
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "main", "run"]
 
@@ -37,18 +40,6 @@ DESCRIPTION = textwrap.fill(
 #: The variables the token and the secret are read from by default.
 TOKEN_ENV = "LABEL_STUDIO_API_KEY"
 SECRET_ENV = "ALLSH_LABELSTUDIO_SECRET"
-
-
-def _port(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port in [0, 65535], got {value}")
-    return value
 
 
 def _positive(kind):
@@ -80,22 +71,11 @@ def _url(text):
 
 def add_arguments(parser):
     """Add the ``labelstudio`` options to its subparser (which has ``project``)."""
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default: 127.0.0.1, this machine only)",
-    )
-    parser.add_argument(
-        "--port",
-        type=_port,
-        default=9090,
-        help="port to listen on (default: 9090; 0 takes a free one)",
-    )
-    parser.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow a --host other machines can reach (Label Studio on another "
-        "machine); the shared secret still guards every request",
+    add_server_arguments(
+        parser,
+        default_port=9090,
+        remote_help="(Label Studio on another machine); the shared secret still "
+        "guards every request",
     )
     parser.add_argument(
         "--connect",
@@ -219,7 +199,7 @@ def run(args, out=None):
             file=sys.stderr,
         )
         return 1
-    try:
+    with taken_port_as_usage_error():
         return serve(
             args.project,
             secret=secret,
@@ -235,10 +215,6 @@ def run(args, out=None):
             record=args.record,
             out=out,
         )
-    except OSError as error:
-        if "Cannot listen" in str(error):
-            raise ValueError(str(error)) from error
-        raise
 
 
 def main(argv=None):

@@ -1,12 +1,16 @@
 """Start the ML backend: :func:`serve` (blocking, the CLI) and
-:class:`BackgroundBackend` (a thread, for tests, benchmarks and notebooks)."""
+:class:`BackgroundBackend` (a thread, for tests, benchmarks and notebooks).
 
-import socket
+Both run on the labeling page's :class:`~allsh_sklearn.web._serve.Server`
+(binding, the uvicorn server, Ctrl-C); only what differs is here: the
+backend's address rule and where Label Studio reaches it.
+"""
+
 import sys
 import threading
-import time
 
-from ..web._security import is_loopback
+from ..web._security import require_loopback
+from ..web._serve import Server, server_url
 
 __all__ = ["BackgroundBackend", "check_backend_address", "serve"]
 
@@ -38,74 +42,20 @@ def check_backend_address(host, allow_remote=False):
     ...
     ValueError: The 'host' parameter must be a loopback address ...
     """
-    if is_loopback(host):
-        return False
-    if not allow_remote:
-        raise ValueError(
-            "The 'host' parameter must be a loopback address (127.0.0.1, ::1 or "
-            f"localhost) unless remote access is allowed explicitly; got {host!r}. "
-            "Anyone who reaches the backend with its secret can label. Pass "
-            "allow_remote=True (--allow-remote on the command line) only on a "
-            "network you trust, and when Label Studio runs on another machine."
-        )
-    return True
+    return require_loopback(
+        host,
+        allow_remote,
+        risk="Anyone who reaches the backend with its secret can label.",
+        when="on a network you trust, and when Label Studio runs on another machine",
+    )
 
 
-def _bind(host, port):
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(
-            f"The 'port' parameter must be an integer in [0, 65535]. Got {port!r} "
-            "instead."
-        )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY)
-    # only on sockets that say they are TCP, and an accepted connection
-    # inherits the listening socket's protocol. With Nagle on, an answer
-    # written in two parts (headers, then body) waits for the client's
-    # delayed ACK: 40 ms added to every request on Linux.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise OSError(
-            f"Cannot listen on {host}:{port} ({error.strerror}). Choose another "
-            "port with --port, or 0 for any free one."
-        ) from error
-    sock.listen(128)
-    return sock
-
-
-def _url(host, sock):
+def _client_url(host, port):
+    """Where Label Studio reaches a backend listening on ``host``: a
+    wildcard address (all interfaces) is reached on the loopback one."""
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{sock.getsockname()[1]}"
-
-
-def _server(app, log_level):
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    return uvicorn.Server(config)
-
-
-def _wait_started(server, thread=None, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if (
-            thread is not None and not thread.is_alive()
-        ) or time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    return server_url(host, port)
 
 
 def _build(project, *, secret, retrain_every, sync_every, busy_timeout, record):
@@ -191,9 +141,8 @@ def serve(
         busy_timeout=busy_timeout,
         record=record,
     )
-    sock = _bind(host, port)
-    url = backend_url or _url(host, sock)
-    server = _server(app, log_level)
+    server = Server(app, host, port, log_level=log_level, name="allsh-labelstudio")
+    url = backend_url or _client_url(host, server.port)
     outcome = {"code": 0}
     print(f"Label Studio ML backend of {backend.path} at {url}/", file=out)
     out.flush()
@@ -201,7 +150,7 @@ def serve(
     def connect_then_work():
         from ._connect import connect
 
-        if not _wait_started(server):
+        if not server.wait_started(30.0):
             return
         if label_studio is not None:
             try:
@@ -216,7 +165,7 @@ def serve(
             except Exception as error:
                 print(f"allsh-label labelstudio: error: {error}", file=sys.stderr)
                 outcome["code"] = 2
-                server.should_exit = True
+                server.exit()
                 return
             print(report.summary(), file=out)
         backend.worker.start()
@@ -226,9 +175,8 @@ def serve(
     helper = threading.Thread(target=connect_then_work, daemon=True)
     helper.start()
     try:
-        server.run(sockets=[sock])
+        server.run()
     finally:
-        sock.close()
         helper.join(timeout=60)
         backend.worker.stop()
     return outcome["code"]
@@ -281,21 +229,13 @@ class BackgroundBackend:
             busy_timeout=busy_timeout,
             record=record,
         )
-        self._sock = _bind(host, port)
-        self.url = _url(host, self._sock)
-        self._server = _server(self.app, "warning")
+        self._server = Server(self.app, host, port, name="allsh-labelstudio")
+        self.url = _client_url(host, self._server.port)
         self._start_worker = start_worker
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
-            name="allsh-labelstudio",
-            daemon=True,
-        )
 
     def start(self, timeout=30.0):
         """Start serving; returns once the server accepts requests."""
-        self._thread.start()
-        if not _wait_started(self._server, self._thread, timeout):
+        if not self._server.start(timeout):
             raise RuntimeError(f"The ML backend did not start at {self.url}.")
         if self._start_worker:
             self.backend.worker.start()
@@ -303,9 +243,7 @@ class BackgroundBackend:
 
     def stop(self):
         """Stop serving and the background thread."""
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._sock.close()
+        self._server.stop(timeout=10)
         self.backend.worker.stop()
 
     def __enter__(self):

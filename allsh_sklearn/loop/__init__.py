@@ -29,7 +29,7 @@ from ._callbacks import (
     TimeSummary,
 )
 from ._journal import RunJournal
-from ._loop import ActiveLearningLoop, active_learning_loop
+from ._loop import ActiveLearningLoop
 from ._planning import (
     LabelingPlan,
     acquisition_schedule,
@@ -54,7 +54,6 @@ __all__ = [
     "RunJournal",
     "TimeSummary",
     "acquisition_schedule",
-    "active_learning_loop",
     "derive_seed",
     "initial_labeled_indices",
     "plan_labeling",

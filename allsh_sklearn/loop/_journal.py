@@ -37,7 +37,7 @@ class RunJournal:
     >>> import tempfile
     >>> journal = RunJournal(tempfile.mkdtemp())
     >>> recorder = journal.recorder("run-1")
-    >>> recorder.on_iteration_end(None, IterationRecord(0, 2, [4, 7]))
+    >>> recorder.on_iteration_end(None, record=IterationRecord(0, 2, [4, 7]))
     >>> [r.acquired for r in journal.completed("run-1")]
     [[4, 7]]
     """
@@ -84,7 +84,7 @@ class RunJournal:
         callback : Callback
         """
 
-        def append(loop, record):
+        def append(loop, record, **kwargs):
             self.iterations.append({"run_id": run_id, **record.to_dict()})
             if after is not None:
                 after()

@@ -38,11 +38,11 @@ from sklearn.frozen import FrozenEstimator
 
 from ..learner import ActiveLearner
 from ..utils._validation import take
-from ._callbacks import Callback, PrintLog
+from ._callbacks import HOOKS, Callback, call_hook
 from ._planning import derive_seed
 from ._records import IterationRecord, summarise_scores
 
-__all__ = ["ActiveLearningLoop", "active_learning_loop"]
+__all__ = ["ActiveLearningLoop"]
 
 
 def _oracle(oracle):
@@ -80,7 +80,8 @@ class ActiveLearningLoop:
         ``evaluate(model) -> dict`` of scores, called after every training;
         the results go to the records.
     callbacks : sequence of Callback, default=()
-        Called at the loop's hooks (see :mod:`allsh_sklearn.loop`).
+        Called at the loop's hooks with the loop and keyword arguments
+        (:meth:`notify`; see :class:`~allsh_sklearn.loop.Callback`).
     feed_unlabeled : {"auto", True, False}, default="auto"
         Passed to :class:`~allsh_sklearn.ActiveLearner`; the unlabeled data
         it feeds leaves out the :meth:`exclude` d items.
@@ -181,9 +182,24 @@ class ActiveLearningLoop:
 
     # Hooks ------------------------------------------------------------------
 
-    def _notify(self, hook, *args):
+    def notify(self, hook, **kwargs):
+        """Call ``hook`` of every callback: ``callback.hook(self, **kwargs)``.
+
+        Parameters
+        ----------
+        hook : str
+            ``"on_loop_begin"``, ``"on_query_end"``, ``"on_iteration_end"``
+            or ``"on_loop_end"``.
+        **kwargs
+            The hook's arguments (``indices=``, ``record=``).
+        """
+        if hook not in HOOKS:
+            raise ValueError(
+                f"The 'hook' parameter must be one of {list(HOOKS)}. Got "
+                f"{hook!r} instead."
+            )
         for callback in self.callbacks:
-            getattr(callback, hook)(self, *args)
+            call_hook(getattr(callback, hook), hook, self, kwargs)
 
     def stop(self, reason):
         """Ask the loop to stop after the current iteration (for callbacks).
@@ -333,7 +349,7 @@ class ActiveLearningLoop:
 
     def _finish(self, record):
         self.records_.append(record)
-        self._notify("on_iteration_end", record)
+        self.notify("on_iteration_end", record=record)
         return record
 
     # Steps ------------------------------------------------------------------
@@ -353,7 +369,7 @@ class ActiveLearningLoop:
         self._check_model(model)
         if self.refit_strategy and callable(getattr(self.query_strategy, "fit", None)):
             self.query_strategy.fit(self.X)
-        self._notify("on_loop_begin")
+        self.notify("on_loop_begin")
         self.learner_ = ActiveLearner(
             self.estimator if model is None else FrozenEstimator(model),
             query_strategy=self.query_strategy,
@@ -515,7 +531,7 @@ class ActiveLearningLoop:
             )
         history = self.learner_.query_history_[-1]
         self._pending = (chosen, seconds, history)
-        self._notify("on_query_end", chosen)
+        self.notify("on_query_end", indices=chosen)
         return chosen
 
     def teach(self, indices, labels):
@@ -769,110 +785,5 @@ class ActiveLearningLoop:
         while len(self.records_) < len(self.schedule_) and self.stop_reason_ is None:
             t = len(self.records_)
             self.step(self.schedule_[t] - self.schedule_[t - 1], label_of)
-        self._notify("on_loop_end")
+        self.notify("on_loop_end")
         return self.records_
-
-
-def active_learning_loop(
-    estimator,
-    query_strategy,
-    X,
-    y,
-    *,
-    initial_indices,
-    schedule,
-    seed,
-    evaluate=None,
-    completed=(),
-    on_iteration=None,
-    feed_unlabeled="auto",
-    verbose=False,
-):
-    """Run (or resume) pool-based active learning with ``y`` as the oracle.
-
-    A function around :class:`ActiveLearningLoop` for scripts: iteration 0
-    trains on ``initial_indices``; iteration ``t >= 1`` queries
-    ``schedule[t] - schedule[t - 1]`` items, labels them from ``y`` and
-    retrains.
-
-    Parameters
-    ----------
-    estimator : object
-        A classifier on texts; cloned at every training.
-    query_strategy : callable
-        See :class:`ActiveLearningLoop`.
-    X : sequence of str or of (str, str)
-        The pool, labeled part included.
-    y : array-like of shape (n_samples,)
-        The oracle's labels.
-    initial_indices : array-like of int
-        The initial labeled set.
-    schedule : sequence of int
-        Labeled-set sizes after each iteration; ``schedule[0]`` must equal
-        ``len(initial_indices)``.
-    seed : int
-        Base seed of the queries and of the learner.
-    evaluate : callable or None, default=None
-        ``evaluate(model) -> dict`` of scores, called after every training.
-    completed : sequence of dict or IterationRecord, default=()
-        Records of iterations ``0..T`` of an interrupted run; the loop
-        rebuilds the labeled set from them, retrains, and continues.
-    on_iteration : callable or None, default=None
-        ``on_iteration(record)`` after each new iteration (a dict).
-    feed_unlabeled : {"auto", True, False}, default="auto"
-        Passed to :class:`~allsh_sklearn.ActiveLearner`.
-    verbose : bool, default=False
-        Print one line per iteration.
-
-    Returns
-    -------
-    learner : ActiveLearner
-        The learner after the last iteration.
-    records : list of dict
-        :meth:`IterationRecord.to_dict` of every iteration, completed ones
-        first.
-    """
-    from ._callbacks import LambdaCallback
-
-    y = np.asarray(y)
-    initial_indices = np.asarray(initial_indices, dtype=np.int64)
-    if int(schedule[0]) != len(initial_indices):
-        raise ValueError(
-            f"schedule[0] must be the size of the initial labeled set "
-            f"({len(initial_indices)}). Got {schedule[0]} instead."
-        )
-    callbacks = []
-    if on_iteration is not None:
-        callbacks.append(
-            LambdaCallback(on_iteration_end=lambda _, r: on_iteration(r.to_dict()))
-        )
-    if verbose:
-        callbacks.append(PrintLog())
-    loop = ActiveLearningLoop(
-        estimator,
-        query_strategy,
-        X,
-        classes=np.unique(y),
-        seed=seed,
-        evaluate=evaluate,
-        callbacks=callbacks,
-        feed_unlabeled=feed_unlabeled,
-    )
-    completed = list(completed)
-    if completed:
-        first = completed[0]
-        acquired = (
-            first.acquired
-            if isinstance(first, IterationRecord)
-            else (first["acquired"])
-        )
-        if [int(i) for i in acquired] != initial_indices.tolist():
-            raise ValueError(
-                "The completed iterations do not start from the same initial "
-                "labeled set: they belong to another run."
-            )
-        loop.resume(completed, y)
-        records = loop.run(schedule, y)
-    else:
-        records = loop.run(schedule, y, initial_indices=initial_indices)
-    return loop.learner_, [record.to_dict() for record in records]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..augment import stable_seed as _stable_seed
+from ..utils import derive_seed
 
 __all__ = [
     "LabelingPlan",
@@ -21,17 +21,6 @@ __all__ = [
     "plan_labeling",
     "resolve_size",
 ]
-
-
-def derive_seed(*parts):
-    """Return a seed in ``[0, 2**31 - 1)`` derived from ``parts``, stable across runs.
-
-    Examples
-    --------
-    >>> derive_seed(0, "query", 3) == derive_seed(0, "query", 3)
-    True
-    """
-    return _stable_seed(*parts) % (2**31 - 1)
 
 
 def resolve_size(value, n_samples, name, owner="ActiveLearningSimulation"):

@@ -30,6 +30,7 @@ from ._tiers import (
     PairTfidfVectorizer,
     TfidfTier,
     make_tier,
+    register_tier,
 )
 
 #: Names loaded on first use, with the module that defines them.
@@ -60,6 +61,7 @@ __all__ = [
     "classification_head_linear",
     "default_model_path",
     "make_tier",
+    "register_tier",
     "torch_divergences",
 ]
 

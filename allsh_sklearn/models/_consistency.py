@@ -14,7 +14,7 @@ import numbers
 import torch
 from torch.nn import functional as F
 
-from ..utils._validation import check_real
+from ..utils import Interval, validate_params
 from ._torch_divergences import get_divergence
 
 __all__ = ["ConsistencyLoss"]
@@ -130,6 +130,18 @@ class ConsistencyLoss(torch.nn.Module):
 
     # Validation -------------------------------------------------------------
 
+    _parameter_constraints = {
+        "unlabeled_ratio": [
+            Interval(
+                numbers.Real,
+                0,
+                float("inf"),
+                closed="neither",
+                description="a finite real number > 0",
+            )
+        ],
+    }
+
     def validate(self):
         """Check the parameters; raise ``ValueError``/``TypeError`` naming them."""
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real):
@@ -142,13 +154,7 @@ class ConsistencyLoss(torch.nn.Module):
                 "The 'alpha' parameter of ConsistencyLoss must be a finite real "
                 f"number >= 0. Got {self.alpha!r} instead."
             )
-        check_real(
-            self.unlabeled_ratio,
-            "unlabeled_ratio",
-            "a finite real number > 0",
-            lambda ratio: 0 < ratio < float("inf"),
-            owner="ConsistencyLoss",
-        )
+        validate_params(self)
         if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
             raise TypeError(
                 "The 'augmenter' parameter of ConsistencyLoss must have the "

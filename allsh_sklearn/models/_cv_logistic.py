@@ -8,6 +8,7 @@ the choice follows the size of the labeled set without ever looking at a
 test or development split.
 """
 
+import numbers
 import warnings
 
 import numpy as np
@@ -17,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import check_int, check_real
+from ..utils import Interval, ParameterConstraintsMixin
 
 __all__ = ["CrossValidatedLogisticRegression"]
 
@@ -27,7 +28,9 @@ _OWNER = "CrossValidatedLogisticRegression"
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 
 
-class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
+class CrossValidatedLogisticRegression(
+    ParameterConstraintsMixin, ClassifierMixin, BaseEstimator
+):
     """Logistic regression with ``C`` chosen by k-fold log-loss at each fit.
 
     Each :meth:`fit` scores every ``C`` of ``Cs`` by the mean log-loss of
@@ -96,6 +99,19 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    _parameter_constraints = {
+        "max_folds": [Interval(numbers.Integral, 2, None)],
+        "fallback_C": [
+            Interval(
+                numbers.Real,
+                0,
+                float("inf"),
+                closed="neither",
+                description="a positive, finite float",
+            )
+        ],
+    }
+
     def _check_params(self):
         try:
             Cs = np.asarray(self.Cs, dtype=float) if np.ndim(self.Cs) == 1 else None
@@ -106,14 +122,7 @@ class CrossValidatedLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"The 'Cs' parameter of {_OWNER} must be a non-empty sequence "
                 f"of positive, finite floats. Got {self.Cs!r} instead."
             )
-        check_int(self.max_folds, "max_folds", 2, owner=_OWNER)
-        check_real(
-            self.fallback_C,
-            "fallback_C",
-            "a positive, finite float",
-            lambda C: np.isfinite(C) and C > 0,
-            owner=_OWNER,
-        )
+        self._validate_params()
         return Cs
 
     def _logistic_regression(self, C):

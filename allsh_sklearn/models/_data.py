@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 import torch
 
-from ..utils._validation import _describe, _is_pair, check_texts
+from ..utils import describe, is_pair
+from ..utils._validation import check_texts
 
 __all__ = ["TruncationWarning"]
 
@@ -37,7 +38,7 @@ def check_items(X, name="X"):
     check_texts(X, name=name)
     # plain str (not numpy.str_ and the like) for the tokenizer
     items = [
-        (str(item[0]), str(item[1])) if _is_pair(item) else str(item) for item in X
+        (str(item[0]), str(item[1])) if is_pair(item) else str(item) for item in X
     ]
     texts = [i for i, item in enumerate(items) if isinstance(item, str)]
     pairs = [i for i, item in enumerate(items) if isinstance(item, tuple)]
@@ -47,8 +48,8 @@ def check_items(X, name="X"):
         raise ValueError(
             f"The '{name}' parameter must hold only texts or only (text, "
             f"text_pair) pairs. Got a text at index {first_text} "
-            f"({_describe(items[first_text])}) and a pair at index {first_pair} "
-            f"({_describe(items[first_pair])})."
+            f"({describe(items[first_text])}) and a pair at index {first_pair} "
+            f"({describe(items[first_pair])})."
         )
     return items, ("pair" if first_pair is not None else "text")
 
@@ -67,7 +68,7 @@ def split_unlabeled(y, n_samples):
     if isinstance(y, str):
         raise TypeError(
             f"The 'y' parameter must be a sequence of labels. Got the string "
-            f"{_describe(y)} instead."
+            f"{describe(y)} instead."
         )
     values = list(np.asarray(y, dtype=object).ravel()) if not isinstance(y, list) else y
     if len(values) != n_samples:

@@ -15,13 +15,14 @@ through the installed package, so it works without network access.
 torch and transformers are imported inside the functions that load.
 """
 
-import hashlib
 import importlib.util
 import json
 import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..utils import text_key
 
 __all__ = [
     "default_model_path",
@@ -289,7 +290,7 @@ def model_fingerprint(source, local_dir):
                 parts.append(full.read_text(encoding="utf-8"))
             elif full.is_file() and name.endswith((".safetensors", ".bin")):
                 parts.append(f"{name}:{full.stat().st_size}")
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+    return text_key("\n".join(parts), length=16)
 
 
 def load_frozen(source, local_dir):

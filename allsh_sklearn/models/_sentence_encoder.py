@@ -21,8 +21,8 @@ sorted by token length (dynamic padding) under :func:`torch.inference_mode`.
 torch and transformers are imported when a text must actually be encoded.
 """
 
-import hashlib
 import json
+import numbers
 import os
 import threading
 from pathlib import Path
@@ -31,9 +31,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import Interval, Options, ParameterConstraintsMixin, is_pair, text_key
 from ..utils._sqlite import SQLiteStore
 from ..utils._tags import TextInputMixin
-from ..utils._validation import _is_pair, check_int, check_one_of, check_texts
+from ..utils._validation import check_texts
 from ._loader import load_frozen, model_config, model_fingerprint, resolve_model
 
 __all__ = ["EmbeddingStore", "SentenceEncoder"]
@@ -113,7 +114,9 @@ def _store_for(cache_dir):
         return _STORES[key]
 
 
-class SentenceEncoder(TextInputMixin, TransformerMixin, BaseEstimator):
+class SentenceEncoder(
+    TextInputMixin, ParameterConstraintsMixin, TransformerMixin, BaseEstimator
+):
     """Embed texts with a frozen transformer (sentence-transformers pooling).
 
     ``transform(X)`` returns one row per text: the mean of the model's last
@@ -185,11 +188,11 @@ class SentenceEncoder(TextInputMixin, TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.progress_bar = progress_bar
 
-    def _validate_params(self):
-        owner = "SentenceEncoder"
-        check_one_of(self.pooling, "pooling", _POOLINGS, owner=owner)
-        check_int(self.max_length, "max_length", 2, owner=owner)
-        check_int(self.batch_size, "batch_size", 1, owner=owner)
+    _parameter_constraints = {
+        "pooling": [Options(_POOLINGS)],
+        "max_length": [Interval(numbers.Integral, 2, None)],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+    }
 
     def fit(self, X=None, y=None):
         """Check the parameters and locate the model (nothing is learned).
@@ -234,8 +237,8 @@ class SentenceEncoder(TextInputMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_dir_")
         items = list(check_texts(X, name="X", allow_empty_strings=True))
-        if any(_is_pair(item) for item in items):
-            if not all(_is_pair(item) for item in items):
+        if any(is_pair(item) for item in items):
+            if not all(is_pair(item) for item in items):
                 raise ValueError(
                     "SentenceEncoder.transform got a mix of texts and sentence "
                     "pairs; pass only one kind."
@@ -246,9 +249,7 @@ class SentenceEncoder(TextInputMixin, TransformerMixin, BaseEstimator):
         return self._embed_texts(items)
 
     def _key(self, text):
-        return hashlib.blake2b(
-            (self._namespace + "\x1f" + text).encode("utf-8"), digest_size=16
-        ).hexdigest()
+        return text_key(self._namespace, text, algorithm="blake2b", digest_size=16)
 
     def _store(self):
         if self.cache_dir is not None:

@@ -48,10 +48,13 @@ a run needs to know about it: the pipeline step CAL and BADGE take
 embeddings from (``embedding``), whether the classifier can train with the
 consistency loss, and whether it has a frozen encoder whose embeddings are
 worth computing ahead (``encoder``). A new tier is one subclass and one
-entry of :data:`TIERS`.
+call of :func:`register_tier` (or one entry of :data:`TIERS`, for a tier of
+this package): the experiment runner, a labeling session and both
+command lines look tiers up here.
 """
 
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -63,8 +66,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import is_pair
 from ..utils._tags import TextInputMixin
-from ..utils._validation import _is_pair, check_one_of, check_texts
+from ..utils._validation import check_one_of, check_texts
 from ._cv_logistic import CrossValidatedLogisticRegression
 
 __all__ = [
@@ -79,6 +83,7 @@ __all__ = [
     "PairTfidfVectorizer",
     "TfidfTier",
     "make_tier",
+    "register_tier",
 ]
 
 #: Suffix of the class-weighted variants of the logistic-regression classifiers.
@@ -241,7 +246,7 @@ class PairTfidfVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self : PairTfidfVectorizer
         """
         items = list(check_texts(X, name="X", allow_empty_strings=True))
-        self.is_pair_ = _is_pair(items[0])
+        self.is_pair_ = is_pair(items[0])
         texts = [t for item in items for t in item] if self.is_pair_ else items
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=self.ngram_range,
@@ -584,7 +589,8 @@ _BALANCED = (
     "imbalanced pools)"
 )
 
-#: Tier names: the class and its fixed options. A new tier is one entry.
+#: Tier names: the class and its fixed options. A new tier is one entry
+#: (or, outside this module, one call of :func:`register_tier`).
 TIERS = {
     "tfidf-lr": (TfidfTier, {}),
     "minilm-frozen": (FrozenEncoderTier, {}),
@@ -600,8 +606,7 @@ TIERS = {
 }
 
 _CROSS_VALIDATED = (
-    ", C chosen at every fit by k-fold log-loss (k <= 5) on the labels "
-    "(small budgets)"
+    ", C chosen at every fit by k-fold log-loss (k <= 5) on the labels (small budgets)"
 )
 
 
@@ -617,6 +622,100 @@ def _describe(name, cls, options):
 CLASSIFIERS = {
     name: _describe(name, cls, options) for name, (cls, options) in TIERS.items()
 }
+
+_TIER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+#: The parameters :func:`make_tier` passes to every tier itself.
+_MAKE_TIER_PARAMETERS = ("cache_dir", "max_length", "train_steps")
+
+
+def register_tier(name, tier_class, **options):
+    """Add a classifier tier to :data:`TIERS` and :data:`CLASSIFIERS`.
+
+    The experiment runner, labeling sessions and the ``--classifier``
+    option of both command lines then accept ``name`` (a command line, once
+    the module that registers it is imported).
+
+    Parameters
+    ----------
+    name : str
+        The tier's name: lower-case letters, digits, ``'-'`` and ``'_'``,
+        not registered yet.
+    tier_class : type
+        A subclass of :class:`ClassifierTier` that implements ``_build``
+        and sets ``description`` (one line for the command-line help).
+    **options
+        Fixed parameters of ``tier_class`` for this name, such as
+        ``class_weight="balanced"`` (not those :func:`make_tier` passes:
+        ``cache_dir``, ``max_length``, ``train_steps``).
+
+    Returns
+    -------
+    tier_class : type
+        ``tier_class`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``tier_class`` is not a :class:`ClassifierTier` subclass, or
+        ``options`` are not parameters of it.
+    ValueError
+        ``name`` is malformed or taken, or ``tier_class`` has no
+        ``description``.
+
+    Examples
+    --------
+    >>> class WordCountTier(ClassifierTier):
+    ...     description = "word counts + logistic regression"
+    ...     def _build(self, classes, random_state, consistency):
+    ...         from sklearn.feature_extraction.text import CountVectorizer
+    ...         from sklearn.pipeline import make_pipeline
+    ...         return make_pipeline(CountVectorizer(), LogisticRegression())
+    >>> register_tier("word-counts", WordCountTier) is WordCountTier
+    True
+    >>> make_tier("word-counts"), CLASSIFIERS["word-counts"]
+    (WordCountTier('word-counts'), 'word counts + logistic regression')
+    >>> _ = TIERS.pop("word-counts"), CLASSIFIERS.pop("word-counts")
+    """
+    if not (isinstance(name, str) and _TIER_NAME.fullmatch(name)):
+        raise ValueError(
+            "The 'name' parameter of register_tier must be lower-case letters, "
+            "digits, '-' and '_' (it is a --classifier choice). Got "
+            f"{name!r} instead."
+        )
+    if name in TIERS:
+        raise ValueError(
+            f"The 'name' parameter of register_tier must be a new tier name. Got "
+            f"{name!r}, which names the {TIERS[name][0].__name__} tier already; "
+            "choose another name."
+        )
+    if not (isinstance(tier_class, type) and issubclass(tier_class, ClassifierTier)):
+        raise TypeError(
+            "The 'tier_class' parameter of register_tier must be a subclass of "
+            f"ClassifierTier. Got {tier_class!r} instead."
+        )
+    if not (isinstance(tier_class.description, str) and tier_class.description):
+        raise ValueError(
+            f"The 'tier_class' parameter of register_tier must set description "
+            f"(one line for the --classifier help). Got {tier_class.__name__} "
+            f"with description={tier_class.description!r}."
+        )
+    reserved = sorted(set(options) & set(_MAKE_TIER_PARAMETERS))
+    if reserved:
+        raise TypeError(
+            f"The options of register_tier cannot set {reserved}: make_tier "
+            "passes them to every tier. Got options "
+            f"{sorted(options)} for {name!r}."
+        )
+    try:
+        tier_class(name, **options)
+    except TypeError as error:
+        raise TypeError(
+            f"The options of register_tier must be parameters of "
+            f"{tier_class.__name__}. Got {sorted(options)} for {name!r}: {error}"
+        ) from error
+    TIERS[name] = (tier_class, dict(options))
+    CLASSIFIERS[name] = _describe(name, tier_class, options)
+    return tier_class
 
 
 def make_tier(name, *, cache_dir=None, max_length=128, train_steps=None):

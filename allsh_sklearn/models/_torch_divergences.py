@@ -14,7 +14,13 @@ zero below ``EPS``.
 
 import torch
 
-from ..divergences import EPS, _alpha_rows, _check_alpha, _lookup, _registry
+from ..divergences import (
+    EPS,
+    alpha_divergence_rows,
+    check_alpha,
+    divergence_registry,
+    lookup_divergence,
+)
 
 __all__ = [
     "alpha_divergence",
@@ -130,12 +136,12 @@ def alpha_divergence(p, q, alpha=0.5):
     >>> round(float(alpha_divergence(p, q, alpha=0.5)), 4)
     0.4223
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     p, q, squeeze = _prepare(p, q)
-    return _finish(_alpha_rows(p, q, alpha, torch.log, torch.expm1), squeeze)
+    return _finish(alpha_divergence_rows(p, q, alpha, torch.log, torch.expm1), squeeze)
 
 
-_TORCH_DIVERGENCES = _registry(kl, reverse_kl, jsd, alpha_divergence)
+_TORCH_DIVERGENCES = divergence_registry(kl, reverse_kl, jsd, alpha_divergence)
 
 
 def get_divergence(name, alpha=0.5):
@@ -150,4 +156,4 @@ def get_divergence(name, alpha=0.5):
     >>> get_divergence("jsd") is jsd
     True
     """
-    return _lookup(name, alpha, _TORCH_DIVERGENCES)
+    return lookup_divergence(name, alpha, _TORCH_DIVERGENCES)

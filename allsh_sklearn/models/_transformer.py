@@ -1,6 +1,5 @@
 """A skorch-wrapped Hugging Face sequence classifier that takes raw texts."""
 
-import functools
 import math
 import numbers
 import os
@@ -17,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted as sklearn_check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.utils import to_device, to_tensor
 
+from ..utils import Interval, validate_params
 from ..utils._tags import TextInputMixin
 from ..utils._validation import check_int, check_one_of
 from ._consistency import ConsistencyLoss
@@ -348,6 +348,21 @@ class TransformerClassifier(TextInputMixin, NeuralNetClassifier):
 
     # Validation --------------------------------------------------------------
 
+    # Checked by _validate_settings (skorch's own _validate_params checks the
+    # names of the parameters); non-ints raise TypeError.
+    _parameter_constraints = {
+        "max_length": [Interval(numbers.Integral, 2, None, type_error=True)],
+        "batch_size": [Interval(numbers.Integral, 1, None, type_error=True)],
+        "inference_batch_size": [Interval(numbers.Integral, 1, None, type_error=True)],
+        "chunk_size": [Interval(numbers.Integral, 1, None, type_error=True)],
+        "max_epochs": [Interval(numbers.Integral, 0, None, type_error=True)],
+        "trainable_layers": [
+            Interval(numbers.Integral, 0, None, type_error=True),
+            None,
+        ],
+        "trunk_cache_size": [Interval(numbers.Integral, 0, None, type_error=True)],
+    }
+
     def _validate_settings(self):
         if self.module is not None:
             raise TypeError(
@@ -355,23 +370,21 @@ class TransformerClassifier(TextInputMixin, NeuralNetClassifier):
                 "the module is loaded from the 'model' parameter. Got "
                 f"{self.module!r} instead; pass the model directory as 'model'."
             )
-        check = functools.partial(
-            check_int, owner="TransformerClassifier", type_error=True
-        )
-        check(self.max_length, "max_length", 2)
-        check(self.batch_size, "batch_size", 1)
-        check(self.inference_batch_size, "inference_batch_size", 1)
-        check(self.chunk_size, "chunk_size", 1)
+        validate_params(self)
         if not (isinstance(self.train_steps, str) and self.train_steps == "auto"):
             if isinstance(self.train_steps, str):
                 raise ValueError(
                     "The 'train_steps' parameter of TransformerClassifier must be "
                     f"'auto', an int >= 1 or None. Got {self.train_steps!r} instead."
                 )
-            check(self.train_steps, "train_steps", 1, allow_none=True)
-        check(self.max_epochs, "max_epochs", 0)
-        check(self.trainable_layers, "trainable_layers", 0, allow_none=True)
-        check(self.trunk_cache_size, "trunk_cache_size", 0)
+            check_int(
+                self.train_steps,
+                "train_steps",
+                1,
+                owner="TransformerClassifier",
+                allow_none=True,
+                type_error=True,
+            )
         cache = self.trunk_cache
         if not (
             cache is None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils._validation import _describe
+from ..utils import describe
 
 __all__ = [
     "CACHE_ENV",
@@ -188,7 +188,7 @@ def load_causal_lm(model=None, *, cache_dir=None, device="cpu"):
         raise TypeError(
             "The 'model' parameter must be None (the bundled SmolLM2-135M), a "
             "Hugging Face model name or a local directory. Got "
-            f"{type(model).__name__} {_describe(model)} instead."
+            f"{type(model).__name__} {describe(model)} instead."
         )
     key = (os.path.abspath(source) if os.path.isdir(source) else source, str(device))
     if key not in _LOADED:
@@ -364,7 +364,7 @@ class CausalLMScorer:
             raise ValueError(
                 f"A prompt has {lengths[longest]} tokens but {self.name} reads at "
                 f"most {limit}. Lower 'n_shots' or shorten the texts. The prompt "
-                f"starts with {_describe(prompts[longest], 120)}."
+                f"starts with {describe(prompts[longest], 120)}."
             )
 
         prefix_length = 0

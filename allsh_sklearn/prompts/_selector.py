@@ -10,7 +10,7 @@ reads the model's next-token probabilities of the label words after the
 prompt.
 """
 
-import functools
+import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -19,9 +19,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..divergences import get_divergence
 from ..strategies import allsh_scores
+from ..utils import Boolean, Interval, Options, ParameterConstraintsMixin
 from ..utils._selection import select_top
 from ..utils._tags import TextInputMixin
-from ..utils._validation import check_bool, check_int, check_one_of, check_texts
+from ..utils._validation import check_texts
 from ._calibration import (
     CONTENT_FREE_INPUTS,
     apply_contextual_calibration,
@@ -35,7 +36,9 @@ __all__ = ["STRATEGIES", "PromptSelector"]
 STRATEGIES = ("random", "calibrated", "uncertainty", "allsh")
 
 
-class PromptSelector(TextInputMixin, ClassifierMixin, BaseEstimator):
+class PromptSelector(
+    TextInputMixin, ParameterConstraintsMixin, ClassifierMixin, BaseEstimator
+):
     """Few-shot classifier that selects its in-context examples by a strategy.
 
     ``fit`` picks ``n_shots`` demonstrations from the training data; the
@@ -386,17 +389,20 @@ class PromptSelector(TextInputMixin, ClassifierMixin, BaseEstimator):
             worst_case=self.worst_case,
         )
 
+    _parameter_constraints = {
+        "n_shots": [Interval(numbers.Integral, 0, None, type_error=True)],
+        "strategy": [Options(STRATEGIES)],
+        "calibrate": [Boolean()],
+        "worst_case": [Boolean()],
+        "verbose": [Boolean()],
+        "n_candidates": [Interval(numbers.Integral, 1, None, type_error=True), None],
+        "n_augmentations": [Interval(numbers.Integral, 1, None, type_error=True)],
+        "batch_size": [Interval(numbers.Integral, 1, None, type_error=True)],
+    }
+
     def _validate_params(self):
-        owner = "PromptSelector"
-        check = functools.partial(check_int, owner=owner, type_error=True)
-        check(self.n_shots, "n_shots", 0)
-        check_one_of(self.strategy, "strategy", STRATEGIES, owner=owner)
+        super()._validate_params()
         get_template(self.template)
-        for name in ("calibrate", "worst_case", "verbose"):
-            check_bool(getattr(self, name), name, owner=owner)
-        check(self.n_candidates, "n_candidates", 1, allow_none=True)
-        check(self.n_augmentations, "n_augmentations", 1)
-        check(self.batch_size, "batch_size", 1)
         if self.strategy == "allsh":
             get_divergence(self.divergence, alpha=self.alpha)
             if self.augmenter is not None and not (

@@ -21,7 +21,7 @@ Built-in templates follow Table 12 of the ALLSH paper (``"sst2"``, ``"trec"``,
 import dataclasses
 from collections.abc import Mapping
 
-from ..utils._validation import _describe, _is_pair
+from ..utils import describe, is_pair
 
 __all__ = ["TEMPLATES", "PromptTemplate", "get_template"]
 
@@ -76,7 +76,7 @@ class PromptTemplate:
             if not isinstance(value, str):
                 raise TypeError(
                     f"The '{field}' field of PromptTemplate must be a str. Got "
-                    f"{type(value).__name__} {_describe(value)} instead."
+                    f"{type(value).__name__} {describe(value)} instead."
                 )
         if not self.a_prefix.endswith(" ") or not self.a_prefix.strip():
             raise ValueError(
@@ -93,7 +93,7 @@ class PromptTemplate:
             raise TypeError(
                 "The 'label_words' field of PromptTemplate must be a sequence "
                 "of at least two words (in sorted class order) or a mapping "
-                f"{{class: word}}. Got {_describe(self.label_words)} instead."
+                f"{{class: word}}. Got {describe(self.label_words)} instead."
             )
         for word in words:
             if not isinstance(word, str) or word != word.strip() or not word:
@@ -151,7 +151,7 @@ class PromptTemplate:
 
     def format_input(self, item):
         """Return the text of one input: a string, or a formatted pair."""
-        if _is_pair(item):
+        if is_pair(item):
             return self.pair_format.format(text=item[0], text_pair=item[1])
         return item
 
@@ -247,5 +247,5 @@ def get_template(template):
         return TEMPLATES[template]
     raise ValueError(
         f"The 'template' parameter must be one of {sorted(TEMPLATES)} or a "
-        f"PromptTemplate. Got {_describe(template)} instead."
+        f"PromptTemplate. Got {describe(template)} instead."
     )

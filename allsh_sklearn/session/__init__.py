@@ -19,24 +19,31 @@ from ._errors import (
     StorageError,
 )
 from ._formats import (
+    FORMATS,
+    LabelFormat,
+    Sidecar,
+    TableFormat,
     label_studio_config,
     label_studio_model_version,
     label_studio_score,
     read_pool,
+    register_format,
+    unregister_format,
 )
-from ._session import (
+from ._records import (
     Batch,
     Event,
     ImportReport,
     Item,
-    LabelingSession,
     RoundInfo,
     SessionStatus,
 )
+from ._session import LabelingSession
 from ._store import DATABASE_NAME, SCHEMA_VERSION
 
 __all__ = [
     "DATABASE_NAME",
+    "FORMATS",
     "EXIT_CODES",
     "SCHEMA_VERSION",
     "Batch",
@@ -46,6 +53,7 @@ __all__ = [
     "ImportReport",
     "InputFileError",
     "Item",
+    "LabelFormat",
     "LabelingSession",
     "NotReadyError",
     "RoundInfo",
@@ -53,11 +61,15 @@ __all__ = [
     "SessionError",
     "SessionStatus",
     "SessionVersionError",
+    "Sidecar",
     "StorageError",
+    "TableFormat",
     "accuracy_interval",
     "class_estimates",
     "label_studio_config",
     "label_studio_model_version",
     "label_studio_score",
     "read_pool",
+    "register_format",
+    "unregister_format",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ._errors import NotReadyError
 
-__all__ = ["AnnotationSummary", "annotate", "label_keys"]
+__all__ = ["AnnotationSummary", "annotate", "label_keys", "print_round"]
 
 _COMMANDS = {"s": "skip", "u": "undo", "w": "why", "r": "retrain", "q": "quit"}
 
@@ -135,7 +135,15 @@ def _show(item, keys, session, out, n_labeled, every):
     out.flush()
 
 
-def _print_round(round_info, out):
+def print_round(round_info, out):
+    """Print what a round trained on, its audit accuracy and its stopping rules.
+
+    Parameters
+    ----------
+    round_info : RoundInfo or None
+        Nothing is printed for None.
+    out : file
+    """
     if round_info is None:
         return
     line = f"Round {round_info.round}: trained on {round_info.n_labeled} labels"
@@ -283,13 +291,13 @@ def annotate(
                     rounds = session.rounds()
                     if len(rounds) > n_rounds:
                         summary.n_retrained += 1
-                        _print_round(rounds[-1], out)
+                        print_round(rounds[-1], out)
                     print(str(error), file=out)
                     summary.stopped_by = "pool exhausted"
                     return summary
                 if batch.kind == "query":
                     summary.n_retrained += 1
-                    _print_round(session.rounds()[-1], out)
+                    print_round(session.rounds()[-1], out)
                 item = session.next_item(annotator)
                 if item is None:
                     print("No text is free to label right now.", file=out)
@@ -344,7 +352,7 @@ def annotate(
                     out.flush()
                     round_info = session.retrain(progress=progress)
                     summary.n_retrained += 1
-                    _print_round(round_info, out)
+                    print_round(round_info, out)
                     break
                 print(f"Unknown key {key!r}.", file=out)
                 out.flush()
@@ -354,4 +362,4 @@ def annotate(
                 out.flush()
                 round_info = session.retrain(progress=progress)
                 summary.n_retrained += 1
-                _print_round(round_info, out)
+                print_round(round_info, out)

@@ -9,15 +9,27 @@ interval says how far that estimate can be trusted.
 """
 
 import math
+import numbers
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import beta, norm
 
-from ..utils._validation import check_int, check_one_of, check_real
+from ..utils._constraints import Interval, Options, validate_parameter
 
 __all__ = ["ClassEstimate", "ClassEstimates", "accuracy_interval", "class_estimates"]
+
+#: What the level of a confidence interval may be.
+_CONFIDENCE = [Interval(numbers.Real, 0, 1, closed="neither")]
+
+#: What the parameters of :func:`class_estimates` checked on their own may be.
+_ESTIMATE_CONSTRAINTS = {
+    "confidence": _CONFIDENCE,
+    "min_train_labels": [Interval(numbers.Integral, 0, None)],
+    "recall_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+    "n_resamples": [Interval(numbers.Integral, 1, None)],
+}
 
 
 def accuracy_interval(n_correct, n_total, confidence=0.95, method="wilson"):
@@ -50,8 +62,8 @@ def accuracy_interval(n_correct, n_total, confidence=0.95, method="wilson"):
     >>> round(low, 4), round(high, 4)
     (0.4439, 0.9748)
     """
-    check_real(confidence, "confidence", "a float in (0, 1)", lambda c: 0 < c < 1)
-    check_one_of(method, "method", ("wilson", "clopper-pearson"))
+    validate_parameter(confidence, "confidence", _CONFIDENCE)
+    validate_parameter(method, "method", [Options(("wilson", "clopper-pearson"))])
     if not 0 <= n_correct <= n_total:
         raise ValueError(
             "accuracy_interval needs 0 <= n_correct <= n_total. Got "
@@ -281,18 +293,22 @@ def class_estimates(
                 f"The {name!r} parameter holds labels that are not in 'labels' "
                 f"{labels!r}: {unknown[:5]!r}."
             )
-    check_real(confidence, "confidence", "a float in (0, 1)", lambda c: 0 < c < 1)
-    check_int(min_train_labels, "min_train_labels", 0)
-    check_real(
-        recall_threshold, "recall_threshold", "a float in [0, 1]", lambda t: 0 <= t <= 1
-    )
-    check_int(n_resamples, "n_resamples", 1)
+    values = {
+        "confidence": confidence,
+        "min_train_labels": min_train_labels,
+        "recall_threshold": recall_threshold,
+        "n_resamples": n_resamples,
+    }
+    for name, constraints in _ESTIMATE_CONSTRAINTS.items():
+        validate_parameter(values[name], name, constraints)
     true = np.array([index[v] for v in true_labels], dtype=int)
     predicted = np.array([index[v] for v in predicted_labels], dtype=int)
     pool_counts = Counter(pool_predictions) if pool_predictions is not None else None
     n_pool = sum(pool_counts.values()) if pool_counts is not None else 0
     if pool_size is not None:
-        check_int(pool_size, "pool_size", n_pool)
+        validate_parameter(
+            pool_size, "pool_size", [Interval(numbers.Integral, n_pool, None)]
+        )
     where = f"the {n_pool:,} unlabeled texts"
     if pool_size is not None and pool_size > n_pool:
         where = f"a random sample of {n_pool:,} of the {pool_size:,} unlabeled texts"

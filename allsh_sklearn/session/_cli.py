@@ -5,13 +5,18 @@ Every command takes the project folder first. The work is done by
 arguments, prints, and maps errors to exit codes (:data:`EXIT_CODES`).
 
 Commands of the layers above the session (``serve``, the labeling web page
-of :mod:`allsh_sklearn.web`) plug in by name (:data:`COMMAND_PLUGINS`): the
-session package never imports them, so dependencies point one way (the web
-page uses the session, never the reverse).
+of :mod:`allsh_sklearn.web`; ``labelstudio``, the Label Studio backend of
+:mod:`allsh_sklearn.labelstudio`) are plugins: entry points of the group
+``allsh_sklearn.cli`` (:data:`PLUGIN_GROUP`), declared in ``pyproject.toml``
+as any installed package can declare its own, and loaded by
+:mod:`~allsh_sklearn.session._plugins` when the parser is built, never when
+this module is imported. The session package never names them, so
+dependencies point one way (the web page uses the session, never the
+reverse). The file formats of ``--format`` are those of
+:data:`~allsh_sklearn.session._formats.FORMATS`.
 """
 
 import argparse
-import importlib
 import json
 import os
 import re
@@ -19,21 +24,16 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ._annotate import annotate, print_round
 from ._errors import EXIT_CODES, NotReadyError, SessionError
+from ._formats import FORMATS, guess_format, table_formats
+from ._plugins import COMMAND_PLUGINS, PLUGIN_GROUP, load_plugins
+from ._session import LabelingSession
 
-__all__ = ["COMMAND_PLUGINS", "build_parser", "main"]
+__all__ = ["COMMAND_PLUGINS", "PLUGIN_GROUP", "build_parser", "main"]
 
-_FORMATS = ("csv", "jsonl", "parquet", "labelstudio")
-
-#: Commands that packages built on the session add to ``allsh-label``: the
-#: command's name and the module that provides it. Such a module defines
-#: ``HELP`` (one line), ``DESCRIPTION``, ``add_arguments(parser)`` (the
-#: parser has ``project`` already) and ``run(args, out) -> exit code``; it is
-#: imported when the parser is built, by name (like an entry point).
-COMMAND_PLUGINS = {
-    "serve": "allsh_sklearn.web._cli",
-    "labelstudio": "allsh_sklearn.labelstudio._cli",
-}
+#: The help of the ``--format`` options.
+_FROM_SUFFIX = "default: from the suffix"
 
 
 def _epilog():
@@ -91,12 +91,17 @@ def _add_named_choice(parser, flag, default, described):
 
 
 def build_parser():
-    """The argument parser of ``allsh-label``.
+    """The argument parser of ``allsh-label``, with every command plugin.
 
     Returns
     -------
     parser : argparse.ArgumentParser
     """
+    return _build_parser(load_plugins(reserved=_RUNNERS))
+
+
+def _build_parser(plugins):
+    """The argument parser, with the loaded ``plugins`` ({command: plugin})."""
     from .. import __version__
     from ..presets import PRESETS
 
@@ -141,7 +146,7 @@ def build_parser():
     init.add_argument("--text-column", default="text", help="default: text")
     init.add_argument("--pair-column", help="the second text of sentence pairs")
     init.add_argument("--id-column", help="unique ids (default: a hash of each text)")
-    init.add_argument("--format", choices=("csv", "jsonl", "parquet"))
+    init.add_argument("--format", choices=table_formats())
     from ..models import CLASSIFIERS
 
     _add_named_choice(init, "--classifier", "tfidf-lr", CLASSIFIERS)
@@ -194,7 +199,7 @@ def build_parser():
         "7; nothing is written.",
     )
     nxt.add_argument("--output", type=Path, help="write the batch to this file")
-    nxt.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
+    nxt.add_argument("--format", choices=tuple(FORMATS), help=_FROM_SUFFIX)
     nxt.add_argument("--size", type=_positive_int, help="default: the batch size")
     nxt.add_argument(
         "--new",
@@ -210,7 +215,7 @@ def build_parser():
         "session, refuse the whole file).",
     )
     imp.add_argument("file", type=Path, help="the labeled file")
-    imp.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
+    imp.add_argument("--format", choices=tuple(FORMATS), help=_FROM_SUFFIX)
     imp.add_argument("--annotator", help="for rows that name none (default: 'import')")
     imp.add_argument(
         "--retrain", action="store_true", help="retrain and query a fresh batch after"
@@ -224,7 +229,7 @@ def build_parser():
         default="labels",
         help="default: labels",
     )
-    exp.add_argument("--format", choices=_FORMATS, help="default: from the suffix")
+    exp.add_argument("--format", choices=tuple(FORMATS), help=_FROM_SUFFIX)
     exp.add_argument(
         "--no-audit",
         action="store_true",
@@ -275,8 +280,7 @@ def build_parser():
     pred.add_argument("--pair-column", help="default: the session's")
     pred.add_argument("--id-column", help="default: the session's, when present")
 
-    for name, module in COMMAND_PLUGINS.items():
-        plugin = importlib.import_module(module)
+    for name, plugin in plugins.items():
         plugin.add_arguments(command(name, plugin.HELP, plugin.DESCRIPTION))
     return parser
 
@@ -285,8 +289,6 @@ def build_parser():
 
 
 def _open(args, **kwargs):
-    from ._session import LabelingSession
-
     return LabelingSession.open(args.project, **kwargs)
 
 
@@ -313,9 +315,10 @@ def _print_batch(batch, out):
 
 def _run_init(args, out):
     from ..stopping import LabelBudget
-    from ._session import LabelingSession, _default_rules
+    from ._create import default_stopping_rules
+    from ._session import LabelingSession
 
-    rules = _default_rules()
+    rules = default_stopping_rules()
     if args.budget is not None:
         rules["budget"] = LabelBudget(args.budget)
     session = LabelingSession.create(
@@ -377,16 +380,18 @@ def _fully_labeled(session, project, out):
 
 
 def _run_next(args, out):
-    from ._formats import guess_format, label_studio_config
-
     session = _open(args)
-    config = None
+    sidecar = None
     if args.output is not None:
         # Checked before retraining, which may take minutes.
         session._check_output(args.output, "path", "export_batch")
-        if guess_format(args.output, args.format) == "labelstudio":
-            config = args.output.with_suffix(".labelconfig.xml")
-            session._check_output(config, "path", "export_batch")
+        sidecar = FORMATS[guess_format(args.output, args.format)].sidecar(
+            args.output,
+            labels=session.labels,
+            pair=session.config.get("pair_column") is not None,
+        )
+        if sidecar is not None:
+            session._check_output(sidecar.path, "path", "export_batch")
     try:
         if args.new:
             session.retrain(size=args.size)
@@ -402,22 +407,15 @@ def _run_next(args, out):
         return NotReadyError.exit_code
     rounds = session.rounds()
     if batch.kind == "query" and rounds:
-        from ._annotate import _print_round
-
-        _print_round(rounds[-1], out)
+        print_round(rounds[-1], out)
     if args.output is None:
         _print_batch(batch, out)
         return 0
     n = session.export_batch(args.output, format=args.format)
     print(f"Wrote {n} texts of batch {batch.batch} to {args.output}.", file=out)
-    if config is not None:
-        _write_text(
-            config,
-            label_studio_config(
-                session.labels, pair=session.config.get("pair_column") is not None
-            ),
-        )
-        print(f"Label Studio labeling configuration: {config}", file=out)
+    if sidecar is not None:
+        _write_text(sidecar.path, sidecar.text)
+        print(f"{sidecar.description}: {sidecar.path}", file=out)
     return 0
 
 
@@ -433,9 +431,7 @@ def _run_import(args, out):
         file=out,
     )
     if report.round is not None:
-        from ._annotate import _print_round
-
-        _print_round(report.round, out)
+        print_round(report.round, out)
     return 0
 
 
@@ -470,8 +466,6 @@ def _run_export(args, out):
 
 
 def _run_annotate(args, out):
-    from ._annotate import annotate
-
     session = _open(args)
     summary = annotate(
         session,
@@ -488,8 +482,6 @@ def _run_annotate(args, out):
 
 
 def _run_retrain(args, out):
-    from ._annotate import _print_round
-
     session = _open(args)
     round_info = session.retrain(size=args.size)
     if round_info is None:
@@ -499,7 +491,7 @@ def _run_retrain(args, out):
             file=out,
         )
     else:
-        _print_round(round_info, out)
+        print_round(round_info, out)
     batch = session.current_batch()
     if batch is None and not session.status().n_unlabeled:
         _fully_labeled(session, args.project, out)
@@ -747,12 +739,6 @@ def _cli_message(message, names, flags=()):
     )
 
 
-def _runner(command):
-    if command in _RUNNERS:
-        return _RUNNERS[command]
-    return importlib.import_module(COMMAND_PLUGINS[command]).run
-
-
 def main(argv=None):
     """Run ``allsh-label`` with ``argv`` (``sys.argv[1:]`` by default).
 
@@ -765,7 +751,8 @@ def main(argv=None):
     exit_code : int
         See :data:`~allsh_sklearn.session.EXIT_CODES`.
     """
-    parser = build_parser()
+    plugins = load_plugins(reserved=_RUNNERS)
+    parser = _build_parser(plugins)
     args = parser.parse_args(argv)
     out = sys.stdout
     names, flags = _cli_names(parser, args.command)
@@ -776,7 +763,8 @@ def main(argv=None):
         print(f"allsh-label {args.command}: error: {message}", file=sys.stderr)
 
     try:
-        return _runner(args.command)(args, out)
+        run = _RUNNERS.get(args.command) or plugins[args.command].run
+        return run(args, out)
     except KeyboardInterrupt:
         print("\nInterrupted: every label given so far is saved.", file=sys.stderr)
         return 130

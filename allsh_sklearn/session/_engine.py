@@ -3,8 +3,12 @@
 Everything a session does with a model happens here and only here: build
 the classifier (a tier of :mod:`allsh_sklearn.models` or an estimator given
 in Python), fit it on the labels, score and select the next batch with the
-query strategy, predict, and explain why ALLSH picked a text. The session
-around it stores labels and batches; it never fits or queries itself.
+query strategy, predict, and explain why the strategy picked a text. The
+strategy is reached through the hooks of
+:class:`~allsh_sklearn.strategies.BaseQueryStrategy` only (``prepare``,
+``texts_to_encode``, ``explain``), so a new strategy needs no change here.
+The session around it stores labels and batches; it never fits or queries
+itself.
 
 Active learning itself is one :class:`~allsh_sklearn.loop.ActiveLearningLoop`
 per session, over the whole pool, kept for the session's life:
@@ -22,7 +26,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
+from ..augment import SQLiteAugmentationCache
+from ..augment._cache import item_key
+from ..loop import ActiveLearningLoop, derive_seed
+from ..models import TfidfTier, make_tier
+from ..presets import PRESETS, make_strategy
+from ..utils._validation import check_one_of
 from ._errors import SessionError, StorageError
 from ._store import storage_errors
 
@@ -45,14 +57,9 @@ def check_strategy_name(name, classifier):
     -------
     preset : Preset
     """
-    from ..presets import PRESETS
-    from ..utils._validation import check_one_of
-
     check_one_of(name, "strategy", PRESETS, owner="LabelingSession")
     preset = PRESETS[name]
     if preset.consistency:
-        from ..models import make_tier
-
         if (
             not isinstance(classifier, str)
             or not make_tier(classifier).supports_consistency
@@ -118,8 +125,6 @@ class _ChunkedProgress:
         items = list(X)
         if len(items) <= _CHUNK or not self._progress:
             return self.estimator_.predict_proba(items)
-        from tqdm.auto import tqdm
-
         parts = []
         with tqdm(
             total=len(items), desc=self._description, unit="text", leave=False
@@ -150,8 +155,6 @@ class _Stages:
         self.done = 0
         self.bar = None
         if progress and self.names:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=len(self.names), desc=self.names[0], leave=False)
         self._tell()
 
@@ -192,8 +195,6 @@ class _LayeredCache:
 
     @staticmethod
     def _keys(keys):
-        from ..augment._cache import item_key
-
         # Texts are their own keys; only pairs need turning into one string.
         return [
             (str(f), int(c), item if isinstance(item, str) else item_key(item))
@@ -229,6 +230,67 @@ class _LayeredCache:
         self._memory = {}
 
 
+class _StrategyStore:
+    """What a strategy's ``prepare`` keeps in the session, and its cache of copies.
+
+    ``get(name)``/``put(name, data)`` are the session's stored artifacts (a
+    reopened session reads back what an earlier process fitted instead of
+    fitting it again); ``open_cache(name)`` is a cache of augmented copies in
+    the project's cache folder, whose storage errors are the session's.
+
+    Parameters
+    ----------
+    artifacts : dict-like
+        ``get(name) -> bytes | None`` and ``put(name, bytes)``.
+    cache_dir : pathlib.Path
+        The project's cache folder.
+    """
+
+    def __init__(self, artifacts, cache_dir):
+        self.artifacts = artifacts
+        self.cache_dir = cache_dir
+
+    def get(self, name):
+        return self.artifacts.get(name)
+
+    def put(self, name, data):
+        self.artifacts.put(name, data)
+
+    def open_cache(self, name):
+        """The SQLite cache of copies ``name`` in the cache folder, memory in front."""
+        path = self.cache_dir / name
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"Cannot create the session's cache folder {self.cache_dir}: "
+                f"{error}. Free some space or fix the folder's permissions."
+            ) from error
+        try:
+            with storage_errors(path, "The session's augmentation cache"):
+                return _LayeredCache(SQLiteAugmentationCache(path))
+        except ValueError as error:  # not a cache file: a damaged folder
+            raise StorageError(
+                f"The session's augmentation cache {path} cannot be used "
+                f"({error}). Delete it: it is rebuilt when needed."
+            ) from error
+
+
+class _InLabelOrder:
+    """A fitted classifier whose ``predict_proba`` follows the session's labels."""
+
+    def __init__(self, engine, estimator):
+        self._engine = engine
+        self._estimator = estimator
+
+    @property
+    def classes_(self):
+        return np.asarray(self._engine.labels)
+
+    def predict_proba(self, X):
+        return self._engine.predict_proba(self._estimator, X)
+
+
 @dataclass(eq=False)
 class Engine:
     """Builds, fits, queries and explains for one session (the only seam).
@@ -246,8 +308,9 @@ class Engine:
         The project's cache folder (embeddings, augmented copies).
     artifacts : dict-like
         ``get(name) -> bytes | None`` and ``put(name, bytes)``: where fitted
-        parts shared by every round are kept (the TF-IDF vocabulary, ALLSH's
-        fitted augmenter) so that a reopened session does not refit them.
+        parts shared by every round are kept (the TF-IDF vocabulary, what the
+        strategy's ``prepare`` fitted) so that a reopened session does not
+        refit them.
     random_state : int
     """
 
@@ -282,8 +345,6 @@ class Engine:
         if self._tier is None:
             tier = _load_checked(self.artifacts.get("tier"))
             if tier is None or getattr(tier, "name", None) != self.classifier:
-                from ..models import make_tier
-
                 tier = make_tier(self.classifier, cache_dir=self.cache_dir)
                 if progress:
                     print(f"Preparing the {self.classifier} classifier on the pool...")
@@ -305,13 +366,18 @@ class Engine:
         return clone(self.classifier)
 
     def query_strategy(self, X_pool):
-        """The strategy, set up once: ALLSH's augmenter fitted on the whole pool."""
+        """The strategy, set up once: prepared on the whole pool (its ``prepare``).
+
+        A strategy that learns from the pool (ALLSH, its text augmentation)
+        fits it once, on every text of the pool, with the session's seed; what it
+        keeps in the session (:class:`_StrategyStore`) a reopened session
+        reads back instead of fitting again, and its augmented copies go to
+        ``cache/augmentations.sqlite``.
+        """
         if self._strategy is not None:
             return self._strategy
         strategy = self.strategy
         if isinstance(strategy, str):
-            from ..presets import make_strategy
-
             params = {"random_state": self.random_state}
             if (
                 "embedding"
@@ -322,8 +388,14 @@ class Engine:
             strategy = make_strategy(strategy, **params)
         else:
             strategy = clone(strategy) if hasattr(strategy, "get_params") else strategy
-        if "augmenter" in getattr(strategy, "get_params", dict)():
-            strategy = self._prepare_allsh(strategy, X_pool)
+        prepare = getattr(strategy, "prepare", None)
+        if callable(prepare):
+            strategy = prepare(
+                X_pool,
+                random_state=self.random_state,
+                cache_dir=self.cache_dir,
+                store=_StrategyStore(self.artifacts, self.cache_dir),
+            )
         self._strategy = strategy
         return strategy
 
@@ -332,59 +404,6 @@ class Engine:
         if not isinstance(self.strategy, str):
             return False
         return check_strategy_name(self.strategy, self.classifier).consistency
-
-    def _prepare_allsh(self, strategy, X_pool):
-        """Fit ALLSH's augmenter once on the whole pool and cache copies on disk.
-
-        The augmenter is fitted here, on every text of the pool, rather than
-        by the strategy on the first unlabeled pool it sees: the fit (and so
-        the fingerprint the cached copies are filed under) is then the same
-        in every process, and a reopened session finds its copies in
-        ``cache/augmentations.sqlite`` instead of augmenting the pool again.
-        """
-        from sklearn.exceptions import NotFittedError
-        from sklearn.frozen import FrozenEstimator
-        from sklearn.utils.validation import check_is_fitted
-
-        from ..augment import SQLiteAugmentationCache, TfidfAugmenter
-
-        augmenter = strategy.augmenter
-        if augmenter is None:
-            augmenter = TfidfAugmenter(random_state=self.random_state)
-        try:
-            check_is_fitted(augmenter)
-        except NotFittedError:
-            augmenter = clone(augmenter)
-            if getattr(augmenter, "random_state", 0) is None:
-                augmenter.set_params(random_state=self.random_state)
-            # The fitted augmenter is kept in the session (refitting gives the
-            # same one, but costs seconds on a large pool); one this version
-            # cannot use is fitted again.
-            stored = _load_augmenter(self.artifacts.get("augmenter"), augmenter)
-            if stored is None:
-                augmenter.fit(X_pool)
-                self.artifacts.put("augmenter", pickle.dumps(augmenter, protocol=5))
-            else:
-                augmenter = stored
-        params = {"augmenter": FrozenEstimator(augmenter)}
-        if strategy.cache is None:
-            path = self.cache_dir / "augmentations.sqlite"
-            try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise StorageError(
-                    f"Cannot create the session's cache folder {self.cache_dir}: "
-                    f"{error}. Free some space or fix the folder's permissions."
-                ) from error
-            try:
-                with storage_errors(path, "The session's augmentation cache"):
-                    params["cache"] = _LayeredCache(SQLiteAugmentationCache(path))
-            except ValueError as error:  # not a cache file: a damaged folder
-                raise StorageError(
-                    f"The session's augmentation cache {path} cannot be used "
-                    f"({error}). Delete it: it is rebuilt when needed."
-                ) from error
-        return strategy.set_params(**params)
 
     def threads(self):
         """One BLAS thread while a TF-IDF tier trains and predicts.
@@ -397,11 +416,7 @@ class Engine:
         0.24 s with one on a busy machine, 2.2 s and 0.12 s on a quieter
         one. Other classifiers keep the process's settings.
         """
-        from ..models import TfidfTier
-
         if isinstance(self._tier, TfidfTier):
-            from threadpoolctl import threadpool_limits
-
             return threadpool_limits(limits=1, user_api="blas")
         return contextlib.nullcontext()
 
@@ -415,8 +430,6 @@ class Engine:
         training (each round has its own seed).
         """
         if self._loop is None:
-            from ..loop import ActiveLearningLoop
-
             self._loop = ActiveLearningLoop(
                 None,
                 self.query_strategy(X_pool),
@@ -497,8 +510,6 @@ class Engine:
         result : StepResult
             ``indices`` are positions in ``X_pool``.
         """
-        from ..loop import derive_seed
-
         self.encode_ahead(X_pool, progress=progress)
         loop = self.loop(X_pool)
         loop.include()
@@ -590,11 +601,12 @@ class Engine:
         return np.asarray(candidates, dtype=np.int64), labels
 
     def encode_ahead(self, X_pool, progress=True):
-        """Encode the pool (and ALLSH's copies) once with a frozen encoder tier.
+        """Encode the pool (and the strategy's extra texts) once with a frozen encoder.
 
-        The embeddings land in the project's cache (``cache/``), so a
-        reopened session never encodes them again; texts already there are
-        read back, not encoded.
+        The extra texts are the strategy's ``texts_to_encode`` (ALLSH's
+        augmented copies). The embeddings land in the project's cache
+        (``cache/``), so a reopened session never encodes them again; texts
+        already there are read back, not encoded.
         """
         if self._encoded:
             return
@@ -603,16 +615,9 @@ class Engine:
         if encoder is not None:
             texts = list(X_pool)
             strategy = self.query_strategy(X_pool)
-            if hasattr(strategy, "augmenter") and hasattr(strategy, "cache"):
-                from ..augment._cache import augment_with_cache
-
-                copies, _ = augment_with_cache(
-                    strategy.augmenter,
-                    texts,
-                    strategy.n_augmentations,
-                    strategy.cache,
-                )
-                texts += [item for copy in copies for item in copy]
+            texts_to_encode = getattr(strategy, "texts_to_encode", None)
+            if callable(texts_to_encode):
+                texts += list(texts_to_encode(X_pool))
             # One call, one progress bar; the encoder saves every finished
             # group of batches, so an interrupted encoding keeps its work.
             encoder.set_params(progress_bar=progress)
@@ -673,52 +678,32 @@ class Engine:
         return full
 
     def explain(self, estimator, X_selected, proba):
-        """Why the strategy picked each text (ALLSH: the copy that moved the model).
+        """Why the strategy picked each text (its ``explain``; ALLSH: the copies).
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted classifier of the round.
+        X_selected : list
+            The texts the query picked.
+        proba : ndarray of shape (n_texts, n_labels)
+            Their probabilities in the order of the session's labels.
 
         Returns
         -------
         explanations : list of dict or None
-            For ALLSH, per text: ``copies`` (each with ``text``, ``proba``
-            and ``divergence``), ``driver`` (the index of the copy with the
+            What the last query's strategy says of each text (ALLSH, per
+            text: ``copies`` (each with ``text``, ``proba`` and
+            ``divergence``), ``driver`` (the index of the copy with the
             largest divergence, the one WCA scores by), ``divergence`` (the
-            name of the measure) and ``aggregate`` (``"max"`` or ``"mean"``).
+            name of the measure) and ``aggregate`` (``"max"`` or
+            ``"mean"``)); None when it has nothing to say.
         """
         strategy = getattr(self, "fitted_strategy_", None)
-        if strategy is None or not hasattr(strategy, "augmenter_") or not X_selected:
+        explain = getattr(strategy, "explain", None)
+        if not callable(explain) or not X_selected:
             return None
-        from ..augment._cache import augment_with_cache
-        from ..divergences import get_divergence
-
-        copies, _ = augment_with_cache(
-            strategy.augmenter_, X_selected, strategy.n_augmentations, strategy.cache_
-        )
-        measure = get_divergence(strategy.divergence, alpha=strategy.alpha)
-        per_copy = []
-        for copy in copies:
-            copy_proba = self.predict_proba(estimator, copy)
-            per_copy.append((copy, copy_proba, measure(proba, copy_proba)))
-        name = strategy.divergence if isinstance(strategy.divergence, str) else "custom"
-        explanations = []
-        for row in range(len(X_selected)):
-            entries = [
-                {
-                    "text": _as_text(copy[row]),
-                    "proba": [round(float(p), 6) for p in copy_proba[row]],
-                    "divergence": float(divergence[row]),
-                }
-                for copy, copy_proba, divergence in per_copy
-            ]
-            driver = int(np.argmax([e["divergence"] for e in entries]))
-            explanations.append(
-                {
-                    "kind": "allsh",
-                    "divergence": name,
-                    "aggregate": "max" if strategy.worst_case else "mean",
-                    "driver": driver,
-                    "copies": entries,
-                }
-            )
-        return explanations
+        return explain(_InLabelOrder(self, estimator), X_selected, proba)
 
     # Saving models ------------------------------------------------------------
 
@@ -774,23 +759,3 @@ def _load_checked(data):
         return tier
     except Exception:  # any mismatch: prepare the tier again
         return None
-
-
-def _load_augmenter(data, unfitted):
-    """Unpickle a stored fitted augmenter if it matches ``unfitted``'s parameters."""
-    if data is None:
-        return None
-    try:
-        augmenter = pickle.loads(data)
-        if type(augmenter) is not type(unfitted) or repr(
-            clone(augmenter).get_params()
-        ) != repr(unfitted.get_params()):
-            return None
-        augmenter.fingerprint()
-        return augmenter
-    except Exception:  # another version of the class: fit it again
-        return None
-
-
-def _as_text(item):
-    return list(item) if isinstance(item, tuple) else item

@@ -50,6 +50,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 from ..utils._sqlite import CHUNK, SchemaVersionError, SQLiteStore
@@ -61,6 +62,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "SessionStore",
+    "StoredArtifacts",
     "storage_errors",
 ]
 
@@ -406,3 +408,484 @@ class SessionStore(SQLiteStore):
         """
         with self.read() as connection:
             return dict(connection.execute("SELECT key, value FROM meta"))
+
+    # Creating -----------------------------------------------------------------
+
+    def populate(self, meta, items, artifacts, now):
+        """Write a new session's metadata, pool and artifacts in one transaction.
+
+        Parameters
+        ----------
+        meta : dict of {str: str}
+        items : iterable of tuple
+            ``(item, ext_id, text, text_pair, audit_rank, stop_set)`` rows.
+        artifacts : dict of {str: bytes}
+        now : float
+            The artifacts' creation time.
+        """
+        with self.write() as connection:
+            connection.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", list(meta.items())
+            )
+            connection.executemany(
+                "INSERT INTO items (item, ext_id, text, text_pair, audit_rank, "
+                "stop_set) VALUES (?, ?, ?, ?, ?, ?)",
+                items,
+            )
+            connection.executemany(
+                "INSERT INTO artifacts (name, data, created_at) VALUES (?, ?, ?)",
+                [(name, blob, now) for name, blob in artifacts.items()],
+            )
+
+    # Items --------------------------------------------------------------------
+
+    def pool(self):
+        """``(ext_id, text, text_pair)`` of every item, in item order."""
+        with self.read() as connection:
+            return connection.execute(
+                "SELECT ext_id, text, text_pair FROM items ORDER BY item"
+            ).fetchall()
+
+    def item_number(self, connection, item_id):
+        """The item number of an id, or a ``KeyError`` saying it is unknown."""
+        row = connection.execute(
+            "SELECT item FROM items WHERE ext_id = ?", (str(item_id),)
+        ).fetchone()
+        if row is None:
+            raise KeyError(
+                f"No item with id {item_id!r} in this session. Ids are those of "
+                "the data file's id column (or the text hashes the exports show)."
+            )
+        return row[0]
+
+    def item_numbers(self, connection, item_ids):
+        """``{ext_id: item}`` of the ids of ``item_ids`` the session knows."""
+        sql = "SELECT ext_id, item FROM items WHERE ext_id IN ({marks})"
+        return dict(self.select_in(sql, item_ids, connection=connection))
+
+    def item_texts(self, connection, numbers):
+        """``{item: (ext_id, text, text_pair)}`` of the items ``numbers``."""
+        sql = "SELECT item, ext_id, text, text_pair FROM items WHERE item IN ({marks})"
+        rows = self.select_in(sql, numbers, connection=connection)
+        return {item: (ext_id, text, pair) for item, ext_id, text, pair in rows}
+
+    def item_states(self, connection, numbers):
+        """``{item: (kind, label)}``: the standing label or skip of the items."""
+        sql = "SELECT item, kind, label FROM item_state WHERE item IN ({marks})"
+        rows = self.select_in(sql, numbers, connection=connection)
+        return {item: (kind, label) for item, kind, label in rows}
+
+    def item_roles(self, connection, numbers):
+        """``{item: role}`` of the items ``numbers`` (role: None or ``"audit"``)."""
+        sql = "SELECT item, role FROM items WHERE item IN ({marks})"
+        return dict(self.select_in(sql, numbers, connection=connection))
+
+    def mark_audit(self, connection, numbers):
+        """Put the items ``numbers`` in the audit sample."""
+        connection.executemany(
+            "UPDATE items SET role = 'audit' WHERE item = ? AND role IS NULL",
+            [(number,) for number in numbers],
+        )
+
+    def training_labels(self, connection):
+        """``(item, label, event)`` of every training label, in item order."""
+        return connection.execute(
+            "SELECT s.item, s.label, s.event FROM item_state s JOIN items i "
+            "ON i.item = s.item WHERE s.kind = 'label' AND i.role IS NULL "
+            "ORDER BY s.item"
+        ).fetchall()
+
+    def audit_labels(self, connection):
+        """``(item, label)`` of every labeled audit text, in item order."""
+        return connection.execute(
+            "SELECT s.item, s.label FROM item_state s JOIN items i ON i.item = s.item "
+            "WHERE s.kind = 'label' AND i.role = 'audit' ORDER BY s.item"
+        ).fetchall()
+
+    def busy_items(self, connection):
+        """The items that are labeled, skipped or in the audit sample."""
+        return {
+            row[0]
+            for row in connection.execute(
+                "SELECT item FROM item_state UNION SELECT item FROM items "
+                "WHERE role = 'audit'"
+            )
+        }
+
+    def stop_set(self, connection):
+        """The items of the stop set, in item order."""
+        return [
+            row[0]
+            for row in connection.execute(
+                "SELECT item FROM items WHERE stop_set = 1 ORDER BY item"
+            )
+        ]
+
+    def unlabeled_by_audit_rank(self, connection, limit):
+        """The first ``limit`` unlabeled, unskipped items in audit-rank order.
+
+        Audit texts of a batch closed before they were labeled come first
+        (they keep their place in the random order).
+        """
+        rows = connection.execute(
+            "SELECT i.item FROM items i LEFT JOIN item_state s ON s.item = i.item "
+            "WHERE s.item IS NULL ORDER BY i.audit_rank LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def current_labels(self):
+        """``(ext_id, text, text_pair, label, annotator, created_at, role)`` of
+        every standing label, in the order they were given."""
+        with self.read() as connection:
+            return connection.execute(
+                "SELECT i.ext_id, i.text, i.text_pair, s.label, e.annotator, "
+                "e.created_at, i.role FROM item_state s "
+                "JOIN items i ON i.item = s.item "
+                "JOIN events e ON e.event = s.event WHERE s.kind = 'label' "
+                "ORDER BY s.event"
+            ).fetchall()
+
+    # Events -------------------------------------------------------------------
+
+    def record_event(self, connection, number, kind, label, annotator, source, now):
+        """Store a label or skip of an item and make it the item's standing one.
+
+        The event is filed under the item's latest batch, and the item's
+        claim is let go. Returns the event's number.
+        """
+        batch = connection.execute(
+            "SELECT batch FROM batch_items WHERE item = ? ORDER BY batch DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+        batch = None if batch is None else batch[0]
+        cursor = connection.execute(
+            "INSERT INTO events (item, kind, label, annotator, created_at, batch, "
+            "source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (number, kind, label, annotator, now, batch, source),
+        )
+        event = cursor.lastrowid
+        connection.execute(
+            "INSERT INTO item_state (item, kind, label, event) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(item) DO UPDATE SET kind = excluded.kind, "
+            "label = excluded.label, event = excluded.event",
+            (number, kind, label, event),
+        )
+        connection.execute("DELETE FROM claims WHERE item = ?", (number,))
+        return event
+
+    def take_back(self, connection, number, event, annotator, source, now):
+        """Mark ``event`` undone and record the undo; whether the item has no
+        label or skip left standing (it is then unlabeled).
+
+        Part of the caller's write transaction: the undo, the event it marks
+        and the item's state change together or not at all.
+        """
+        connection.execute("UPDATE events SET undone = 1 WHERE event = ?", (event,))
+        connection.execute(
+            "INSERT INTO events (item, kind, target, annotator, created_at, "
+            "source) VALUES (?, 'undo', ?, ?, ?, ?)",
+            (number, event, annotator, now, source),
+        )
+        previous = connection.execute(
+            "SELECT event, kind, label FROM events WHERE item = ? AND kind IN "
+            "('label', 'skip') AND undone = 0 ORDER BY event DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+        if previous is None:
+            connection.execute("DELETE FROM item_state WHERE item = ?", (number,))
+            return True
+        connection.execute(
+            "UPDATE item_state SET event = ?, kind = ?, label = ? WHERE item = ?",
+            (previous[0], previous[1], previous[2], number),
+        )
+        return False
+
+    def last_event_by(self, connection, annotator):
+        """``(event, item, kind, label, created_at, source, ext_id)`` of an
+        annotator's last label or skip not undone, or None."""
+        return connection.execute(
+            "SELECT e.event, e.item, e.kind, e.label, e.created_at, e.source, "
+            "i.ext_id FROM events e JOIN items i ON i.item = e.item "
+            "WHERE e.annotator = ? AND e.kind IN ('label', 'skip') "
+            "AND e.undone = 0 ORDER BY e.event DESC LIMIT 1",
+            (annotator,),
+        ).fetchone()
+
+    def standing_event(self, connection, number):
+        """``(event, kind, label, annotator, created_at, source)`` of an item's
+        latest label or skip not undone, or None."""
+        return connection.execute(
+            "SELECT event, kind, label, annotator, created_at, source "
+            "FROM events WHERE item = ? AND kind IN ('label', 'skip') "
+            "AND undone = 0 ORDER BY event DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+
+    def item_events(self, connection, number):
+        """``(event, kind, label, annotator, created_at, undone, source)`` of
+        every event of an item, oldest first."""
+        return connection.execute(
+            "SELECT event, kind, label, annotator, created_at, undone, source "
+            "FROM events WHERE item = ? ORDER BY event",
+            (number,),
+        ).fetchall()
+
+    # Claims -------------------------------------------------------------------
+
+    def claim(self, connection, number, owner, expires_at):
+        """Claim an item for ``owner`` until ``expires_at``."""
+        connection.execute(
+            "INSERT OR REPLACE INTO claims (item, owner, expires_at) VALUES (?, ?, ?)",
+            (number, owner, expires_at),
+        )
+
+    def claims_of_others(self, connection, batch, owner, now):
+        """``(item, owner)`` of the live claims on a batch's items by others."""
+        return connection.execute(
+            "SELECT c.item, c.owner FROM claims c JOIN batch_items bi "
+            "ON bi.item = c.item AND bi.batch = ? WHERE c.owner != ? "
+            "AND c.expires_at > ?",
+            (batch, owner, now),
+        ).fetchall()
+
+    # Batches ------------------------------------------------------------------
+
+    #: The columns of a batch's item row, as :func:`make_items` reads them.
+    _BATCH_ITEM = "item, batch, position, guess, proba, score, explanation, purpose"
+
+    def open_batch(self, connection):
+        """``(batch, kind, round, created_at)`` of the open batch, or None."""
+        return connection.execute(
+            "SELECT batch, kind, round, created_at FROM batches "
+            "WHERE closed_at IS NULL ORDER BY batch DESC LIMIT 1"
+        ).fetchone()
+
+    def batch_rows(self, connection, batch):
+        """The item rows of a batch, in batch order."""
+        return connection.execute(
+            f"SELECT {self._BATCH_ITEM} FROM batch_items WHERE batch = ? "
+            "ORDER BY position",
+            (batch,),
+        ).fetchall()
+
+    def pending_rows(self, connection, batch):
+        """The item rows of a batch's texts with no label or skip, in order."""
+        return connection.execute(
+            "SELECT bi.item, bi.batch, bi.position, bi.guess, bi.proba, "
+            "bi.score, bi.explanation, bi.purpose FROM batch_items bi "
+            "LEFT JOIN item_state s ON s.item = bi.item "
+            "WHERE bi.batch = ? AND s.item IS NULL ORDER BY bi.position",
+            (batch,),
+        ).fetchall()
+
+    def latest_batch_row(self, connection, number):
+        """The item row of an item in its latest batch, or None."""
+        return connection.execute(
+            f"SELECT {self._BATCH_ITEM} FROM batch_items WHERE item = ? "
+            "ORDER BY batch DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+
+    def latest_pick(self, connection, number):
+        """``(score, guess, proba, explanation, batch kind, purpose)`` of an
+        item in its latest batch, or None."""
+        return connection.execute(
+            "SELECT bi.score, bi.guess, bi.proba, bi.explanation, b.kind, "
+            "bi.purpose FROM batch_items bi JOIN batches b ON b.batch = bi.batch "
+            "WHERE bi.item = ? ORDER BY bi.batch DESC LIMIT 1",
+            (number,),
+        ).fetchone()
+
+    def batch_size(self, connection, batch):
+        """The number of texts of a batch."""
+        return connection.execute(
+            "SELECT COUNT(*) FROM batch_items WHERE batch = ?", (batch,)
+        ).fetchone()[0]
+
+    def batch_progress(self, connection, batch):
+        """``(size, done)``: a batch's texts, and those labeled or skipped."""
+        return connection.execute(
+            "SELECT COUNT(*), COUNT(s.item) FROM batch_items bi LEFT JOIN "
+            "item_state s ON s.item = bi.item WHERE bi.batch = ?",
+            (batch,),
+        ).fetchone()
+
+    def batch_count(self, connection):
+        """The number of batches ever queried."""
+        return connection.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+
+    def batch_slots(self, connection):
+        """``(texts, audit texts)`` of every batch together."""
+        return connection.execute(
+            "SELECT COUNT(*), COALESCE(SUM(purpose = 'audit'), 0) FROM batch_items"
+        ).fetchone()
+
+    def close_batches(self, connection, now):
+        """Close the open batch (any batch not closed yet)."""
+        connection.execute(
+            "UPDATE batches SET closed_at = ? WHERE closed_at IS NULL", (now,)
+        )
+
+    def insert_batch(self, connection, batch, round_number, kind, now, rows):
+        """Store a new batch and its item rows
+        ``(batch, position, item, purpose, score, guess, proba, explanation)``;
+        its audit texts join the audit sample."""
+        connection.execute(
+            "INSERT INTO batches (batch, round, kind, created_at) VALUES (?, ?, ?, ?)",
+            (batch, round_number, kind, now),
+        )
+        connection.executemany(
+            "INSERT INTO batch_items (batch, position, item, purpose, score, "
+            "guess, proba, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        self.mark_audit(connection, [row[2] for row in rows if row[3] == "audit"])
+
+    # Rounds and models --------------------------------------------------------
+
+    def last_round(self, connection):
+        """``(round, label_event, class_counts)`` of the last round, or None."""
+        return connection.execute(
+            "SELECT round, label_event, class_counts FROM rounds "
+            "ORDER BY round DESC LIMIT 1"
+        ).fetchone()
+
+    def latest_round(self, connection):
+        """The last round's number, or None before the first."""
+        return connection.execute("SELECT MAX(round) FROM rounds").fetchone()[0]
+
+    def round_digest(self, connection, round_number):
+        """The digest of the labels a round was trained on, or None."""
+        row = connection.execute(
+            "SELECT value FROM meta WHERE key = ?",
+            ("" if round_number is None else f"round_digest:{round_number}",),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def insert_round(self, connection, row, digest, model):
+        """Store a round (``row``: column to value), the digest of its labels
+        and its model (the only one kept)."""
+        columns = list(row)
+        connection.execute(
+            f"INSERT INTO rounds ({', '.join(columns)}) VALUES "
+            f"({', '.join('?' * len(columns))})",
+            [row[c] for c in columns],
+        )
+        connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (f"round_digest:{row['round']}", digest),
+        )
+        connection.execute("DELETE FROM models")
+        connection.execute(
+            "INSERT INTO models (round, format, data) VALUES (?, 'pickle', ?)",
+            (row["round"], model),
+        )
+
+    def model_data(self, round_number):
+        """The pickled model of a round, or None."""
+        with self.read() as connection:
+            row = connection.execute(
+                "SELECT data FROM models WHERE round = ?", (round_number,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def round_rows(self):
+        """Every round's ``(round, created_at, n_labeled, class_counts, n_audit,
+        audit_correct, audit_low, audit_high, mean_pool_score, checks,
+        train_seconds, query_seconds, class_estimates)``, oldest first."""
+        # A version-1 database opened read-only has no per-class estimates.
+        estimates = "class_estimates" if self.found_version >= 2 else "NULL"
+        with self.read() as connection:
+            return connection.execute(
+                "SELECT round, created_at, n_labeled, class_counts, n_audit, "
+                "audit_correct, audit_low, audit_high, mean_pool_score, checks, "
+                f"train_seconds, query_seconds, {estimates} FROM rounds "
+                "ORDER BY round"
+            ).fetchall()
+
+    def history_rows(self):
+        """Every round as the stopping rules read it (a dict per round)."""
+        with self.read() as connection:
+            rows = connection.execute(
+                "SELECT round, n_labeled, stop_set_predictions, stop_set_proba, "
+                "mean_pool_score FROM rounds ORDER BY round"
+            ).fetchall()
+        keys = "round n_labeled stop_set_predictions stop_set_proba mean_pool_score"
+        return [dict(zip(keys.split(), row, strict=True)) for row in rows]
+
+    def labels_since_round(self, connection):
+        """Training labels given since the last round."""
+        last = self.last_round(connection)
+        return connection.execute(
+            "SELECT COUNT(*) FROM item_state s JOIN items i ON i.item = s.item "
+            "WHERE s.kind = 'label' AND i.role IS NULL AND s.event > ?",
+            (-1 if last is None else last[1],),
+        ).fetchone()[0]
+
+    # Status -------------------------------------------------------------------
+
+    def state_counts(self, connection):
+        """``(kind, label, role, n)``: items per standing event and role."""
+        return connection.execute(
+            "SELECT s.kind, s.label, i.role, COUNT(*) FROM item_state s "
+            "JOIN items i ON i.item = s.item GROUP BY s.kind, s.label, i.role"
+        ).fetchall()
+
+    def labels_per_annotator(self, connection):
+        """``{annotator: standing labels they gave}``."""
+        return dict(
+            connection.execute(
+                "SELECT e.annotator, COUNT(*) FROM item_state s JOIN events e "
+                "ON e.event = s.event WHERE s.kind = 'label' GROUP BY e.annotator"
+            ).fetchall()
+        )
+
+    def item_count(self, connection):
+        """The number of texts of the pool."""
+        return connection.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def event_count(self, connection):
+        """Every label, skip and undo stored."""
+        return connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    def unlabeled_count(self, connection):
+        """Items neither labeled, skipped nor in the audit sample."""
+        return connection.execute(
+            "SELECT COUNT(*) FROM items i LEFT JOIN item_state s "
+            "ON s.item = i.item WHERE s.item IS NULL AND i.role IS NULL"
+        ).fetchone()[0]
+
+
+class StoredArtifacts:
+    """The fitted parts a session keeps across processes, by name.
+
+    What the engine reads and writes (``get``, ``put``): the TF-IDF
+    vocabulary, a classifier, strategy or stopping rules given in Python.
+
+    Parameters
+    ----------
+    store : SessionStore
+    """
+
+    def __init__(self, store):
+        self.store = store
+
+    def get(self, name):
+        """The bytes stored under ``name``, or None."""
+        with self.store.read() as connection:
+            row = connection.execute(
+                "SELECT data FROM artifacts WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put(self, name, data):
+        """Store ``data`` under ``name`` (nothing when read-only)."""
+        if self.store.readonly:
+            return
+        with self.store.write() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO artifacts (name, data, created_at) "
+                "VALUES (?, ?, ?)",
+                (name, data, time.time()),
+            )

@@ -14,44 +14,55 @@ Options beyond the paper (``score``, ``batch``, ``sensitivity``; defaults
 are the paper's method) combine the divergence with the prediction's
 uncertainty, estimate the sensitivity with less variance over ``K`` copies,
 and select diverse or sampled batches; see
-:mod:`allsh_sklearn.strategies._allsh_variants` and the results page.
+:mod:`allsh_sklearn.strategies._allsh_scores`,
+:mod:`allsh_sklearn.strategies._allsh_batches` and the results page.
+
+What a driver (a labeling session, the experiment runner) asks of ALLSH
+goes through the hooks of :class:`BaseQueryStrategy`: ``prepare`` fits the
+augmenter once on the whole pool (or takes the one the driver stored) and
+opens the driver's cache of copies, ``texts_to_encode`` gives the copies
+whose embeddings a frozen encoder may compute ahead, and ``explain`` the
+copies and divergences the labeling page shows.
 """
 
 import numbers
 import os
+import pickle
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..augment._base import stable_seed
 from ..augment._cache import MemoryAugmentationCache, augment_with_cache
+from ..augment._persistent_cache import SQLiteAugmentationCache, check_cache_path
 from ..augment._tfidf import TFIDF_REPLACEMENT_RATE, TfidfAugmenter
 from ..divergences import get_divergence
-from ..utils._selection import text_digests
-from ..utils._validation import (
-    _describe,
-    check_bool,
-    check_int,
-    check_one_of,
-    check_real,
+from ..utils._constraints import (
+    Boolean,
+    Callable,
+    HasMethods,
+    InstanceOf,
+    Interval,
+    Options,
+    RandomStateLike,
 )
-from ._allsh_variants import (
-    BATCHES,
+from ..utils._selection import text_digests
+from ..utils._text_diff import changed_share
+from ._allsh_batches import BATCHES, BETA_CONSTRAINT, BatchSelector, batch_selector
+from ._allsh_copies import CopiesFrom, query_copy_indices
+from ._allsh_scores import (
     SCORES,
     SENSITIVITIES,
-    STOCHASTIC_BATCHES,
-    changed_share,
+    check_scores,
     combine_scores,
     per_change_scores,
-    select_batch,
     sensitivity_scores,
-    stochastic_top,
 )
-from ._balance import balanced_select
+from ._balanced_selection import balanced_select
 from ._base import BaseQueryStrategy, param_tokens
-from ._embeddings import check_embedding_params
+from ._embeddings import EMBEDDING_CONSTRAINTS
 
 #: Augmented copies per text of worst-case augmentation (WCA, the paper's K).
 WCA_COPIES = 4
@@ -59,13 +70,13 @@ WCA_COPIES = 4
 #: The values of ``ALLSH(draw_copies=...)``.
 DRAWS = ("once", "per_query")
 
-# Copy indices of a query's fresh draw are offset by a multiple of this, so
-# that they never meet the indices 0..K-1 of a draw made once, nor another
-# query's (K is far below it).
-_QUERY_STRIDE = 2**16
-
 # The parameters the fitted state (augmenter_, cache_) is built from.
 _STATE_PARAMS = ("augmenter", "cache", "random_state")
+
+# Where ``prepare`` keeps the fitted augmenter in a driver's store, and the
+# name of the cache of copies it asks the store for.
+_STORED_AUGMENTER = "augmenter"
+_COPIES_CACHE = "augmentations.sqlite"
 
 
 def _is_fitted(estimator):
@@ -105,69 +116,6 @@ def allsh_scores(proba, augmented_proba, divergence="kl", alpha=0.5, worst_case=
     """
     per_copy = _per_copy_divergences(proba, augmented_proba, divergence, alpha)
     return per_copy.max(axis=0) if worst_case else per_copy.mean(axis=0)
-
-
-def query_copy_indices(seed, n_labeled, n_pool, n_copies):
-    """The copy indices of one query's fresh draw (``draw_copies="per_query"``).
-
-    An augmenter's copy ``k`` of a text depends only on the text, ``k`` and
-    the augmenter's seed; a fresh draw is copies at other indices. They are
-    derived from the seed and the state of the loop (how many texts are
-    labeled, how many remain in the pool), which changes at every iteration
-    of Algorithm 1: a query is reproducible, a later one draws new copies,
-    and every strategy at the same iteration of the same schedule shares
-    them (and their cached embeddings).
-
-    Parameters
-    ----------
-    seed : int
-        The augmenter's seed (``augmenter_.seed_``).
-    n_labeled : int or None
-        The size of the labeled set, None when the call does not know it.
-    n_pool : int
-        The size of the pool being scored.
-    n_copies : int
-        ``K``.
-
-    Returns
-    -------
-    indices : range
-        ``K`` consecutive indices, none below ``2 ** 16``.
-
-    Examples
-    --------
-    >>> a = query_copy_indices(0, 10, 390, 2)
-    >>> a == query_copy_indices(0, 10, 390, 2), a == query_copy_indices(0, 20, 380, 2)
-    (True, False)
-    >>> len(a), a.start >= 2 ** 16
-    (2, True)
-    """
-    mixed = stable_seed(seed, "per_query", n_labeled, n_pool)
-    start = ((mixed >> 20) + 1) * _QUERY_STRIDE  # < 2**60: SQLite's INTEGER
-    return range(start, start + n_copies)
-
-
-class _CopiesFrom:
-    """An augmenter's copies ``offset, offset + 1, ...`` as its copies ``0, 1, ...``.
-
-    What :func:`~allsh_sklearn.augment.augment_with_cache` needs of an
-    augmenter (``augment`` and ``fingerprint``), so that a query's fresh
-    draw is made and cached as a draw made once is: copy ``k`` of this view
-    is copy ``offset + k`` of the augmenter, keyed in the cache under the
-    augmenter's fingerprint and the offset.
-    """
-
-    def __init__(self, augmenter, offset):
-        self.augmenter = augmenter
-        self.offset = offset
-
-    def fingerprint(self):
-        return f"{self.augmenter.fingerprint()}@{self.offset}"
-
-    def augment(self, X, n_copies=1, copy_offset=0):
-        return self.augmenter.augment(
-            X, n_copies=n_copies, copy_offset=self.offset + copy_offset
-        )
 
 
 def _per_copy_divergences(proba, augmented_proba, divergence, alpha):
@@ -227,7 +175,7 @@ class ALLSH(BaseQueryStrategy):
         one side of the boundary; the results page of the documentation
         measures it against the plain method. Only with ``batch="top"``.
     score : {"divergence", "product", "rank_mean", "entropy_ratio", \
-            "per_change"}, default="divergence"
+            "per_change"} or callable, default="divergence"
         What the items are ranked (or weighted) by. ``"divergence"``: the
         divergence, the paper's score. The others combine it with the
         uncertainty of the prediction ``H`` (entropy divided by ``log C``),
@@ -235,21 +183,25 @@ class ALLSH(BaseQueryStrategy):
         ``"product"`` is ``divergence * H``; ``"rank_mean"`` the mean of the
         two normalised ranks; ``"entropy_ratio"`` is ``divergence / H``, the
         sensitivity per unit of uncertainty (see
-        :func:`~allsh_sklearn.strategies._allsh_variants.combine_scores`).
+        :func:`~allsh_sklearn.strategies._allsh_scores.combine_scores`).
         ``"per_change"`` divides each copy's divergence by the share of the
         text's tokens the copy changed before averaging (or taking the
         worst case) over copies: the sensitivity to a small change rather
         than the size of the change the augmenter happened to make (see
-        :func:`~allsh_sklearn.strategies._allsh_variants.per_change_scores`).
+        :func:`~allsh_sklearn.strategies._allsh_scores.per_change_scores`).
+        A callable ``score(sensitivity, proba)`` combines the sensitivity
+        (one non-negative value per pool item) with the predictions on the
+        pool itself, and returns one finite non-negative score per item
+        (``lambda s, p: s * normalised_entropy(p)`` is ``"product"``).
     batch : {"top", "kmeans", "copy_gradient", "scaled_badge", "power", \
-            "softrank"}, default="top"
+            "softrank"} or BatchSelector, default="top"
         How the batch is selected. ``"top"``: the top-b of the score, the
         paper's method. ``"power"`` and ``"softrank"`` sample the batch
         without replacement with probability proportional to
         ``score ** beta`` or to ``rank ** -beta`` (stochastic top-b, Kirsch
         et al., 2023; not in the paper), seeded by the call's
         ``random_state`` (see
-        :func:`~allsh_sklearn.strategies._allsh_variants.stochastic_top`).
+        :func:`~allsh_sklearn.strategies._allsh_batches.stochastic_top`).
         The others are k-means++ seedings, as BADGE's, that
         make the batch diverse (not in the paper; they need embeddings, see
         ``embedding``): ``"kmeans"`` over the embeddings weighted by the
@@ -259,7 +211,11 @@ class ALLSH(BaseQueryStrategy):
         ``"scaled_badge"`` over BADGE's gradient embeddings
         ``(onehot(y_hat) - p(.|x)) (x) h`` each scaled by the quantile of
         the item's score in the pool. See
-        :func:`~allsh_sklearn.strategies._allsh_variants.select_batch`.
+        :func:`~allsh_sklearn.strategies._allsh_batches.select_batch`. A
+        :class:`~allsh_sklearn.strategies._allsh_batches.BatchSelector`
+        (``KMeansBatch("copy_gradient")``, ``StochasticBatch("power",
+        beta=2.0)``, or one of one's own) selects the batch from the scores
+        as the option of that name does.
     embedding : callable, str or None, default=None
         With ``batch`` other than ``"top"``: where the embeddings ``h`` come
         from, as BADGE's ``embedding`` (a callable, the name of a pipeline
@@ -278,7 +234,7 @@ class ALLSH(BaseQueryStrategy):
         ``H(mean) - mean(H)`` over the predictions on the text and its copies;
         ``"variance"``, the variance of those predictions summed over classes
         (Gao et al., 2020). See
-        :func:`~allsh_sklearn.strategies._allsh_variants.sensitivity_scores`.
+        :func:`~allsh_sklearn.strategies._allsh_scores.sensitivity_scores`.
     draw_copies : {"once", "per_query"}, default="once"
         When the copies are drawn. ``"once"``: once per pool (per fitted
         augmenter); every query scores the same copies, cached. ``"per_query"``:
@@ -330,6 +286,52 @@ class ALLSH(BaseQueryStrategy):
     >>> indices.shape, scores.shape
     ((2,), (2,))
     """
+
+    #: Short names of parameters in experiment specs (``"allsh-wca:p=0.5"``,
+    #: see :func:`allsh_sklearn.presets.spec_aliases`).
+    _spec_aliases = {
+        "K": "n_augmentations",
+        "balanced": "balance",
+        "joint_pairs": "augmenter__joint_pairs",
+        "p": "augmenter__p",
+        "replace_punctuation": "augmenter__replace_punctuation",
+        "tokenizer": "augmenter__tokenizer",
+    }
+
+    # ``divergence`` and ``alpha`` are checked together (``alpha`` only for
+    # ``divergence="alpha"``), by get_divergence in _validate_params.
+    _parameter_constraints = {
+        "augmenter": [
+            HasMethods(
+                "augment",
+                description="an augmenter with 'fit' and 'augment' methods (for "
+                "example TfidfAugmenter())",
+            ),
+            None,
+        ],
+        "n_augmentations": [Interval(numbers.Integral, 1, None)],
+        "worst_case": [Boolean()],
+        "cache": [
+            InstanceOf((str, os.PathLike), description="the path of an SQLite file"),
+            HasMethods(
+                ["get_many", "set_many"],
+                description="an object with 'get_many' and 'set_many' methods "
+                "(MemoryAugmentationCache, SQLiteAugmentationCache)",
+            ),
+            None,
+        ],
+        "random_state": [RandomStateLike()],
+        "balance": [Options(("pool", "uniform")), None],
+        "score": [Options(SCORES), Callable()],
+        "batch": [
+            Options(BATCHES),
+            InstanceOf(BatchSelector, description="a BatchSelector"),
+        ],
+        **EMBEDDING_CONSTRAINTS,
+        "sensitivity": [Options(SENSITIVITIES)],
+        "draw_copies": [Options(DRAWS)],
+        "beta": [BETA_CONSTRAINT],
+    }
 
     def __init__(
         self,
@@ -389,6 +391,174 @@ class ALLSH(BaseQueryStrategy):
         self._fitted_by_fit = True
         return self
 
+    # Driver hooks ---------------------------------------------------------
+
+    def prepare(
+        self, X_pool, *, random_state=None, cache_dir=None, store=None, progress=False
+    ):
+        """Fit the augmenter once on the whole pool and open the cache of copies.
+
+        The augmenter is fitted here, on every text of the pool, rather than
+        on the first unlabeled pool a query sees: the fit (and so the
+        fingerprint the cached copies are filed under) is then the same in
+        every process, and a driver that keeps a cache of copies finds them
+        there instead of augmenting the pool again. The fitted augmenter
+        becomes the ``augmenter`` parameter (frozen: used as it is,
+        whatever part of the pool is queried).
+
+        Parameters
+        ----------
+        X_pool : sequence of str or of (str, str)
+            The whole pool.
+        random_state : int or None, default=None
+            Seeds the augmenter when it has no seed of its own (and the
+            default augmenter); None takes the strategy's ``random_state``.
+        cache_dir : path or None, default=None
+            With ``cache`` None and no ``store``: the folder of an SQLite
+            cache of copies (``augmentations.sqlite``).
+        store : object or None, default=None
+            The driver's store (see :meth:`BaseQueryStrategy.prepare`): the
+            fitted augmenter is read from (and written to) its
+            ``"augmenter"`` entry, so a reopened session does not fit it
+            again (a stored augmenter whose parameters differ is fitted
+            again); with ``cache`` None, ``store.open_cache`` (if it has
+            one) gives the cache of copies.
+        progress : bool, default=False
+            Unused: fitting the augmenter shows no progress.
+
+        Returns
+        -------
+        self : ALLSH
+        """
+        self._validate_params()
+        if random_state is None:
+            random_state = self.random_state
+        augmenter = self.augmenter
+        if augmenter is None:
+            augmenter = TfidfAugmenter(
+                p=TFIDF_REPLACEMENT_RATE, random_state=random_state
+            )
+        if not _is_fitted(augmenter):
+            augmenter = clone(augmenter)
+            if getattr(augmenter, "random_state", 0) is None:
+                augmenter.set_params(random_state=random_state)
+            # Refitting gives the same augmenter, but costs seconds on a large
+            # pool; one this version cannot use is fitted again.
+            stored = None
+            if store is not None:
+                stored = _load_augmenter(store.get(_STORED_AUGMENTER), augmenter)
+            if stored is None:
+                augmenter.fit(X_pool)
+                if store is not None:
+                    store.put(_STORED_AUGMENTER, pickle.dumps(augmenter, protocol=5))
+            else:
+                augmenter = stored
+        if not isinstance(augmenter, FrozenEstimator):
+            augmenter = FrozenEstimator(augmenter)
+        params = {"augmenter": augmenter}
+        if self.cache is None:
+            if callable(getattr(store, "open_cache", None)):
+                params["cache"] = store.open_cache(_COPIES_CACHE)
+            elif cache_dir is not None:
+                params["cache"] = os.path.join(cache_dir, _COPIES_CACHE)
+        return self.set_params(**params)
+
+    def texts_to_encode(self, X_pool):
+        """The augmented copies of the pool a query scores (drawn once).
+
+        Copies ``0..K-1`` of every text, made (or read from the cache) with
+        the fitted augmenter, for a driver to encode ahead with a frozen
+        encoder. With ``draw_copies="per_query"`` queries draw other copies,
+        not known yet.
+
+        Parameters
+        ----------
+        X_pool : sequence of str or of (str, str)
+            The whole pool.
+
+        Returns
+        -------
+        texts : list of str or of (str, str)
+            Copy ``k`` of every text, for ``k`` in ``0..K-1``.
+        """
+        augmenter = self._fitted_augmenter()
+        copies, _ = augment_with_cache(
+            augmenter, list(X_pool), self.n_augmentations, self._copies_cache()
+        )
+        return [item for copy in copies for item in copy]
+
+    def explain(self, classifier, texts, proba):
+        """The copies of each picked text and how far each moved the model.
+
+        Parameters
+        ----------
+        classifier : object
+            The fitted classifier, with ``predict_proba`` in the column
+            order of ``proba``.
+        texts : sequence of str or of (str, str)
+            The picked texts.
+        proba : ndarray of shape (n_texts, n_classes)
+            The classifier's predictions on them.
+
+        Returns
+        -------
+        explanations : list of dict or None
+            None before the strategy has queried. Per text: ``kind``
+            (``"allsh"``), ``copies`` (each with ``text``, ``proba`` and
+            ``divergence``), ``driver`` (the index of the copy with the
+            largest divergence, the one WCA scores by), ``divergence`` (the
+            name of the measure) and ``aggregate`` (``"max"`` or ``"mean"``).
+        """
+        if not hasattr(self, "augmenter_"):
+            return None
+        copies, _ = augment_with_cache(
+            self.augmenter_, texts, self.n_augmentations, self.cache_
+        )
+        measure = get_divergence(self.divergence, alpha=self.alpha)
+        per_copy = []
+        for copy in copies:
+            copy_proba = classifier.predict_proba(copy)
+            per_copy.append((copy, copy_proba, measure(proba, copy_proba)))
+        name = self.divergence if isinstance(self.divergence, str) else "custom"
+        explanations = []
+        for row in range(len(texts)):
+            entries = [
+                {
+                    "text": _as_text(copy[row]),
+                    "proba": [round(float(p), 6) for p in copy_proba[row]],
+                    "divergence": float(divergence[row]),
+                }
+                for copy, copy_proba, divergence in per_copy
+            ]
+            driver = int(np.argmax([e["divergence"] for e in entries]))
+            explanations.append(
+                {
+                    "kind": "allsh",
+                    "divergence": name,
+                    "aggregate": "max" if self.worst_case else "mean",
+                    "driver": driver,
+                    "copies": entries,
+                }
+            )
+        return explanations
+
+    def _fitted_augmenter(self):
+        """The augmenter copies are made with: prepared, fitted, else an error."""
+        if self.augmenter is not None and _is_fitted(self.augmenter):
+            return self.augmenter
+        if hasattr(self, "augmenter_"):
+            return self.augmenter_
+        raise NotFittedError(
+            "This ALLSH has no fitted augmenter yet: call 'prepare' (or 'fit') "
+            "with the pool before asking for its copies."
+        )
+
+    def _copies_cache(self):
+        """The cache of copies in use, or the one the parameters give."""
+        if self.cache is None and hasattr(self, "cache_"):
+            return self.cache_
+        return self._make_cache()
+
     def __sklearn_clone__(self):
         # A cache and a fitted augmenter are shared, not copied: a cache is a
         # store keyed by the augmenter's fingerprint (sharing it cannot change
@@ -414,21 +584,7 @@ class ALLSH(BaseQueryStrategy):
 
     def _validate_params(self):
         get_divergence(self.divergence, alpha=self.alpha)
-        check_int(self.n_augmentations, "n_augmentations", 1, owner="ALLSH")
-        check_bool(self.worst_case, "worst_case", owner="ALLSH")
-        if self.balance is not None:
-            check_one_of(self.balance, "balance", ("pool", "uniform"), owner="ALLSH")
-        check_one_of(self.score, "score", SCORES, owner="ALLSH")
-        check_one_of(self.batch, "batch", BATCHES, owner="ALLSH")
-        check_one_of(self.sensitivity, "sensitivity", SENSITIVITIES, owner="ALLSH")
-        check_one_of(self.draw_copies, "draw_copies", DRAWS, owner="ALLSH")
-        check_real(
-            self.beta,
-            "beta",
-            "a finite float >= 0",
-            lambda b: 0 <= b < np.inf,
-            owner="ALLSH",
-        )
+        super()._validate_params()
         if self.sensitivity != "divergence" and self.worst_case:
             raise ValueError(
                 "The 'worst_case' parameter of ALLSH applies to "
@@ -443,33 +599,11 @@ class ALLSH(BaseQueryStrategy):
                 f"the share of tokens that copy changed). Got "
                 f"sensitivity={self.sensitivity!r}."
             )
-        check_embedding_params(self.embedding, self.embedding_kind, "ALLSH")
         if self.balance is not None and self.batch != "top":
             raise ValueError(
                 "The 'balance' parameter of ALLSH applies to batch='top' only. "
                 f"Got balance={self.balance!r} with batch={self.batch!r}; wrap "
                 "the strategy in ClassBalanced to balance a k-means++ batch."
-            )
-        if self.augmenter is not None and not hasattr(self.augmenter, "augment"):
-            raise TypeError(
-                "The 'augmenter' parameter of ALLSH must be an augmenter with "
-                "'fit' and 'augment' methods (for example TfidfAugmenter()) or "
-                f"None. Got {type(self.augmenter).__name__} instead."
-            )
-        cache = self.cache
-        if not (
-            cache is None
-            or isinstance(cache, str | os.PathLike)
-            or (
-                callable(getattr(cache, "get_many", None))
-                and callable(getattr(cache, "set_many", None))
-            )
-        ):
-            raise TypeError(
-                "The 'cache' parameter of ALLSH must be None, the path of an "
-                "SQLite file, or an object with 'get_many' and 'set_many' "
-                "methods (MemoryAugmentationCache, SQLiteAugmentationCache). Got "
-                f"{type(cache).__name__} {_describe(cache)} instead."
             )
 
     def _current_state_tokens(self):
@@ -480,16 +614,12 @@ class ALLSH(BaseQueryStrategy):
         if self.cache is None:
             return MemoryAugmentationCache()
         if isinstance(self.cache, str | os.PathLike):
-            from ..augment._persistent_cache import (
-                SQLiteAugmentationCache,
-                check_cache_path,
-            )
-
             # Before any augmentation: a path where no SQLite file can live,
             # or in a folder that does not exist (outside the cache home),
             # is an error that names ALLSH's 'cache' parameter.
-            check_cache_path(self.cache, name="cache", owner="ALLSH",
-                             create_folder=False)
+            check_cache_path(
+                self.cache, name="cache", owner="ALLSH", create_folder=False
+            )
             return SQLiteAugmentationCache(self.cache)
         return self.cache
 
@@ -550,7 +680,8 @@ class ALLSH(BaseQueryStrategy):
         return self.batch == "top"
 
     def _uses_embeddings(self):
-        return self.batch not in ("top", *STOCHASTIC_BATCHES)
+        selector = batch_selector(self.batch, self.beta)
+        return selector is not None and selector.uses_embeddings
 
     def _pool_proba(self, context):
         if not self._uses_embeddings():
@@ -559,31 +690,21 @@ class ALLSH(BaseQueryStrategy):
         return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]
 
     def _select(self, context):
-        if self.batch in STOCHASTIC_BATCHES:
-            scores = self._score(context)
-            with context.timer.phase("selection"):
-                indices = stochastic_top(
-                    scores,
-                    context.n_instances,
-                    method=self.batch,
-                    beta=self.beta,
-                    random_state=context.random_state,
-                    duplicates=context.duplicates,
-                )
-            return indices, scores
-        if self.batch != "top":
+        selector = batch_selector(self.batch, self.beta)
+        if selector is not None:
             proba, augmented, scores = self._scores_and_copies(context)
-            embeddings = context.proba_and_embeddings(
-                self.embedding, self.embedding_kind
-            )[1]
+            embeddings = None
+            if selector.uses_embeddings:
+                embeddings = context.proba_and_embeddings(
+                    self.embedding, self.embedding_kind
+                )[1]
             with context.timer.phase("selection"):
-                indices = select_batch(
-                    self.batch,
+                indices = selector.select(
                     scores,
-                    proba,
-                    augmented,
-                    embeddings,
                     context.n_instances,
+                    proba=proba,
+                    augmented_proba=augmented,
+                    embeddings=embeddings,
                     worst_case=self.worst_case,
                     random_state=context.random_state,
                     duplicates=context.duplicates,
@@ -619,7 +740,7 @@ class ALLSH(BaseQueryStrategy):
                     self.n_augmentations,
                 )
                 copies, n_computed = augment_with_cache(
-                    _CopiesFrom(self.augmenter_, indices.start),
+                    CopiesFrom(self.augmenter_, indices.start),
                     X_pool,
                     self.n_augmentations,
                     self.cache_,
@@ -648,7 +769,11 @@ class ALLSH(BaseQueryStrategy):
                     divergence=self.divergence,
                     alpha=self.alpha,
                 )
-            if self.score not in ("divergence", "per_change"):
+            if callable(self.score):
+                sensitivity = check_scores(
+                    self.score(sensitivity, proba), len(X_pool), name="score"
+                )
+            elif self.score not in ("divergence", "per_change"):
                 sensitivity = combine_scores(sensitivity, proba, self.score)
         return proba, augmented, sensitivity
 
@@ -673,3 +798,24 @@ class ALLSH(BaseQueryStrategy):
         state = dict(super().__getstate__())  # a copy: never the live __dict__
         state.pop("_share_memo", None)
         return state
+
+
+def _load_augmenter(data, unfitted):
+    """Unpickle a stored fitted augmenter if it matches ``unfitted``'s parameters."""
+    if data is None:
+        return None
+    try:
+        augmenter = pickle.loads(data)
+        if type(augmenter) is not type(unfitted) or repr(
+            clone(augmenter).get_params()
+        ) != repr(unfitted.get_params()):
+            return None
+        augmenter.fingerprint()
+        return augmenter
+    except Exception:  # another version of the class: fit it again
+        return None
+
+
+def _as_text(item):
+    """A copy as the page shows it: a text, or a pair as a list."""
+    return list(item) if isinstance(item, tuple) else item

@@ -27,11 +27,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ..utils._constraints import RandomStateLike
 from ..utils._validation import check_n_instances, check_probabilities
 from ._base import BaseQueryStrategy
-from ._embeddings import check_embedding_params, check_embeddings
+from ._embeddings import EMBEDDING_CONSTRAINTS, check_embeddings
 
-__all__ = ["BADGE", "badge_gradient_norms", "badge_kmeans_plusplus"]
+__all__ = [
+    "BADGE",
+    "badge_gradient_norms",
+    "badge_kmeans_plusplus",
+    "factored_kmeans_plusplus",
+]
 
 # Squared distances below this fraction of ||g_i||^2 + ||g_j||^2 are rounding
 # noise of the factorised formula (exact duplicates give exactly 0 when the
@@ -46,21 +52,33 @@ _RTOL = 1e-10
 _REFINE_FLOAT32 = 1e-3
 
 
-def _factors(proba, embeddings):
-    """Check the inputs and return ``q``, ``h`` and the squared gradient norms."""
-    proba = check_probabilities(proba, name="proba")
-    embeddings = check_embeddings(embeddings, proba.shape[0], name="embeddings")
-    q = -proba
-    q[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] += 1.0
+def _norms_squared(q, embeddings):
+    """``||q_i||^2 ||h_i||^2``, the squared norms of ``g_i = q_i (x) h_i``."""
     q_sq = np.einsum("ij,ij->i", q, q)
     if sp.issparse(embeddings):
-        embeddings = embeddings.astype(np.float64, copy=False)
         h_sq = np.asarray(
             embeddings.multiply(embeddings).sum(axis=1, dtype=np.float64)
         ).ravel()
     else:
         h_sq = np.einsum("ij,ij->i", embeddings, embeddings, dtype=np.float64)
-    return q, embeddings, q_sq * h_sq
+    return q_sq * h_sq
+
+
+def _checked_embeddings(embeddings, n_samples):
+    """Embeddings checked against ``n_samples``; sparse ones as float64."""
+    embeddings = check_embeddings(embeddings, n_samples, name="embeddings")
+    if sp.issparse(embeddings):
+        embeddings = embeddings.astype(np.float64, copy=False)
+    return embeddings
+
+
+def _factors(proba, embeddings):
+    """Check the inputs and return ``q``, ``h`` and the squared gradient norms."""
+    proba = check_probabilities(proba, name="proba")
+    embeddings = _checked_embeddings(embeddings, proba.shape[0])
+    q = -proba
+    q[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] += 1.0
+    return q, embeddings, _norms_squared(q, embeddings)
 
 
 def _dots_with_row(matrix, row):
@@ -143,6 +161,63 @@ def _kmeans_plusplus(q, h, g_sq, n_instances, rng, duplicates=None):
             nearest = d2 if nearest is None else np.minimum(nearest, d2, out=nearest)
             nearest[blocked] = 0.0
     return order
+
+
+def factored_kmeans_plusplus(
+    factors, embeddings, n_instances, *, random_state=None, duplicates=None
+):
+    """k-means++ seeding of the vectors ``g_i = q_i (x) h_i``, never built.
+
+    BADGE's seeding for any class factor ``q_i`` (BADGE's is
+    ``onehot(y_hat_i) - p_i``; ALLSH's diverse batches use others, see
+    :mod:`allsh_sklearn.strategies._allsh_batches`): the first centre is the
+    item of largest ``||g_i||``, each next one is drawn with probability
+    proportional to its squared distance to the nearest centre, computed
+    from the factors (see the module docstring).
+
+    Parameters
+    ----------
+    factors : array-like of shape (n_samples, n_factors)
+        The short vector ``q_i`` of each item (a column of scores for
+        embeddings weighted by a score).
+    embeddings : array-like or sparse matrix of shape (n_samples, n_features)
+        The embeddings ``h_i``.
+    n_instances : int
+        The batch size, at most ``n_samples``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the D^2 sampling.
+    duplicates : ndarray of shape (n_samples,) or None, default=None
+        Group ids of repeated texts: one item per group is chosen while
+        other groups remain.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), dtype=int64
+        Distinct indices in the order k-means++ chose them.
+
+    Examples
+    --------
+    >>> factored_kmeans_plusplus([[1.0], [0.9], [0.5]],
+    ...                          [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 2,
+    ...                          random_state=0).tolist()
+    [0, 2]
+    """
+    q = np.asarray(factors, dtype=np.float64)
+    if q.ndim != 2:
+        raise ValueError(
+            "The 'factors' parameter must be two-dimensional (n_samples, "
+            f"n_factors). Got shape {q.shape} instead."
+        )
+    embeddings = _checked_embeddings(embeddings, q.shape[0])
+    n_instances = check_n_instances(n_instances, q.shape[0])
+    return _kmeans_plusplus(
+        q,
+        embeddings,
+        _norms_squared(q, embeddings),
+        n_instances,
+        check_random_state(random_state),
+        duplicates=duplicates,
+    )
 
 
 def badge_gradient_norms(proba, embeddings):
@@ -270,13 +345,15 @@ class BADGE(BaseQueryStrategy):
     ((2,), (2,))
     """
 
+    _parameter_constraints = {
+        **EMBEDDING_CONSTRAINTS,
+        "random_state": [RandomStateLike()],
+    }
+
     def __init__(self, embedding=None, embedding_kind="penultimate", random_state=None):
         self.embedding = embedding
         self.embedding_kind = embedding_kind
         self.random_state = random_state
-
-    def _validate_params(self):
-        check_embedding_params(self.embedding, self.embedding_kind, "BADGE")
 
     def _pool_proba(self, context):
         return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]

@@ -5,127 +5,20 @@ side of the decision boundary. :class:`ClassBalanced` splits the batch
 between the classes the model predicts on the pool (in proportion to their
 predicted share, or equally) and lets the wrapped strategy fill each share:
 
-- a strategy that ranks by a score (``_score``: ALLSH, entropy, CAL, ...)
-  is scored once on the whole pool, and each share takes the highest scores
-  of its predicted class (:func:`~allsh_sklearn.utils.select_top_balanced`);
-  ``ALLSH(balance=...)`` is exactly this;
-- a strategy that selects a batch jointly (BADGE) selects within each
-  predicted class, on parts of the pool that share the call's model outputs
-  (:meth:`QueryContext.subset`), so the model runs once;
-- a plain function ``f(classifier, X_pool, n_instances, random_state=...)``
-  is called on each predicted class's part of the pool.
-
-A share larger than its class (or than its class's distinct texts) gives
-the rest to the other classes: the wrapped strategy fills it from the items
-not selected yet.
+a strategy that ranks by a score is scored once on the whole pool and each
+share takes the highest scores of its predicted class; one that selects a
+batch jointly (BADGE) selects within each predicted class. The selection
+itself is :func:`~allsh_sklearn.strategies._balanced_selection.balanced_select`,
+which ``ALLSH(balance=...)`` makes too: ``ClassBalanced(ALLSH(),
+proportion=p)`` and ``ALLSH(balance=p)`` select the same batch.
 """
 
-import numpy as np
-from sklearn.utils import check_random_state
-
-from ..utils._selection import group_quotas, select_top_balanced
-from ..utils._validation import check_one_of, check_random_state_param, take
-from ._base import BaseQueryStrategy, _token, copy_for_run
+from ..utils._constraints import Callable, Options
+from ._allsh import ALLSH
+from ._balanced_selection import balanced_select
+from ._base import BaseQueryStrategy, copy_for_run, param_token
 
 __all__ = ["ClassBalanced", "balanced_select"]
-
-
-def _ranks_by_score(strategy):
-    return isinstance(strategy, BaseQueryStrategy) and strategy._selects_by_score()
-
-
-def _select_part(strategy, context, members, n_instances, seed, scores):
-    """Let ``strategy`` select ``n_instances`` among ``members``; fill ``scores``."""
-    if isinstance(strategy, BaseQueryStrategy):
-        part = context.subset(members, n_instances, random_state=seed)
-        indices, part_scores = strategy._select(part)
-        scores[members] = part_scores
-    else:
-        indices, selected_scores = strategy(
-            context.classifier,
-            take(context.X_pool, members),
-            n_instances,
-            random_state=seed,
-        )
-        indices = np.asarray(indices, dtype=np.int64)
-        scores[members[indices]] = np.asarray(selected_scores, dtype=np.float64)
-    return members[indices]
-
-
-def _n_distinct(duplicates, members):
-    if duplicates is None:
-        return len(members)
-    return len(np.unique(duplicates[members]))
-
-
-def balanced_select(strategy, context, proportion="pool"):
-    """Class-balanced selection of ``context.n_instances`` items by ``strategy``.
-
-    Parameters
-    ----------
-    strategy : BaseQueryStrategy or callable
-        The strategy that fills each class's share.
-    context : QueryContext
-        The call's context.
-    proportion : {"pool", "uniform"}, default="pool"
-        Shares proportional to each predicted class's size in the pool, or
-        equal.
-
-    Returns
-    -------
-    indices : ndarray of shape (n_instances,), dtype=int64
-        Highest score first.
-    scores : ndarray of shape (n_pool,), dtype=float64
-        The wrapped strategy's scores (NaN where a plain function gave none).
-    predicted : ndarray of shape (n_pool,)
-        The predicted class index of each pool item.
-    """
-    n_instances, duplicates = context.n_instances, context.duplicates
-    if _ranks_by_score(strategy):
-        scores = np.asarray(strategy._score(context), dtype=np.float64)
-        predicted = strategy._pool_proba(context).argmax(axis=1)
-        with context.timer.phase("selection"):
-            indices = select_top_balanced(
-                scores,
-                predicted,
-                n_instances,
-                proportion=proportion,
-                random_state=context.random_state,
-                duplicates=duplicates,
-            )
-        return indices, scores, predicted
-    if isinstance(strategy, BaseQueryStrategy):
-        proba = strategy._pool_proba(context)
-    else:
-        proba = context.proba()
-    predicted = proba.argmax(axis=1)
-    labels, quotas = group_quotas(predicted, n_instances, proportion)
-    seed = check_random_state(context.random_state).randint(2**31 - 1)
-    scores = np.full(len(context.X_pool), np.nan)
-    chosen = []
-    for label, quota in zip(labels, quotas, strict=True):
-        members = np.flatnonzero(predicted == label)
-        n_take = min(int(quota), _n_distinct(duplicates, members))
-        if n_take:
-            chosen.extend(
-                _select_part(strategy, context, members, n_take, seed, scores)
-            )
-    if len(chosen) < n_instances:
-        rest = np.setdiff1d(np.arange(len(context.X_pool)), chosen)
-        if duplicates is not None:
-            # Copies of selected texts only if the others do not suffice.
-            fresh = rest[~np.isin(duplicates[rest], duplicates[chosen])]
-            if len(fresh) >= n_instances - len(chosen):
-                rest = fresh
-        chosen.extend(
-            _select_part(
-                strategy, context, rest, n_instances - len(chosen), seed, scores
-            )
-        )
-    chosen = np.asarray(chosen, dtype=np.int64)
-    tie_breaker = check_random_state(seed).permutation(len(chosen))
-    order = np.lexsort((tie_breaker, -np.nan_to_num(scores[chosen], nan=-np.inf)))
-    return chosen[order], scores, predicted
 
 
 class ClassBalanced(BaseQueryStrategy):
@@ -178,27 +71,28 @@ class ClassBalanced(BaseQueryStrategy):
     [0, 1]
     """
 
+    _parameter_constraints = {
+        "strategy": [
+            Callable(
+                description="a query strategy (a callable strategy(classifier, "
+                "X_pool, n_instances, random_state=...))"
+            ),
+            None,
+        ],
+        "proportion": [Options(("pool", "uniform"))],
+    }
+
     def __init__(self, strategy=None, proportion="pool"):
         self.strategy = strategy
         self.proportion = proportion
 
     def _validate_params(self):
-        check_one_of(
-            self.proportion, "proportion", ("pool", "uniform"), owner="ClassBalanced"
-        )
-        strategy = self.strategy
-        if strategy is not None and not callable(strategy):
-            raise TypeError(
-                "The 'strategy' parameter of ClassBalanced must be a query "
-                "strategy (a callable strategy(classifier, X_pool, n_instances, "
-                f"random_state=...)) or None. Got {type(strategy).__name__} "
-                "instead."
-            )
-        if isinstance(strategy, BaseQueryStrategy):
-            strategy._validate_params()
-            check_random_state_param(
-                strategy._own_random_state(), owner=type(strategy).__name__
-            )
+        # Its own parameters, then the wrapped strategy's, named after it (the
+        # seed a call without one uses is the wrapped strategy's).
+        super()._validate_params()
+        if isinstance(self.strategy, BaseQueryStrategy):
+            self.strategy._validate_params()
+            self.strategy._validate_own_random_state()
 
     def _own_random_state(self):
         if isinstance(self.strategy, BaseQueryStrategy):
@@ -207,11 +101,9 @@ class ClassBalanced(BaseQueryStrategy):
 
     def _inner(self):
         """``strategy_``, made again when the ``strategy`` parameter changed."""
-        token = _token(self.strategy)
+        token = param_token(self.strategy)
         if getattr(self, "_strategy_token", None) != token:
             if self.strategy is None:
-                from ._allsh import ALLSH
-
                 self.strategy_ = ALLSH()
             else:
                 self.strategy_ = copy_for_run(self.strategy)

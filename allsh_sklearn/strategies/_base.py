@@ -24,6 +24,18 @@ Rules every strategy follows:
 - state: whatever a strategy learns from a pool (ALLSH's augmenter) is
   rebuilt when the parameters it was built from change (``set_params``) or
   when a pool holds texts the state was not built on.
+
+Drivers (a labeling session's engine, the experiment runner) talk to a
+strategy through three hooks, no-ops here, so that a new strategy that
+learns from the pool (augments it, say) needs no change in any driver:
+
+- ``prepare(X_pool, ...)``: fit once what the strategy learns from the whole
+  pool (ALLSH's augmenter), with what the driver kept of an earlier fit;
+- ``texts_to_encode(X_pool)``: texts besides the pool whose embeddings a
+  query will need (ALLSH's augmented copies), for a frozen encoder to
+  compute ahead;
+- ``explain(classifier, texts, proba)``: what the labeling page shows about
+  why each text was picked (ALLSH's copies and their divergences).
 """
 
 import numbers
@@ -31,23 +43,33 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from ..utils._selection import select_top
-from ..utils._validation import (
-    check_bool,
-    check_labels,
-    check_n_instances,
-    check_random_state_param,
-    check_texts,
+from ..utils._constraints import (
+    Boolean,
+    ParameterConstraintsMixin,
+    RandomStateLike,
+    validate_parameter,
 )
+from ..utils._selection import select_top
+from ..utils._validation import check_labels, check_n_instances, check_texts
 from ._context import QueryContext
 
 
-def _token(value):
+def param_token(value):
     """A comparable summary of a parameter value, to notice changes.
 
     Plain values compare by value, estimators by identity and parameters
     (so ``set_params`` on a nested estimator is noticed), anything else
     (caches, callables, RandomState instances) by identity.
+
+    Parameters
+    ----------
+    value : object
+        A parameter value.
+
+    Returns
+    -------
+    token : tuple
+        Equal tokens mean an unchanged value.
     """
     if value is None or isinstance(value, str | bytes | numbers.Number | np.generic):
         return ("value", type(value).__name__, repr(value))
@@ -57,7 +79,7 @@ def _token(value):
             "estimator",
             id(value),
             type(value).__qualname__,
-            tuple(sorted((name, _token(v)) for name, v in params.items())),
+            tuple(sorted((name, param_token(v)) for name, v in params.items())),
         )
     return ("object", id(value))
 
@@ -81,7 +103,7 @@ def param_tokens(strategy):
         params = strategy.get_params(deep=False)
     else:
         return None
-    return {name: _token(value) for name, value in params.items()}
+    return {name: param_token(value) for name, value in params.items()}
 
 
 def copy_for_run(strategy):
@@ -107,7 +129,7 @@ def copy_for_run(strategy):
     return strategy
 
 
-class BaseQueryStrategy(BaseEstimator):
+class BaseQueryStrategy(ParameterConstraintsMixin, BaseEstimator):
     """Base class of query strategies (not to be used directly).
 
     ``__call__`` checks its arguments, builds a :class:`QueryContext` (the
@@ -129,10 +151,26 @@ class BaseQueryStrategy(BaseEstimator):
     state kept across calls (ALLSH's augmenter) must be rebuilt when the
     parameters it comes from change, and ``_copy_for_run`` gives the copy an
     active learner works on.
+
+    Parameters are checked at every call, before any model pass: a subclass
+    declares what each may be in ``_parameter_constraints`` (see
+    :mod:`allsh_sklearn.utils`), and one with rules between parameters
+    overrides ``_validate_params``, calling ``super()``'s first. The seed a
+    call without one uses (``_own_random_state``) is checked too, declared
+    or not.
     """
 
     #: Whether the strategy needs a fitted classifier (random sampling does not).
     requires_classifier = True
+
+    #: ``{parameter name: list of constraints}`` of the strategy's parameters.
+    _parameter_constraints = {}
+
+    #: The constraints of the keyword arguments of a call (``__call__``).
+    _call_constraints = {
+        "random_state": [RandomStateLike()],
+        "deduplicate": [Boolean()],
+    }
 
     def __call__(
         self,
@@ -185,14 +223,15 @@ class BaseQueryStrategy(BaseEstimator):
         check_texts(X_pool, name="X_pool")
         n_instances = check_n_instances(n_instances, len(X_pool))
         owner = f"{type(self).__name__}.__call__"
-        check_random_state_param(random_state, owner=owner)
-        check_bool(deduplicate, "deduplicate", owner=owner)
+        arguments = {"random_state": random_state, "deduplicate": deduplicate}
+        for name, constraints in self._call_constraints.items():
+            validate_parameter(arguments[name], name, constraints, owner=owner)
         if X_labeled is not None:
             check_texts(X_labeled, name="X_labeled")
             if y_labeled is not None:
                 check_labels(y_labeled, len(X_labeled), name="y_labeled")
         self._validate_params()
-        check_random_state_param(self._own_random_state(), owner=type(self).__name__)
+        self._validate_own_random_state()
         if random_state is None:
             random_state = self._own_random_state()
         context = QueryContext(
@@ -209,10 +248,101 @@ class BaseQueryStrategy(BaseEstimator):
         self.last_query_time_ = context.timer.as_dict()
         return indices, scores[indices]
 
+    # Driver hooks -------------------------------------------------------
+
+    def prepare(
+        self, X_pool, *, random_state=None, cache_dir=None, store=None, progress=False
+    ):
+        """Fit what the strategy learns from the whole pool, once, before queries.
+
+        A driver calls it once with the whole pool before the first query
+        (the default does nothing). A strategy that learns from the pool
+        (ALLSH fits its augmenter) does it here, so that every process sees
+        the same fit, and keeps what it fitted in ``store`` so that a
+        reopened session does not fit it again.
+
+        What it learns goes into the strategy's parameters (``set_params``:
+        ALLSH's ``augmenter`` becomes the fitted one), so that ``clone``, and
+        the copy an active learner queries with, keep it. A strategy must
+        also work unprepared (the experiment runner queries as the paper
+        does, and ALLSH then fits on the first pool it scores).
+
+        Parameters
+        ----------
+        X_pool : sequence of str or of (str, str)
+            The whole pool, labeled texts included.
+        random_state : int or None, default=None
+            The driver's seed, for what the strategy fits.
+        cache_dir : path or None, default=None
+            A folder where the strategy may keep files between processes.
+        store : object or None, default=None
+            Where the driver keeps what strategies prepare: ``get(name)``
+            returns the bytes put under ``name`` (None if nothing is there)
+            and ``put(name, data)`` keeps bytes; a labeling session's store
+            also has ``open_cache(name)``, a cache of augmented copies
+            (``get_many``/``set_many``) in the session's cache folder. None:
+            nothing is kept.
+        progress : bool, default=False
+            Whether a long preparation may show a progress bar.
+
+        Returns
+        -------
+        self : BaseQueryStrategy
+            The strategy, ready to query.
+        """
+        return self
+
+    def texts_to_encode(self, X_pool):
+        """Texts besides the pool whose embeddings a query will need.
+
+        A driver with a frozen encoder encodes them ahead, together with the
+        pool, and caches the embeddings (the default: none).
+
+        Parameters
+        ----------
+        X_pool : sequence of str or of (str, str)
+            The whole pool, as given to :meth:`prepare` (called first).
+
+        Returns
+        -------
+        texts : list of str or of (str, str)
+        """
+        return []
+
+    def explain(self, classifier, texts, proba):
+        """Why the strategy picked each text, for the labeling page.
+
+        Called after a query with the texts it picked (the default: None,
+        no explanation beyond the score).
+
+        Parameters
+        ----------
+        classifier : object
+            The fitted classifier the query used, whose ``predict_proba``
+            gives columns in the order of ``proba``.
+        texts : sequence of str or of (str, str)
+            The picked texts.
+        proba : ndarray of shape (n_texts, n_classes)
+            The classifier's predictions on them.
+
+        Returns
+        -------
+        explanations : list of dict or None
+            One JSON-serialisable dict per text, with a ``kind`` key (the
+            labeling page shows ``"allsh"`` ones), or None.
+        """
+        return None
+
     # Subclass hooks -----------------------------------------------------
 
-    def _validate_params(self):
-        """Check the parameters before any expensive work."""
+    def _validate_own_random_state(self):
+        """Check the seed a call without one uses, declared as a parameter or not."""
+        validate_parameter(
+            self._own_random_state(),
+            "random_state",
+            [RandomStateLike()],
+            owner=type(self).__name__,
+        )
 
     def _own_random_state(self):
         """The seed used when a call passes none (the ``random_state`` parameter)."""

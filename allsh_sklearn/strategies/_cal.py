@@ -10,6 +10,7 @@ the model's predicted probabilities (temperature 1) on both sides, top-b by
 score.
 """
 
+import numbers
 import warnings
 
 import numpy as np
@@ -18,9 +19,10 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from ..divergences import EPS
-from ..utils._validation import check_int, check_probabilities
+from ..utils._constraints import Interval, RandomStateLike, validate_parameter
+from ..utils._validation import check_probabilities
 from ._base import BaseQueryStrategy
-from ._embeddings import check_embedding_params, check_embeddings
+from ._embeddings import EMBEDDING_CONSTRAINTS, check_embeddings
 
 __all__ = ["CAL", "cal_scores"]
 
@@ -95,7 +97,9 @@ def cal_scores(
     ...            n_neighbors=1).round(3).tolist()
     [0.0, 1.758]
     """
-    check_int(n_neighbors, "n_neighbors", 1)
+    validate_parameter(
+        n_neighbors, "n_neighbors", [Interval(numbers.Integral, 1, None)]
+    )
     proba_pool = check_probabilities(proba_pool, name="proba_pool")
     proba_labeled = check_probabilities(proba_labeled, name="proba_labeled")
     embeddings_pool = check_embeddings(
@@ -218,6 +222,16 @@ class CAL(BaseQueryStrategy):
     ((2,), (2,))
     """
 
+    #: Short names of parameters in experiment specs (``"cal:k=5"``, see
+    #: :func:`allsh_sklearn.presets.spec_aliases`).
+    _spec_aliases = {"k": "n_neighbors"}
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None)],
+        **EMBEDDING_CONSTRAINTS,
+        "random_state": [RandomStateLike()],
+    }
+
     def __init__(
         self, n_neighbors=10, embedding=None, embedding_kind="pooler", random_state=None
     ):
@@ -225,10 +239,6 @@ class CAL(BaseQueryStrategy):
         self.embedding = embedding
         self.embedding_kind = embedding_kind
         self.random_state = random_state
-
-    def _validate_params(self):
-        check_int(self.n_neighbors, "n_neighbors", 1, owner="CAL")
-        check_embedding_params(self.embedding, self.embedding_kind, "CAL")
 
     def _pool_proba(self, context):
         return context.proba_and_embeddings(self.embedding, self.embedding_kind)[0]

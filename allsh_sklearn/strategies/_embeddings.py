@@ -25,39 +25,24 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
+from ..utils import check_fitted
+from ..utils._constraints import Callable, InstanceOf
 from ..utils._timing import QueryTimer
-from ..utils._validation import _check_fitted, check_probabilities
+from ..utils._validation import check_probabilities
 
 __all__ = ["check_embeddings", "get_proba_and_embeddings"]
 
 
-def check_embedding_params(embedding, embedding_kind, owner):
-    """Check the ``embedding`` and ``embedding_kind`` parameters of a strategy.
-
-    Parameters
-    ----------
-    embedding : object
-        Should be a callable, the name of a pipeline step, or None.
-    embedding_kind : object
-        Should be a str or None.
-    owner : str
-        The strategy's class name, used in error messages.
-
-    Raises
-    ------
-    TypeError
-        If either parameter has the wrong type.
-    """
-    if not (embedding is None or isinstance(embedding, str) or callable(embedding)):
-        raise TypeError(
-            f"The 'embedding' parameter of {owner} must be a callable, the name "
-            f"of a pipeline step, or None. Got {type(embedding).__name__} instead."
-        )
-    if embedding_kind is not None and not isinstance(embedding_kind, str):
-        raise TypeError(
-            f"The 'embedding_kind' parameter of {owner} must be a str or None. "
-            f"Got {embedding_kind!r} instead."
-        )
+#: The declared constraints of the ``embedding`` and ``embedding_kind``
+#: parameters of the strategies that use embeddings (BADGE, CAL, ALLSH).
+EMBEDDING_CONSTRAINTS = {
+    "embedding": [
+        Callable(),
+        InstanceOf(str, description="the name of a pipeline step"),
+        None,
+    ],
+    "embedding_kind": [InstanceOf(str, description="a str"), None],
+}
 
 
 def _candidates(classifier):
@@ -223,7 +208,7 @@ def get_proba_and_embeddings(classifier, X, embedding=None, *, kind=None, timer=
     ((1, 2), (1, 3))
     """
     timer = QueryTimer() if timer is None else timer
-    _check_fitted(classifier, "classifier")
+    check_fitted(classifier, "classifier")
     n_samples = len(X)
     if callable(embedding):
         source = getattr(embedding, "__name__", type(embedding).__name__)

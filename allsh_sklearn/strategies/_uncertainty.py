@@ -9,6 +9,7 @@ import numpy as np
 from scipy.stats import entropy as _entropy
 from sklearn.utils import check_random_state
 
+from ..utils._constraints import RandomStateLike
 from ._base import BaseQueryStrategy
 
 
@@ -70,6 +71,8 @@ class RandomSampling(BaseQueryStrategy):
 
     requires_classifier = False
 
+    _parameter_constraints = {"random_state": [RandomStateLike()]}
+
     def __init__(self, random_state=None):
         self.random_state = random_state
 
@@ -82,6 +85,8 @@ class RandomSampling(BaseQueryStrategy):
 
 class _ProbaMeasureSampling(BaseQueryStrategy):
     measure = None
+
+    _parameter_constraints = {"random_state": [RandomStateLike()]}
 
     def __init__(self, random_state=None):
         self.random_state = random_state

@@ -8,13 +8,13 @@ copies taken again (best first). Pools without repeated texts give exactly
 the selection made without ``duplicates``.
 """
 
-import hashlib
 import json
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._validation import _is_pair
+from ._hashing import text_key
+from ._validation import is_pair
 
 
 def text_digests(X):
@@ -37,23 +37,15 @@ def text_digests(X):
     """
     items = X
     return np.fromiter(
-        (
-            int.from_bytes(
-                hashlib.blake2b(
-                    (
-                        json.dumps(list(item), ensure_ascii=False)
-                        if _is_pair(item)
-                        else item
-                    ).encode("utf-8"),
-                    digest_size=8,
-                ).digest(),
-                "little",
-            )
-            for item in items
-        ),
-        dtype=np.uint64,
-        count=len(items),
+        (_text_digest(item) for item in items), dtype=np.uint64, count=len(items)
     )
+
+
+def _text_digest(item):
+    """The 8-byte BLAKE2b digest of a text (or of a pair, as JSON) as an int."""
+    text = json.dumps(list(item), ensure_ascii=False) if is_pair(item) else item
+    key = text_key(text, algorithm="blake2b", digest_size=8)
+    return int.from_bytes(bytes.fromhex(key), "little")
 
 
 def duplicate_groups(X=None, *, digests=None):

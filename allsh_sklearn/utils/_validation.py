@@ -18,13 +18,88 @@ from sklearn.utils.validation import check_is_fitted
 from ..exceptions import InvalidProbabilitiesError, PoolExhaustedError
 
 
-def _describe(value, limit=60):
+def describe(value, limit=60):
+    """Return ``repr(value)``, cut to ``limit`` characters, for error messages.
+
+    Parameters
+    ----------
+    value : object
+        The value to show, e.g. a parameter that failed a check.
+    limit : int, default=60
+        The longest text returned; a longer ``repr`` is cut and ends with
+        ``"..."``.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> describe("a good film")
+    "'a good film'"
+    >>> describe("x" * 100, limit=10)
+    "'xxxxxx..."
+    """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _parameter(name, owner):
-    return f"The '{name}' parameter" + (f" of {owner}" if owner else "")
+def invalid_parameter_message(name, expected, received, *, owner=None):
+    """Return the message of a parameter that was refused.
+
+    The one wording of the hand-written checks (:func:`check_int`...) and
+    of the declared constraints
+    (:func:`~allsh_sklearn.utils.validate_parameter`).
+
+    Parameters
+    ----------
+    name : str
+        The parameter name.
+    expected : str
+        What a valid value is, e.g. ``"an int >= 1"``.
+    received : str
+        How the message shows the refused value, e.g. ``describe(value)``.
+    owner : str, default=None
+        The class or function the parameter belongs to.
+
+    Returns
+    -------
+    message : str
+
+    Examples
+    --------
+    >>> invalid_parameter_message("top_k", "an int >= 1", "0", owner="ALLSH")
+    "The 'top_k' parameter of ALLSH must be an int >= 1. Got 0 instead."
+    """
+    subject = f"The '{name}' parameter" + (f" of {owner}" if owner else "")
+    return f"{subject} must be {expected}. Got {received} instead."
+
+
+#: What :func:`is_random_state_like` accepts, as the messages say it.
+RANDOM_STATE_LIKE = "None, an int in [0, 2**32 - 1] or a numpy RandomState instance"
+
+
+def is_random_state_like(value):
+    """Return whether ``check_random_state`` takes ``value``.
+
+    Parameters
+    ----------
+    value : object
+        A ``random_state`` value.
+
+    Returns
+    -------
+    answer : bool
+        True for None, a numpy ``RandomState`` or an int in [0, 2**32 - 1]
+        (not a bool).
+    """
+    if value is None or isinstance(value, np.random.RandomState):
+        return True
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool | np.bool_)
+        and 0 <= value <= 2**32 - 1
+    )
 
 
 def check_int(value, name, minimum, *, owner=None, allow_none=False, type_error=False):
@@ -71,10 +146,7 @@ def check_int(value, name, minimum, *, owner=None, allow_none=False, type_error=
     if value is None and allow_none:
         return value
     expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
-    message = (
-        f"{_parameter(name, owner)} must be {expected}. Got {_describe(value)} "
-        "instead."
-    )
+    message = invalid_parameter_message(name, expected, describe(value), owner=owner)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise (TypeError if type_error else ValueError)(message)
     if value < minimum:
@@ -129,8 +201,7 @@ def check_real(value, name, expected, is_valid, *, owner=None, allow_none=False)
         or not is_valid(value)
     ):
         raise ValueError(
-            f"{_parameter(name, owner)} must be {expected}. Got "
-            f"{_describe(value)} instead."
+            invalid_parameter_message(name, expected, describe(value), owner=owner)
         )
     return value
 
@@ -169,9 +240,9 @@ def check_one_of(value, name, options, *, owner=None):
     ValueError: The 'pooling' parameter must be one of ['mean', 'cls']. Got 'max' ...
     """
     if not isinstance(value, str) or value not in options:
+        expected = f"one of {list(options)}"
         raise ValueError(
-            f"{_parameter(name, owner)} must be one of {list(options)}. Got "
-            f"{_describe(value)} instead."
+            invalid_parameter_message(name, expected, describe(value), owner=owner)
         )
     return value
 
@@ -205,13 +276,30 @@ def check_bool(value, name, *, owner=None):
     """
     if not isinstance(value, bool | np.bool_):
         raise TypeError(
-            f"{_parameter(name, owner)} must be a bool. Got {_describe(value)} "
-            "instead."
+            invalid_parameter_message(name, "a bool", describe(value), owner=owner)
         )
     return value
 
 
-def _is_pair(item):
+def is_pair(item):
+    """Return whether ``item`` is a sentence pair: a tuple or list of two strings.
+
+    Parameters
+    ----------
+    item : object
+        One item of a sequence of texts.
+
+    Returns
+    -------
+    answer : bool
+
+    Examples
+    --------
+    >>> is_pair(("a premise", "a hypothesis"))
+    True
+    >>> is_pair("a text"), is_pair(("a", "b", "c"))
+    (False, False)
+    """
     return (
         isinstance(item, tuple | list)
         and len(item) == 2
@@ -257,7 +345,7 @@ def check_texts(X, name="X", allow_empty_strings=False):
     if isinstance(X, str | bytes):
         raise TypeError(
             f"The '{name}' parameter must be a sequence of texts, not a single "
-            f"string. Got {_describe(X)}; wrap it in a list: [text]."
+            f"string. Got {describe(X)}; wrap it in a list: [text]."
         )
     if isinstance(X, Mapping | Set) or not (
         hasattr(X, "__len__") and hasattr(X, "__getitem__")
@@ -291,18 +379,18 @@ def check_texts(X, name="X", allow_empty_strings=False):
     for position, item in enumerate(items):
         if isinstance(item, str):
             parts = (item,)
-        elif _is_pair(item):
+        elif is_pair(item):
             parts = item
         else:
             raise TypeError(
                 f"The '{name}' parameter must hold strings or (text, text_pair) "
                 f"tuples of strings. Got {type(item).__name__} "
-                f"{_describe(item)} at index {position} instead."
+                f"{describe(item)} at index {position} instead."
             )
         if not allow_empty_strings and any(part.strip() == "" for part in parts):
             raise ValueError(
                 f"The '{name}' parameter must not contain empty texts. Got "
-                f"{_describe(item)} at index {position}; drop or fill it first."
+                f"{describe(item)} at index {position}; drop or fill it first."
             )
     return X
 
@@ -338,17 +426,10 @@ def check_random_state_param(value, name="random_state", *, owner=None):
     ...
     ValueError: The 'random_state' parameter of ActiveLearner must be None, an int ...
     """
-    if value is None or isinstance(value, np.random.RandomState):
-        return value
-    if (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool | np.bool_)
-        and 0 <= value <= 2**32 - 1
-    ):
+    if is_random_state_like(value):
         return value
     raise ValueError(
-        f"{_parameter(name, owner)} must be None, an int in [0, 2**32 - 1] or a "
-        f"numpy RandomState instance. Got {_describe(value)} instead."
+        invalid_parameter_message(name, RANDOM_STATE_LIKE, describe(value), owner=owner)
     )
 
 
@@ -358,8 +439,7 @@ def _plain(value):
 
 def _positions(positions, values, limit=5):
     shown = [
-        f"{_describe(_plain(values[i]), 30)} at position {i}"
-        for i in positions[:limit]
+        f"{describe(_plain(values[i]), 30)} at position {i}" for i in positions[:limit]
     ]
     more = len(positions) - limit
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
@@ -463,7 +543,7 @@ def check_labels(y, n_samples=None, *, name="y", like=None):
     ):
         raise TypeError(
             f"The '{name}' parameter must be a 1-d array-like of labels, one per "
-            f"text (a list, 1-d array or pandas Series). Got {_describe(y)} "
+            f"text (a list, 1-d array or pandas Series). Got {describe(y)} "
             f"({type(y).__name__}) instead."
         )
     try:
@@ -471,7 +551,7 @@ def check_labels(y, n_samples=None, *, name="y", like=None):
     except ValueError as error:
         raise ValueError(
             f"The '{name}' parameter must be a 1-d array-like of labels. Got "
-            f"{_describe(y)}, which is not rectangular ({error})."
+            f"{describe(y)}, which is not rectangular ({error})."
         ) from None
     if values.ndim != 1:
         raise ValueError(
@@ -519,7 +599,7 @@ def check_labels(y, n_samples=None, *, name="y", like=None):
     expected = sorted(set(_kinds(like).tolist()))
     if present and expected and present != expected:
         classes = np.unique(like)
-        shown = _describe(classes.tolist(), 40)
+        shown = describe(classes.tolist(), 40)
         raise ValueError(
             f"The '{name}' parameter must hold labels of the same type as the "
             f"labels given so far ({_KIND_NAMES[expected[0]]}: {shown}): a new "
@@ -552,7 +632,7 @@ def check_n_instances(n_instances, n_available, name="n_instances"):
     if isinstance(n_instances, bool) or not isinstance(n_instances, numbers.Integral):
         raise TypeError(
             f"The '{name}' parameter must be an int in [1, {n_available}]. "
-            f"Got {_describe(n_instances)} instead."
+            f"Got {describe(n_instances)} instead."
         )
     if n_instances < 1:
         raise ValueError(
@@ -616,7 +696,37 @@ def check_probabilities(proba, n_samples=None, name="predict_proba", atol=1e-3):
     return np.clip(proba, 0.0, 1.0)
 
 
-def _check_fitted(classifier, name):
+def check_fitted(classifier, name):
+    """Check that ``classifier`` has ``predict_proba`` and, if it can tell, is fitted.
+
+    Unlike :func:`sklearn.utils.validation.check_is_fitted`, it accepts
+    objects that are not scikit-learn estimators (they are assumed fitted)
+    and looks inside wrappers such as modAL's ``ActiveLearner``, which keep
+    the model in ``estimator``.
+
+    Parameters
+    ----------
+    classifier : object
+        The classifier a strategy is about to query.
+    name : str
+        The parameter name used in the error messages.
+
+    Raises
+    ------
+    TypeError
+        If ``classifier`` has no ``predict_proba`` method.
+    sklearn.exceptions.NotFittedError
+        If ``classifier`` (or the estimator it wraps) is a scikit-learn
+        estimator that is not fitted yet.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> check_fitted(LogisticRegression(), "classifier")
+    Traceback (most recent call last):
+    ...
+    sklearn.exceptions.NotFittedError: The 'classifier' parameter must be a fitted ...
+    """
     if not hasattr(classifier, "predict_proba"):
         raise TypeError(
             f"The '{name}' parameter must have a 'predict_proba' method. Got "
@@ -656,7 +766,7 @@ def predict_proba_checked(classifier, X, name="classifier"):
     -------
     proba : ndarray of shape (len(X), n_classes), dtype=float64
     """
-    _check_fitted(classifier, name)
+    check_fitted(classifier, name)
     proba = classifier.predict_proba(X)
     return check_probabilities(
         proba, n_samples=len(X), name=f"{type(classifier).__name__}.predict_proba"

@@ -19,31 +19,46 @@ import threading
 import time
 from pathlib import Path
 
+from ..presets import PRESETS, preset_display_name
 from ..session import SessionBusyError
 from ..session._why import MEASURE_NAMES, percent, why_sentence
 from ._diff import changed_tokens
 
-__all__ = ["Backend", "LabelingError"]
+__all__ = ["Backend", "LabelingError", "strategy_display_name"]
 
 #: Seconds after which the open batch's progress is read again in full, to
 #: count the labels given by other processes (``allsh-label annotate``, an
 #: import) meanwhile.
 RESYNC_SECONDS = 30.0
 
-#: How the page names the session's strategies.
-STRATEGY_NAMES = {
-    "allsh": "ALLSH",
-    "allsh-wca": "ALLSH (worst case over copies, WCA)",
-    "allsh-cl": "ALLSH + CL",
-    "allsh-balanced": "ALLSH (class-balanced)",
-    "entropy": "Entropy sampling",
-    "margin": "Margin sampling",
-    "least-confidence": "Least-confidence sampling",
-    "random": "Random sampling",
-    "cal": "CAL",
-    "badge": "BADGE",
-    "python": "The session's strategy",
-}
+#: How the page names a strategy object given by the user (the session's
+#: ``strategy="python"``).
+PYTHON_STRATEGY_NAME = "The session's strategy"
+
+
+def strategy_display_name(strategy):
+    """How the page names a session's strategy.
+
+    Parameters
+    ----------
+    strategy : str
+        The session's strategy: a name of :data:`allsh_sklearn.presets.PRESETS`
+        or ``"python"`` (a strategy object given by the user).
+
+    Returns
+    -------
+    name : str
+        The preset's display name
+        (:func:`allsh_sklearn.presets.preset_display_name`),
+        :data:`PYTHON_STRATEGY_NAME`, or ``strategy`` itself for any other
+        name.
+    """
+    if strategy == "python":
+        return PYTHON_STRATEGY_NAME
+    if strategy in PRESETS:
+        return preset_display_name(strategy)
+    return strategy
+
 
 #: The names of the divergences in the explanations.
 DIVERGENCE_NAMES = MEASURE_NAMES
@@ -295,7 +310,7 @@ class Backend:
         """
         if item.batch is None:
             return None
-        strategy = STRATEGY_NAMES.get(self.strategy, self.strategy)
+        strategy = strategy_display_name(self.strategy)
         explanation = item.explanation
         proba = (
             None

@@ -1,17 +1,27 @@
 """``allsh-label serve``: the arguments and the runner the CLI plugs in.
 
-A command plugin of ``allsh-label`` (see
-:data:`allsh_sklearn.session._cli.COMMAND_PLUGINS`): ``HELP``,
+A command plugin of ``allsh-label`` (an entry point of the group
+:data:`allsh_sklearn.session._plugins.PLUGIN_GROUP`, declared in
+``pyproject.toml``): ``HELP``,
 ``DESCRIPTION``, :func:`add_arguments` and :func:`run`. The labeling page's
 options live with the page; importing this module does not import the web
 stack.
 """
 
+import contextlib
 import sys
 import textwrap
 import warnings
 
-__all__ = ["add_arguments", "add_serve_arguments", "run", "run_serve"]
+__all__ = [
+    "add_arguments",
+    "add_serve_arguments",
+    "add_server_arguments",
+    "parse_port",
+    "run",
+    "run_serve",
+    "taken_port_as_usage_error",
+]
 
 HELP = "label in a local web page"
 DESCRIPTION = textwrap.fill(
@@ -25,7 +35,8 @@ DESCRIPTION = textwrap.fill(
 )
 
 
-def _port(text):
+def parse_port(text):
+    """``--port``: an integer in [0, 65535] (argparse's ``type``)."""
     import argparse
 
     try:
@@ -37,8 +48,23 @@ def _port(text):
     return value
 
 
-def add_serve_arguments(parser):
-    """Add the ``serve`` options to its subparser (which has ``project``)."""
+def add_server_arguments(parser, *, default_port, remote_help):
+    """Add the options every server command has: ``--host``, ``--port``,
+    ``--allow-remote``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    default_port : int
+        The default of ``--port``.
+    remote_help : str
+        The help of ``--allow-remote`` after "allow a --host other machines
+        can reach": what that opens.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -46,15 +72,36 @@ def add_serve_arguments(parser):
     )
     parser.add_argument(
         "--port",
-        type=_port,
-        default=8000,
-        help="port to listen on (default: 8000; 0 takes a free one)",
+        type=parse_port,
+        default=default_port,
+        help=f"port to listen on (default: {default_port}; 0 takes a free one)",
     )
     parser.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow a --host other machines can reach (the page has no login: "
-        "anyone who reaches it can label)",
+        help=f"allow a --host other machines can reach {remote_help}",
+    )
+    return parser
+
+
+@contextlib.contextmanager
+def taken_port_as_usage_error():
+    """Turn the error of a taken port into a ``ValueError`` (which the CLI
+    prints, exit code 2), leaving every other ``OSError`` as it is."""
+    try:
+        yield
+    except OSError as error:
+        if "Cannot listen" in str(error):
+            raise ValueError(str(error)) from error
+        raise
+
+
+def add_serve_arguments(parser):
+    """Add the ``serve`` options to its subparser (which has ``project``)."""
+    add_server_arguments(
+        parser,
+        default_port=8000,
+        remote_help="(the page has no login: anyone who reaches it can label)",
     )
     parser.add_argument(
         "--allowed-hosts",
@@ -100,21 +147,18 @@ def run_serve(args, out=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RemoteBindWarning)
         try:
-            serve(
-                args.project,
-                host=args.host,
-                port=args.port,
-                allow_remote=args.allow_remote,
-                allowed_hosts=getattr(args, "allowed_hosts", None),
-                out=out,
-            )
+            with taken_port_as_usage_error():
+                serve(
+                    args.project,
+                    host=args.host,
+                    port=args.port,
+                    allow_remote=args.allow_remote,
+                    allowed_hosts=getattr(args, "allowed_hosts", None),
+                    out=out,
+                )
         except ImportError as error:
             print(f"allsh-label serve: error: {error}", file=sys.stderr)
             return 1
-        except OSError as error:
-            if "Cannot listen" in str(error):
-                raise ValueError(str(error)) from error
-            raise
     return 0
 
 

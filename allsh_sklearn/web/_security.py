@@ -61,6 +61,43 @@ def is_loopback(host):
     )
 
 
+def require_loopback(host, allow_remote, *, risk, when="on a network you trust"):
+    """Refuse a non-local ``host`` unless ``allow_remote``: every server's rule.
+
+    Parameters
+    ----------
+    host : str
+        The address a server is asked to listen on.
+    allow_remote : bool
+        Explicit consent to listen on an address other machines can reach.
+    risk : str
+        What anyone who reaches the server could do (a sentence), for the
+        error.
+    when : str, default="on a network you trust"
+        When to pass ``allow_remote=True``, for the error.
+
+    Returns
+    -------
+    remote : bool
+        Whether other machines can reach the address.
+
+    Raises
+    ------
+    ValueError
+        If ``host`` is not a loopback address and ``allow_remote`` is False.
+    """
+    if is_loopback(host):
+        return False
+    if not allow_remote:
+        raise ValueError(
+            f"The 'host' parameter must be a loopback address (127.0.0.1, ::1 or "
+            f"localhost) unless remote access is allowed explicitly; got "
+            f"{host!r}. {risk} Pass allow_remote=True (--allow-remote on the "
+            f"command line) only {when}."
+        )
+    return True
+
+
 def check_bind_address(host, allow_remote=False):
     """Refuse a non-local ``host`` unless ``allow_remote``; warn when allowed.
 
@@ -84,22 +121,18 @@ def check_bind_address(host, allow_remote=False):
     ...
     ValueError: The 'host' parameter must be a loopback address ...
     """
-    if is_loopback(host):
-        return
-    if not allow_remote:
-        raise ValueError(
-            f"The 'host' parameter must be a loopback address (127.0.0.1, ::1 or "
-            f"localhost) unless remote access is allowed explicitly; got "
-            f"{host!r}. The page has no login: anyone who reaches it can label. "
-            f"Pass allow_remote=True (--allow-remote on the command line) only on a "
-            f"network you trust."
+    if require_loopback(
+        host,
+        allow_remote,
+        risk="The page has no login: anyone who reaches it can label.",
+    ):
+        warnings.warn(
+            f"Serving the labeling page on {host!r}, an address other machines "
+            f"can reach; the page has no login, so anyone who reaches it can "
+            f"label.",
+            RemoteBindWarning,
+            stacklevel=2,
         )
-    warnings.warn(
-        f"Serving the labeling page on {host!r}, an address other machines can "
-        f"reach; the page has no login, so anyone who reaches it can label.",
-        RemoteBindWarning,
-        stacklevel=2,
-    )
 
 
 def host_name(value):

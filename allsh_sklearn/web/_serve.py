@@ -1,8 +1,15 @@
-"""Start the labeling page: ``serve`` (blocking) and ``BackgroundServer``."""
+"""Start the labeling page: ``serve`` (blocking) and ``BackgroundServer``.
+
+The pieces every server of the package starts with are here, once:
+:func:`check_port`, :func:`bind_socket`, :func:`server_url` and
+:class:`Server` (uvicorn in the foreground until Ctrl-C, or in a thread);
+the Label Studio backend (:mod:`allsh_sklearn.labelstudio`) uses them too.
+"""
 
 import socket
 import sys
 import threading
+import time
 
 from ._security import (
     LOOPBACK_NAMES,
@@ -11,7 +18,15 @@ from ._security import (
     is_loopback,
 )
 
-__all__ = ["BackgroundServer", "create_app", "serve"]
+__all__ = [
+    "BackgroundServer",
+    "Server",
+    "bind_socket",
+    "check_port",
+    "create_app",
+    "serve",
+    "server_url",
+]
 
 #: The distributions that provide the modules the page imports, when their
 #: names differ (``pip install`` takes the distribution's name).
@@ -86,7 +101,33 @@ def create_app(
     )
 
 
-def _bind(host, port):
+def check_port(port):
+    """Refuse a port that is not an integer in [0, 65535] (0: any free one).
+
+    Raises
+    ------
+    ValueError
+        Naming the ``port`` parameter and what it got.
+    """
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ValueError(
+            f"The 'port' parameter must be an integer in [0, 65535]. Got {port!r} "
+            "instead."
+        )
+
+
+def bind_socket(host, port):
+    """A TCP socket listening on ``host:port``, for :class:`Server`.
+
+    Raises
+    ------
+    ValueError
+        ``port`` is not an integer in [0, 65535].
+    OSError
+        The port is taken; the message starts with "Cannot listen on" and
+        says how to choose another.
+    """
+    check_port(port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named explicitly: asyncio turns Nagle's algorithm off
     # (TCP_NODELAY) only on connections whose socket says TCP; with proto 0
@@ -106,23 +147,108 @@ def _bind(host, port):
     return sock
 
 
-def _url(host, sock):
-    port = sock.getsockname()[1]
+def server_url(host, port):
+    """``http://host:port``, an IPv6 address in brackets (no trailing slash)."""
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    return f"http://{shown}:{port}"
 
 
-def _server(app, sock, log_level):
-    import uvicorn
+class Server:
+    """A uvicorn server of an ASGI application on a socket bound at once.
 
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    return uvicorn.Server(config)
+    The one way the labeling page and the Label Studio backend are served:
+    in the foreground until Ctrl-C (:meth:`run`), or in a background thread
+    (:meth:`start`, :meth:`stop`).
+
+    Parameters
+    ----------
+    app : ASGI application
+    host : str
+        The address to listen on (checked by the caller).
+    port : int
+        0 takes any free one.
+    log_level : str, default="warning"
+        uvicorn's log level.
+    name : str, default="allsh-web"
+        The background thread's name.
+
+    Attributes
+    ----------
+    socket : socket.socket
+        The listening socket.
+    port : int
+        The port it listens on (the free one chosen for port 0).
+    uvicorn : uvicorn.Server
+        The server itself (its ``server_state`` holds the connections).
+    """
+
+    def __init__(self, app, host, port, *, log_level="warning", name="allsh-web"):
+        self.socket = bind_socket(host, port)
+        self.port = self.socket.getsockname()[1]
+        self.name = name
+        import uvicorn
+
+        config = uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self.uvicorn = uvicorn.Server(config)
+        self._thread = None
+
+    @property
+    def started(self):
+        """Whether the server accepts requests."""
+        return self.uvicorn.started
+
+    def run(self):
+        """Serve in this thread until asked to exit or interrupted.
+
+        Ctrl-C (SIGINT) or SIGTERM: uvicorn catches the signal while it
+        serves, stops within two seconds, then raises the signal again, so
+        that Ctrl-C reaches the caller as ``KeyboardInterrupt`` once the
+        server has stopped. The socket is closed in every case.
+        """
+        try:
+            self.uvicorn.run(sockets=[self.socket])
+        finally:
+            self.socket.close()
+
+    def wait_started(self, timeout):
+        """Wait until the server accepts requests; False if it ended or
+        ``timeout`` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        while not self.uvicorn.started:
+            thread_ended = self._thread is not None and not self._thread.is_alive()
+            if thread_ended or time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def start(self, timeout):
+        """Serve in a daemon thread; whether it accepts requests within
+        ``timeout`` seconds."""
+        self._thread = threading.Thread(
+            target=self.uvicorn.run,
+            kwargs={"sockets": [self.socket]},
+            name=self.name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self.wait_started(timeout)
+
+    def exit(self):
+        """Ask the server to stop (from any thread); :meth:`run` returns."""
+        self.uvicorn.should_exit = True
+
+    def stop(self, timeout=10):
+        """Stop a server started with :meth:`start`; close its socket."""
+        self.exit()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.socket.close()
 
 
 def serve(
@@ -180,11 +306,7 @@ def serve(
     """
     check_bind_address(host, allow_remote)
     hosts = allowed_hosts_for(host, allowed_hosts)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise ValueError(
-            f"The 'port' parameter must be an integer in [0, 65535]. Got {port!r} "
-            "instead."
-        )
+    check_port(port)
     out = sys.stdout if out is None else out
     app = create_app(
         project,
@@ -192,8 +314,9 @@ def serve(
         secret_key=secret_key,
         busy_timeout=busy_timeout,
     )
-    sock = _bind(host, port)
-    print(f"Labeling page of {app.state.backend.path} at {_url(host, sock)}", file=out)
+    server = Server(app, host, port, log_level=log_level)
+    url = server_url(host, server.port)
+    print(f"Labeling page of {app.state.backend.path} at {url}/", file=out)
     if allowed_hosts:
         print(f"It answers to the host names {', '.join(hosts)}.", file=out)
     elif not is_loopback(host):
@@ -204,11 +327,9 @@ def serve(
         )
     print("Press Ctrl-C to stop; every label is saved when it is given.", file=out)
     out.flush()
-    server = _server(app, sock, log_level)
     try:
-        server.run(sockets=[sock])
+        server.run()
     finally:
-        sock.close()
         app.state.retrain_job.join(timeout=0)
         app.state.executor.shutdown(wait=True)
 
@@ -260,33 +381,18 @@ class BackgroundServer:
             secret_key=secret_key,
             busy_timeout=busy_timeout,
         )
-        self._sock = _bind(host, port)
-        self.url = _url(host, self._sock)
-        self._server = _server(self.app, self._sock, "warning")
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
-            name="allsh-web",
-            daemon=True,
-        )
+        self._server = Server(self.app, host, port, name="allsh-web")
+        self.url = f"{server_url(host, self._server.port)}/"
 
     def start(self, timeout=10.0):
         """Start serving; returns once the server accepts requests."""
-        import time
-
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"The labeling page did not start at {self.url}.")
-            time.sleep(0.01)
+        if not self._server.start(timeout):
+            raise RuntimeError(f"The labeling page did not start at {self.url}.")
         return self
 
     def stop(self):
         """Stop serving and wait for a running retraining to finish."""
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._sock.close()
+        self._server.stop(timeout=10)
         self.app.state.retrain_job.join()
         self.app.state.executor.shutdown(wait=True)
 

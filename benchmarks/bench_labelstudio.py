@@ -80,6 +80,7 @@ def make_session(folder, texts, truth, labels, strategy, batch_size):
         table,
         labels=labels,
         id_column="id",
+        classifier="tfidf-lr",
         strategy=strategy,
         batch_size=batch_size,
         audit_fraction=0.1,

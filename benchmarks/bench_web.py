@@ -77,6 +77,8 @@ def prepare(folder, texts, truth, labels, batch_size):
         folder,
         pd.DataFrame({"text": texts}),
         labels=labels,
+        classifier="tfidf-lr",
+        strategy="allsh",
         batch_size=batch_size,
         progress=False,
     )
@@ -164,6 +166,8 @@ def prepare_batch(folder, texts, truth, labels, batch_size):
         folder,
         pd.DataFrame({"text": texts}),
         labels=labels,
+        classifier="tfidf-lr",
+        strategy="allsh",
         batch_size=batch_size,
         progress=False,
     )

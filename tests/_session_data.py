@@ -74,12 +74,15 @@ def write_table(table, path):
 def create_session(folder, table, **params):
     """A session on ``table`` (from :func:`make_pool`) with the tests' defaults.
 
-    Two labels, entropy sampling, batches of 10, ids from the ``id`` column,
-    no audit sample, no progress output; ``params`` override them.
+    Two labels, the ``"tfidf-lr"`` classifier (the session's default before
+    issue 30, which the golden records and many tests were written for),
+    entropy sampling, batches of 10, ids from the ``id`` column, no audit
+    sample, no progress output; ``params`` override them.
     """
     from allsh_sklearn.session import LabelingSession
 
     params.setdefault("labels", LABELS[:2])
+    params.setdefault("classifier", "tfidf-lr")
     params.setdefault("strategy", "entropy")
     params.setdefault("batch_size", 10)
     params.setdefault("id_column", "id")
@@ -101,9 +104,15 @@ def database_rows(folder, sql, parameters=()):
 
 def texts_project(folder, texts, *, labels, batch_size=6, first_batch=True, **params):
     """A project on plain texts (ids from their hashes), closed; its first
-    (random) batch drawn unless ``first_batch=False``. Returns ``folder``."""
+    (random) batch drawn unless ``first_batch=False``. Returns ``folder``.
+
+    ALLSH with the ``"tfidf-lr"`` classifier (the session's defaults before
+    issue 30) unless ``params`` say otherwise: the page's tests check ALLSH's
+    explanations."""
     from allsh_sklearn.session import LabelingSession
 
+    params.setdefault("classifier", "tfidf-lr")
+    params.setdefault("strategy", "allsh")
     session = LabelingSession.create(
         folder,
         pd.DataFrame({"text": texts}),

@@ -449,6 +449,8 @@ def test_screenshots_of_a_session_on_real_reviews(browser, data_home, tmp_path):
         project,
         pd.DataFrame({"text": bunch.data}),
         labels=names,
+        classifier="tfidf-lr",  # ALLSH with the tier the pictures show
+        strategy="allsh",
         batch_size=25,
         audit_fraction=0.2,
         stop_set_size=300,
@@ -542,6 +544,8 @@ def test_screenshot_of_why_a_news_text_was_picked(browser, data_home, tmp_path):
         project,
         pd.DataFrame({"text": texts}),
         labels=names,
+        classifier="tfidf-lr",  # ALLSH with the tier the pictures show
+        strategy="allsh",
         batch_size=20,
         audit_fraction=0.1,
         stop_set_size=300,

@@ -9,6 +9,7 @@ one text at a time. See the user guide's "Labeling your own data".
 """
 
 from ._audit import ClassEstimate, ClassEstimates, accuracy_interval, class_estimates
+from ._create import DEFAULT_CLASSIFIER, DEFAULT_STRATEGY
 from ._errors import (
     EXIT_CODES,
     InputFileError,
@@ -43,6 +44,8 @@ from ._store import DATABASE_NAME, SCHEMA_VERSION
 
 __all__ = [
     "DATABASE_NAME",
+    "DEFAULT_CLASSIFIER",
+    "DEFAULT_STRATEGY",
     "FORMATS",
     "EXIT_CODES",
     "SCHEMA_VERSION",

@@ -25,6 +25,7 @@ import textwrap
 from pathlib import Path
 
 from ._annotate import annotate, print_round
+from ._create import DEFAULT_CLASSIFIER, DEFAULT_STRATEGY
 from ._errors import EXIT_CODES, NotReadyError, SessionError
 from ._formats import FORMATS, guess_format, table_formats
 from ._plugins import COMMAND_PLUGINS, PLUGIN_GROUP, load_plugins
@@ -110,8 +111,9 @@ def _build_parser(plugins):
         description=(
             "Label your own texts with active learning: a crash-safe session "
             "in a project folder picks the texts that teach the model most "
-            "(ALLSH by default), keeps every label in one SQLite database, and "
-            "tells you when more labels stop helping."
+            f"({PRESETS[DEFAULT_STRATEGY].display_name.lower()} by default, "
+            "ALLSH with --strategy allsh), keeps every label in one SQLite "
+            "database, and tells you when more labels stop helping."
         ),
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -149,9 +151,12 @@ def _build_parser(plugins):
     init.add_argument("--format", choices=table_formats())
     from ..models import CLASSIFIERS
 
-    _add_named_choice(init, "--classifier", "tfidf-lr", CLASSIFIERS)
+    _add_named_choice(init, "--classifier", DEFAULT_CLASSIFIER, CLASSIFIERS)
     _add_named_choice(
-        init, "--strategy", "allsh", {n: p.description for n, p in PRESETS.items()}
+        init,
+        "--strategy",
+        DEFAULT_STRATEGY,
+        {n: p.description for n, p in PRESETS.items()},
     )
     init.add_argument(
         "--batch-size", type=_positive_int, default=50, help="default: 50"

@@ -1,9 +1,11 @@
 """Creating a labeling session: its parameters checked, its project folder made.
 
 The body of :meth:`LabelingSession.create
-<allsh_sklearn.session.LabelingSession.create>`, and the stopping rules a
-session gets unless told otherwise (:func:`default_stopping_rules`, which
-``allsh-label init`` starts from).
+<allsh_sklearn.session.LabelingSession.create>`, the classifier and strategy
+a session gets unless told otherwise (:data:`DEFAULT_CLASSIFIER`,
+:data:`DEFAULT_STRATEGY`: the one place they are decided, for ``create`` and
+``allsh-label init`` alike), and its default stopping rules
+(:func:`default_stopping_rules`, which ``allsh-label init`` starts from).
 """
 
 import json
@@ -35,7 +37,25 @@ from ._formats import read_pool
 from ._records import SKIP
 from ._store import DATABASE_NAME, SessionStore
 
-__all__ = ["create_session", "default_stopping_rules"]
+__all__ = [
+    "DEFAULT_CLASSIFIER",
+    "DEFAULT_STRATEGY",
+    "create_session",
+    "default_stopping_rules",
+]
+
+#: The classifier tier of a session created without ``classifier`` (and of
+#: ``allsh-label init`` without ``--classifier``). Chosen by the session
+#: defaults benchmark (benchmarks/bench_session_defaults.py; see the user
+#: guide's session_defaults page): with entropy sampling it stayed close to
+#: the best combination on every task measured (macro-F1), where
+#: ``"tfidf-lr"`` with ALLSH was the worst on imbalanced multi-class data.
+DEFAULT_CLASSIFIER = "tfidf-lr-20k-balanced"
+
+#: The strategy of a session created without ``strategy`` (and of
+#: ``allsh-label init`` without ``--strategy``); see
+#: :data:`DEFAULT_CLASSIFIER` for how it was chosen.
+DEFAULT_STRATEGY = "entropy"
 
 #: The owner the messages name.
 _OWNER = "LabelingSession"

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 from . import _actions, _files, _model_io, _plots, _rounds, _status
-from ._create import create_session
+from ._create import DEFAULT_CLASSIFIER, DEFAULT_STRATEGY, create_session
 from ._engine import Engine
 from ._errors import NotReadyError, SessionError, StorageError
 from ._records import round_info
@@ -106,8 +106,8 @@ class LabelingSession:
         text_column="text",
         pair_column=None,
         id_column=None,
-        classifier="tfidf-lr",
-        strategy="allsh",
+        classifier=DEFAULT_CLASSIFIER,
+        strategy=DEFAULT_STRATEGY,
         batch_size=50,
         initial_size=None,
         audit_fraction=0.0,
@@ -134,14 +134,20 @@ class LabelingSession:
             The second text of sentence pairs.
         id_column : str or None, default=None
             Unique ids; None uses a hash of each text (repeated texts merge).
-        classifier : str or estimator, default="tfidf-lr"
+        classifier : str or estimator, default="tfidf-lr-20k-balanced"
             A tier of :data:`allsh_sklearn.models.TIERS` (``"tfidf-lr"``,
             ``"minilm-frozen"``, ``"minilm"``, ...), or an unfitted
             classifier on raw texts (stored in the session with pickle: its
-            class must be importable when the session is reopened).
-        strategy : str or callable, default="allsh"
+            class must be importable when the session is reopened). The
+            default (:data:`~allsh_sklearn.session.DEFAULT_CLASSIFIER`) was
+            chosen by the session defaults benchmark, see the guide's
+            session_defaults page.
+        strategy : str or callable, default="entropy"
             A name of :data:`allsh_sklearn.presets.PRESETS` or any query
-            strategy of :mod:`allsh_sklearn.strategies` (or your own).
+            strategy of :mod:`allsh_sklearn.strategies` (or your own). The
+            default (:data:`~allsh_sklearn.session.DEFAULT_STRATEGY`) was
+            chosen by the session defaults benchmark, see the guide's
+            session_defaults page; ``strategy="allsh"`` gives ALLSH.
         batch_size : int, default=50
             Texts per batch, audit texts included.
         initial_size : int or None, default=None

@@ -226,6 +226,7 @@ PRESETS = {
         {"score": "rank_mean"},
         "top-b of the mean rank of ALLSH score and entropy (score='rank_mean')",
         label="Ours (rank mean)",
+        display_name="ALLSH ranked with entropy",
     ),
     "allsh-per-change": Preset(
         ALLSH,

@@ -65,6 +65,7 @@ PAGE_NAME_OF = {
     "cal": "CAL",
     "badge": "BADGE",
     "python": "The session's strategy",
+    "allsh-rank-mean": "ALLSH ranked with entropy",  # the session default
 }
 
 

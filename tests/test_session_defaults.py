@@ -15,6 +15,7 @@ from allsh_sklearn.session import (
     LabelingSession,
 )
 from allsh_sklearn.session._cli import main
+from allsh_sklearn.strategies import ALLSH
 
 LABELS = ["negative", "positive"]
 
@@ -64,7 +65,9 @@ def test_create_without_classifier_or_strategy_uses_the_defaults(tmp_path):
     )
     assert session.config["classifier"] == DEFAULT_CLASSIFIER
     assert session.strategy_name == DEFAULT_STRATEGY
-    assert _queried_why(session, truth) == "strategy"  # not ALLSH's explanation
+    # the default is an ALLSH variant: its picks come with ALLSH's explanation
+    expected = "allsh" if PRESETS[DEFAULT_STRATEGY].cls is ALLSH else "strategy"
+    assert _queried_why(session, truth) == expected
     session.close()
     reopened = LabelingSession.open(folder, progress=False)
     try:

@@ -104,14 +104,14 @@ def build_parser():
 def _build_parser(plugins):
     """The argument parser, with the loaded ``plugins`` ({command: plugin})."""
     from .. import __version__
-    from ..presets import PRESETS
+    from ..presets import PRESETS, preset_display_name
 
     parser = argparse.ArgumentParser(
         prog="allsh-label",
         description=(
             "Label your own texts with active learning: a crash-safe session "
             "in a project folder picks the texts that teach the model most "
-            f"({PRESETS[DEFAULT_STRATEGY].display_name.lower()} by default, "
+            f"({preset_display_name(DEFAULT_STRATEGY)} by default, the paper's "
             "ALLSH with --strategy allsh), keeps every label in one SQLite "
             "database, and tells you when more labels stop helping."
         ),

@@ -134,7 +134,7 @@ class LabelingSession:
             The second text of sentence pairs.
         id_column : str or None, default=None
             Unique ids; None uses a hash of each text (repeated texts merge).
-        classifier : str or estimator, default="tfidf-lr-20k-balanced"
+        classifier : str or estimator, default="tfidf-lr-20k"
             A tier of :data:`allsh_sklearn.models.TIERS` (``"tfidf-lr"``,
             ``"minilm-frozen"``, ``"minilm"``, ...), or an unfitted
             classifier on raw texts (stored in the session with pickle: its
@@ -142,7 +142,7 @@ class LabelingSession:
             default (:data:`~allsh_sklearn.session.DEFAULT_CLASSIFIER`) was
             chosen by the session defaults benchmark, see the guide's
             session_defaults page.
-        strategy : str or callable, default="entropy"
+        strategy : str or callable, default="allsh-rank-mean"
             A name of :data:`allsh_sklearn.presets.PRESETS` or any query
             strategy of :mod:`allsh_sklearn.strategies` (or your own). The
             default (:data:`~allsh_sklearn.session.DEFAULT_STRATEGY`) was

@@ -561,48 +561,22 @@ def _import_edges():
     return frozenset(edges)
 
 
+def _architecture_tool():
+    """``tools/architecture_metrics.py``, the figures' tool, loaded from its file."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "tools" / "architecture_metrics.py"
+    spec = importlib.util.spec_from_file_location("architecture_metrics", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _strongly_connected(edges):
-    """The circles of a directed graph: its strongly connected components of
-    two nodes or more, each sorted (Tarjan's algorithm, without recursion)."""
-    graph = {}
-    for source, target in edges:
-        graph.setdefault(source, set()).add(target)
-        graph.setdefault(target, set())
-    index, low, stack, on_stack, circles = {}, {}, [], set(), []
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph[root])))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, successors = work[-1]
-            for successor in successors:
-                if successor not in index:
-                    index[successor] = low[successor] = len(index)
-                    stack.append(successor)
-                    on_stack.add(successor)
-                    work.append((successor, iter(sorted(graph[successor]))))
-                    break
-                if successor in on_stack:
-                    low[node] = min(low[node], index[successor])
-            else:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                if low[node] == index[node]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.append(member)
-                        if member == node:
-                            break
-                    if len(component) > 1:
-                        circles.append(sorted(component))
-    return sorted(circles)
+    """The circles of a directed graph (strongly connected components of two
+    nodes or more, each sorted), found by the architecture tool."""
+    return _architecture_tool().strongly_connected(edges)
 
 
 def _subpackage(module):

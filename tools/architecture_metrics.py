@@ -112,42 +112,24 @@ def _count_nested(modules):
     return count
 
 
-def _circles(edges):
-    """Strongly connected components with more than one module (Tarjan)."""
-    graph = {}
-    for source, target in edges:
-        graph.setdefault(source, set()).add(target)
-        graph.setdefault(target, set())
-    index, low, stack, on_stack, found = {}, {}, [], set(), []
-    counter = [0]
+def strongly_connected(edges):
+    """The circles of a directed graph: its strongly connected components of
+    two nodes or more, each sorted (scipy.sparse.csgraph.connected_components)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def visit(node):
-        index[node] = low[node] = counter[0]
-        counter[0] += 1
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in graph[node]:
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    sys.setrecursionlimit(10_000)
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return sorted(found)
+    edges = list(edges)
+    nodes = sorted({node for edge in edges for node in edge}, key=repr)
+    index = {node: i for i, node in enumerate(nodes)}
+    rows = [index[a] for a, _ in edges]
+    cols = [index[b] for _, b in edges]
+    graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(len(nodes),) * 2)
+    _, component = connected_components(graph, directed=True, connection="strong")
+    members = {}
+    for node, label in zip(nodes, component, strict=True):
+        members.setdefault(label, []).append(node)
+    return sorted(sorted(group) for group in members.values() if len(group) > 1)
 
 
 def measure():
@@ -174,8 +156,8 @@ def measure():
         "large_modules": {
             n: s for n, s in sorted(sizes.items(), key=lambda x: -x[1]) if s > LARGE
         },
-        "circles_module_level": _circles(real(top_edges)),
-        "circles_any_import": _circles(real(all_edges)),
+        "circles_module_level": strongly_connected(real(top_edges)),
+        "circles_any_import": strongly_connected(real(all_edges)),
         "cross_module_underscore_imports": sorted(set(private)),
         "imports_inside_functions": nested,
     }

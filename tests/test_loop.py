@@ -561,6 +561,7 @@ def _import_edges():
     return frozenset(edges)
 
 
+@functools.cache
 def _architecture_tool():
     """``tools/architecture_metrics.py``, the figures' tool, loaded from its file."""
     import importlib.util

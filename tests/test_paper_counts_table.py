@@ -1,0 +1,86 @@
+"""The opening table's tool (``tools/paper_counts_table.py``, issue 29 item 9)."""
+
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+from scipy import stats
+
+
+@pytest.fixture(scope="module")
+def tool():
+    path = pathlib.Path(__file__).parents[1] / "tools" / "paper_counts_table.py"
+    spec = importlib.util.spec_from_file_location("paper_counts_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record(task, strategy, seed, accuracy, labels):
+    return {
+        "config": {
+            "task": task,
+            "classifier": "minilm-fast",
+            "pool_size": 10000,
+            "test_size": 872,
+            "initial_size": 0.001,
+            "batch_size": 50,
+            "minilm_train_steps": 200,
+            "strategy": strategy,
+            "seed": seed,
+            "budgets": [labels],
+        },
+        "at_budget": {str(labels): {"test": accuracy}},
+        "checkpoints": {str(labels): labels},
+        "curve": [[labels, {"test": accuracy}]],
+        "run_id": f"{task}|{strategy}|{seed}",
+    }
+
+
+def _write(tmp_path, records):
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
+def test_rows_pair_seeds_and_match_ttest_rel(tool, tmp_path):
+    random = [0.70, 0.72, 0.75, 0.71, 0.73]
+    allsh = [0.74, 0.75, 0.77, 0.74, 0.78]  # a clear win
+    badge = [0.71, 0.71, 0.76, 0.70, 0.74]  # no difference
+    records = [
+        _record("sst2", name, seed, score, 606)
+        for name, scores in (("random", random), ("allsh", allsh), ("badge", badge))
+        for seed, score in enumerate(scores)
+    ]
+    lines = tool.opening_table(_write(tmp_path, records))
+    row = next(line for line in lines if line.startswith("| SST-2 "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    headers = [c.strip() for c in lines[0].strip("|").split("|")]
+    by_header = dict(zip(headers, cells, strict=True))
+    assert by_header["random"] == f"{100 * np.mean(random):.2f} (5 seeds)"
+
+    low, high = stats.ttest_rel(allsh, random).confidence_interval()
+    difference = 100 * (np.mean(allsh) - np.mean(random))
+    assert by_header["ALLSH"] == (
+        f"**{difference:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}]**"
+    )
+    assert by_header["BADGE"].startswith("+")  # not bold: the interval has 0
+    assert by_header["entropy"] == ""
+    assert by_header["paper: ALLSH, + CL"] == "+1.86, +2.26"
+
+
+def test_datasets_without_runs_say_so_and_few_seeds_are_marked(tool, tmp_path):
+    records = [
+        _record("ag_news", name, seed, score, 114)
+        for name, scores in (("random", [0.8, 0.82, 0.81]), ("allsh", [0.78, 0.8, 0.8]))
+        for seed, score in enumerate(scores)
+    ]
+    lines = tool.opening_table(_write(tmp_path, records))
+    ag_news = next(line for line in lines if line.startswith("| AG News "))
+    assert "(n=3)" in ag_news and "(3 seeds)" in ag_news
+    for name in ("SST-2", "IMDB", "QNLI", "QQP"):
+        row = next(line for line in lines if line.startswith(f"| {name} "))
+        assert "not run yet" in row
+        assert row.count("|") == lines[0].count("|")

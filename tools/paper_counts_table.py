@@ -1,0 +1,119 @@
+"""The opening table of the results page and the README (issue 29, item 9).
+
+Per dataset, at the paper's absolute label count (its 1% budget), random
+sampling's accuracy, each strategy's paired difference from random with its
+95% t interval (:func:`allsh_sklearn.evaluation.compare_strategies`), and
+the paper's margin beside it. Made from the runs of
+``tools/run_paper_counts.sh`` (``results/paper_counts/runs.jsonl``); a
+dataset without runs says so, a cell shows how many seeds it pairs when
+fewer than 5.
+
+Run::
+
+    python tools/paper_counts_table.py                    # Markdown on stdout
+    python tools/paper_counts_table.py results/paper_counts/runs.jsonl
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from allsh_sklearn.evaluation import compare_strategies, read_runs
+
+#: The datasets of the paper's Table 2, their 1% label counts and the
+#: paper's margins over random there (ALLSH, ALLSH + CL), in points.
+PAPER = {
+    "sst2": ("SST-2", 606, (1.86, 2.26)),
+    "ag_news": ("AG News", 114, (2.99, 3.14)),
+    "imdb": ("IMDB", 225, (9.33, 11.67)),
+    "qnli": ("QNLI", 995, (2.11, 2.59)),
+    "qqp": ("QQP", 3270, (1.65, 2.00)),
+}
+
+#: The columns, in order: strategy spec and heading.
+STRATEGIES = (
+    ("entropy", "entropy"),
+    ("badge", "BADGE"),
+    ("cal", "CAL"),
+    ("allsh", "ALLSH"),
+    ("allsh-cl", "ALLSH + CL"),
+    ("allsh-per-query", "ALLSH, copies per query"),
+)
+
+
+def _cell(row):
+    """``+1.23 [+0.45, +2.01]``, bold where the interval excludes 0."""
+    if row is None or not np.isfinite(row["ci_low"]):
+        return ""
+    text = f"{row['difference']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
+    if row["ci_low"] > 0 or row["ci_high"] < 0:
+        text = f"**{text}**"
+    if row["n"] < 5:
+        text += f" (n={int(row['n'])})"
+    return text
+
+
+def opening_table(path):
+    """The opening table's Markdown lines from a runs file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``runs.jsonl`` of the runner.
+
+    Returns
+    -------
+    lines : list of str
+    """
+    records = read_runs(path)
+    header = (
+        "| dataset | labels | random | "
+        + " | ".join(title for _, title in STRATEGIES)
+        + " | paper: ALLSH, + CL |"
+    )
+    lines = [header, "|---" * (4 + len(STRATEGIES)) + "|"]
+    for task, (name, count, margins) in PAPER.items():
+        mine = [
+            r
+            for r in records
+            if r["config"]["task"] == task and str(count) in r.get("at_budget", {})
+        ]
+        paper = f"+{margins[0]:.2f}, +{margins[1]:.2f}"
+        strategies = {r["config"]["strategy"] for r in mine}
+        if "random" not in strategies or len(strategies) < 2:
+            blanks = " | " * (len(STRATEGIES) + 1)
+            lines.append(f"| {name} | {count:,} | not run yet{blanks}{paper} |")
+            continue
+        table = compare_strategies(mine, scale=100)
+        table = table[table["n_labels"] == count]
+        rows = {r["strategy"]: r for r in table.to_dict("records")}
+        seeds = int(max(r["n"] for r in rows.values()))
+        random_mean = np.nanmax([r["baseline_mean"] for r in rows.values()])
+        cells = [_cell(rows.get(spec)) for spec, _ in STRATEGIES]
+        lines.append(
+            f"| {name} | {count:,} | {random_mean:.2f} ({seeds} seeds) | "
+            + " | ".join(cells)
+            + f" | {paper} |"
+        )
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "runs",
+        nargs="?",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent
+        / "results"
+        / "paper_counts"
+        / "runs.jsonl",
+        help="the runner's runs.jsonl (default: results/paper_counts/runs.jsonl)",
+    )
+    args = parser.parse_args(argv)
+    print("\n".join(opening_table(args.runs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -61,10 +61,20 @@ def test_mappings_pair_on_the_seeds_both_have():
 def test_sign_count_ties_and_zero_spread():
     result = paired_difference([0.7, 0.8, 0.6, 0.5], [0.6, 0.8, 0.7, 0.4])
     assert (result.wins, result.ties, result.losses) == (2, 1, 1)
-    # every pair the same difference: no spread, a degenerate interval
+    # every pair the same difference: no spread for a t-test; the sign test
+    # decides. Two such pairs (p = 0.5) cannot tell: no interval, no win.
     same = paired_difference([0.75, 0.85], [0.70, 0.80])
-    assert same.ci_low == same.ci_high == pytest.approx(0.05)
-    assert same.p_value == 0.0 and same.verdict == "win"
+    assert np.isnan(same.ci_low) and np.isnan(same.ci_high)
+    assert same.p_value == 0.5 and same.wins == 2
+    assert same.verdict.startswith("no difference detected (2 pairs differ")
+    for method in ("t", "bootstrap"):
+        # six pairs of one sign: p = 2 / 64 < 0.05, a degenerate interval
+        six = paired_difference([0.75] * 6, [0.70] * 6, method=method, random_state=0)
+        assert six.ci_low == six.ci_high == pytest.approx(0.05)
+        assert six.p_value == pytest.approx(2 / 64) and six.verdict == "win"
+        five = paired_difference([0.70] * 5, [0.75] * 5, method=method)
+        assert np.isnan(five.ci_low) and five.p_value == pytest.approx(2 / 32)
+        assert five.verdict.startswith("no difference detected")
     ties = paired_difference([0.7, 0.8], [0.7, 0.8])
     assert ties.p_value == 1.0 and ties.ties == 2
     assert ties.verdict == "no difference detected (resolves ±0.00)"

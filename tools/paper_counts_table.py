@@ -44,8 +44,10 @@ STRATEGIES = (
 
 def _cell(row):
     """``+1.23 [+0.45, +2.01]``, bold where the interval excludes 0."""
-    if row is None or not np.isfinite(row["ci_low"]):
+    if row is None or not np.isfinite(row["difference"]):
         return ""
+    if not np.isfinite(row["ci_low"]):  # equal differences on too few seeds
+        return f"{row['difference']:+.2f} (n={int(row['n'])}, no interval)"
     text = f"{row['difference']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
     if row["ci_low"] > 0 or row["ci_high"] < 0:
         text = f"**{text}**"

@@ -34,12 +34,18 @@ class PairedDifference:
     mean : float
         Mean over the pairs of ``a - b``.
     ci_low : float
-        Lower end of the confidence interval of the mean difference.
+        Lower end of the confidence interval of the mean difference. NaN
+        (and ``ci_high`` too) when every pair differs by the same nonzero
+        amount and the pairs are too few for the exact sign test to exclude
+        0 (fewer than 6 at 95%): with no spread to estimate, the t interval
+        would be a single point.
     ci_high : float
         Upper end of that interval.
     p_value : float
         Two-sided p-value of the paired t-test (``scipy.stats.ttest_rel``),
-        whatever ``method`` gave the interval; 1.0 when every pair is a tie.
+        whatever ``method`` gave the interval; 1.0 when every pair is a tie;
+        when every pair differs by the same nonzero amount, the exact sign
+        test's ``2 / 2**n``.
     n : int
         Number of pairs (seeds both strategies have).
     wins : int
@@ -100,12 +106,20 @@ class PairedDifference:
         verdict : str
             ``"win"`` when ``ci_low > 0``, ``"loss"`` when ``ci_high < 0``,
             otherwise ``"no difference detected (resolves ±X)"`` with
-            ``X = resolution`` to three significant digits.
+            ``X = resolution`` to three significant digits, or, when every
+            pair differs by the same amount on too few pairs for a sign
+            test (no interval), ``"no difference detected (n pairs differ
+            by the same amount: too few to tell)"``.
         """
         if self.ci_low > 0:
             return "win"
         if self.ci_high < 0:
             return "loss"
+        if math.isnan(self.ci_low):
+            return (
+                f"no difference detected ({self.n} pairs differ by the same "
+                "amount: too few to tell)"
+            )
         return f"no difference detected (resolves ±{_digits(self.resolution)})"
 
     def scaled(self, factor):
@@ -379,8 +393,11 @@ def paired_difference(
     if std > 0:
         t_statistic = mean / (std / math.sqrt(n))
         p_value = float(2 * stats.t.sf(abs(t_statistic), df))
-    else:  # every pair differs by the same amount: no spread at all
-        p_value = 1.0 if mean == 0 else 0.0
+    else:
+        # Every pair differs by the same amount (scores on a small test set
+        # are coarse): the t-test has no spread to estimate. The exact sign
+        # test is what the pairs show: n pairs of one sign, p = 2 / 2**n.
+        p_value = 1.0 if mean == 0 else min(1.0, 2.0 * 0.5**n)
     if method == "t":
         half_width = stats.t.ppf((1 + confidence) / 2, df) * std / math.sqrt(n)
         ci_low, ci_high = mean - half_width, mean + half_width
@@ -389,6 +406,9 @@ def paired_difference(
         means = differences[rng.randint(0, n, size=(n_resamples, n))].mean(axis=1)
         alpha = 1 - confidence
         ci_low, ci_high = np.percentile(means, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    if std == 0 and mean != 0 and p_value >= 1 - confidence:
+        # Too few equal differences for the sign test: no interval.
+        ci_low = ci_high = math.nan
     return PairedDifference(
         mean=mean,
         ci_low=float(ci_low),

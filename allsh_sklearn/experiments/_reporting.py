@@ -22,6 +22,7 @@ Everything is written atomically; matplotlib runs on the Agg backend.
 """
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -397,10 +398,11 @@ def _cell(result, versus="", n_seeds=None):
     if verdict in ("win", "loss"):
         verdict = f"**{verdict}**"
     n = f", n={result.n}" if n_seeds is None or result.n < n_seeds else ""
-    return (
-        f"{result.mean:+.2f} [{result.ci_low:+.2f}, {result.ci_high:+.2f}]"
-        f"{versus}{n}: {verdict}"
-    )
+    if math.isnan(result.ci_low):  # equal differences on too few seeds
+        interval = "(no interval)"
+    else:
+        interval = f"[{result.ci_low:+.2f}, {result.ci_high:+.2f}]"
+    return f"{result.mean:+.2f} {interval}{versus}{n}: {verdict}"
 
 
 def verdict_table(cells, strategies, budgets, setting, reference=None):

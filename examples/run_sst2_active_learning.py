@@ -16,11 +16,14 @@ and its 95% confidence interval (:func:`allsh_sklearn.evaluation.paired_differen
 What is scaled down to make it fit on 2 cores: the pool (10,000 of the
 60,614 phrases), the batch (200 texts per query instead of the paper's 50,
 so 3 queries instead of 12) and the seeds (3; ``--seeds 0 1 2 3 4`` for
-the results page's 5). Measured on this 2-core machine while other jobs
-shared it (load average about 4): encoding the pool with the frozen trunk
-about 5 minutes, then about 2 minutes per random run; the ALLSH runs,
-which also score a copy of every text, were not timed to the end, so the
-15-minute target is not shown yet. The full-size tables are made by
+the results page's 5). The whole job took 6 min 44 s on this 2-core
+machine with nothing else running and an empty cache (the pool's trunk
+outputs and copies made in the run; ``results/benchmarks/main_job_timing.txt``).
+With these 3 seeds and batches of 200 it ended with ALLSH - random = -0.88
+[-3.79, +2.03]: no difference detected. With the paper's batches of 50 and
+5 seeds (``tools/run_paper_counts.sh sst2``, about 10 minutes of one core
+per seed for the two strategies) ALLSH wins, +1.49 [+0.48, +2.50]: the
+results page's opening table. The full-size tables are made by
 ``allsh-experiment`` (see the results page).
 
 ``--classifier tfidf-lr`` uses TF-IDF + logistic regression instead (a few

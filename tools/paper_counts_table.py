@@ -12,6 +12,7 @@ Run::
 
     python tools/paper_counts_table.py                    # Markdown on stdout
     python tools/paper_counts_table.py results/paper_counts/runs.jsonl
+    python tools/paper_counts_table.py --strategies entropy badge cal allsh allsh-cl
 """
 
 import argparse
@@ -56,25 +57,33 @@ def _cell(row):
     return text
 
 
-def opening_table(path):
+def opening_table(path, strategies=None):
     """The opening table's Markdown lines from a runs file.
 
     Parameters
     ----------
     path : str or Path
         A ``runs.jsonl`` of the runner.
+    strategies : sequence of str or None, default=None
+        The strategy specs of the columns, among those of
+        :data:`STRATEGIES` (None: all of them).
 
     Returns
     -------
     lines : list of str
     """
     records = read_runs(path)
+    columns = [
+        (spec, title)
+        for spec, title in STRATEGIES
+        if strategies is None or spec in strategies
+    ]
     header = (
         "| dataset | labels | random | "
-        + " | ".join(title for _, title in STRATEGIES)
+        + " | ".join(title for _, title in columns)
         + " | paper: ALLSH, + CL |"
     )
-    lines = [header, "|---" * (4 + len(STRATEGIES)) + "|"]
+    lines = [header, "|---" * (4 + len(columns)) + "|"]
     for task, (name, count, margins) in PAPER.items():
         mine = [
             r
@@ -84,7 +93,7 @@ def opening_table(path):
         paper = f"+{margins[0]:.2f}, +{margins[1]:.2f}"
         strategies = {r["config"]["strategy"] for r in mine}
         if "random" not in strategies or len(strategies) < 2:
-            blanks = " | " * (len(STRATEGIES) + 1)
+            blanks = " | " * (len(columns) + 1)
             lines.append(f"| {name} | {count:,} | not run yet{blanks}{paper} |")
             continue
         table = compare_strategies(mine, scale=100)
@@ -92,7 +101,7 @@ def opening_table(path):
         rows = {r["strategy"]: r for r in table.to_dict("records")}
         seeds = int(max(r["n"] for r in rows.values()))
         random_mean = np.nanmax([r["baseline_mean"] for r in rows.values()])
-        cells = [_cell(rows.get(spec)) for spec, _ in STRATEGIES]
+        cells = [_cell(rows.get(spec)) for spec, _ in columns]
         lines.append(
             f"| {name} | {count:,} | {random_mean:.2f} ({seeds} seeds) | "
             + " | ".join(cells)
@@ -113,8 +122,15 @@ def main(argv=None):
         / "runs.jsonl",
         help="the runner's runs.jsonl (default: results/paper_counts/runs.jsonl)",
     )
+    parser.add_argument(
+        "--strategies",
+        nargs="+",
+        choices=[spec for spec, _ in STRATEGIES],
+        default=None,
+        help="the columns (default: all)",
+    )
     args = parser.parse_args(argv)
-    print("\n".join(opening_table(args.runs)))
+    print("\n".join(opening_table(args.runs, args.strategies)))
 
 
 if __name__ == "__main__":

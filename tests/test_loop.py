@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _tools import load_tool
 from _toy_models import synthetic_texts
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -561,17 +562,9 @@ def _import_edges():
     return frozenset(edges)
 
 
-@functools.cache
 def _architecture_tool():
     """``tools/architecture_metrics.py``, the figures' tool, loaded from its file."""
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).parents[1] / "tools" / "architecture_metrics.py"
-    spec = importlib.util.spec_from_file_location("architecture_metrics", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("architecture_metrics")
 
 
 def _strongly_connected(edges):

@@ -1,21 +1,16 @@
 """The opening table's tool (``tools/paper_counts_table.py``, issue 29 item 9)."""
 
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
+from _tools import load_tool
 from scipy import stats
 
 
 @pytest.fixture(scope="module")
 def tool():
-    path = pathlib.Path(__file__).parents[1] / "tools" / "paper_counts_table.py"
-    spec = importlib.util.spec_from_file_location("paper_counts_table", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("paper_counts_table")
 
 
 def _record(task, strategy, seed, accuracy, labels):

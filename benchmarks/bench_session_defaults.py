@@ -784,7 +784,9 @@ def write_curves(runs, folder, metric="macro_f1"):
     return written
 
 
-def report(output, checkpoints=CHECKPOINTS, at=800, seeds=None):
+def report(
+    output, checkpoints=CHECKPOINTS, at=800, seeds=None, classifiers=None, table=None
+):
     """Write the table and the curves of the finished runs; print the table.
 
     Parameters
@@ -798,19 +800,28 @@ def report(output, checkpoints=CHECKPOINTS, at=800, seeds=None):
     seeds : sequence of int or None, default=None
         Only the runs of these seeds (None: every finished run), so that
         every combination is compared on the same labeled sets.
+    classifiers : sequence of str or None, default=None
+        Only the runs of these tiers (None: every tier).
+    table : str or None, default=None
+        The table's file name in ``output``; None: ``table.md``, with the
+        curves. With another name only the table is written, so that a
+        selection of the runs does not replace the whole benchmark's
+        curves.
     """
     runs = Benchmark(output).finished()
     if seeds is not None:
-        wanted = set(seeds)
-        runs = {key: r for key, r in runs.items() if r["seed"] in wanted}
+        runs = {key: r for key, r in runs.items() if r["seed"] in set(seeds)}
+    if classifiers is not None:
+        runs = {k: r for k, r in runs.items() if r["classifier"] in set(classifiers)}
     if not runs:
         print(f"no finished runs in {output}")
         return
     rows = summarise(runs, checkpoints)
-    write_table(rows, Path(output) / "table.md", at=at, runs=runs)
-    curves = write_curves(runs, output)
-    print((Path(output) / "table.md").read_text(encoding="utf-8"))
-    print("wrote", Path(output) / "table.md", *[str(c) for c in curves])
+    path = Path(output) / (table or "table.md")
+    write_table(rows, path, at=at, runs=runs)
+    curves = write_curves(runs, output) if table is None else []
+    print(path.read_text(encoding="utf-8"))
+    print("wrote", path, *[str(c) for c in curves])
 
 
 def main(argv=None):
@@ -819,7 +830,13 @@ def main(argv=None):
     parser.add_argument("--data-home", default=default_data_home())
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
-    parser.add_argument("--classifiers", nargs="+", default=list(CLASSIFIERS))
+    parser.add_argument(
+        "--classifiers",
+        nargs="+",
+        default=None,
+        help="tiers to run (default: the TF-IDF tiers); with --report, the "
+        "tiers the tables use (default: every tier run)",
+    )
     parser.add_argument(
         "--minilm", action="store_true", help="add the frozen-MiniLM tiers"
     )
@@ -854,10 +871,25 @@ def main(argv=None):
         "--at", type=int, default=800, help="the checkpoint the summaries rank at"
     )
     parser.add_argument("--report", action="store_true", help="only write the report")
+    parser.add_argument(
+        "--table",
+        default=None,
+        help="with --report: the table's file name in --output (default: "
+        "table.md, with the curves; another name writes the table alone)",
+    )
     args = parser.parse_args(argv)
     if args.report:
-        report(args.output, args.checkpoints, args.at, seeds=args.seeds)
+        report(
+            args.output,
+            args.checkpoints,
+            args.at,
+            seeds=args.seeds,
+            classifiers=args.classifiers,
+            table=args.table,
+        )
         return
+    if args.classifiers is None:
+        args.classifiers = list(CLASSIFIERS)
     if args.seeds is None:
         args.seeds = [0, 1, 2, 3, 4]
     if args.tiny:

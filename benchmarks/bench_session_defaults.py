@@ -522,10 +522,7 @@ def summarise(runs, checkpoints=CHECKPOINTS, metrics=("macro_f1", "accuracy")):
     and for each metric in ``metrics`` the paired difference from random
     sampling with the same task, classifier and seed (mean, 95% t interval).
     """
-    by_cell = {}
-    for record in runs.values():
-        cell = (record["task"], record["classifier"], record["strategy"])
-        by_cell.setdefault(cell, {})[record["seed"]] = record
+    by_cell = _cells(runs)
     rows = []
     for (task, classifier, strategy), seeds in sorted(by_cell.items()):
         baseline = by_cell.get((task, classifier, "random"), {})
@@ -544,14 +541,32 @@ def summarise(runs, checkpoints=CHECKPOINTS, metrics=("macro_f1", "accuracy")):
             for metric in ("accuracy", "macro_f1", "min_recall", "n_below_half"):
                 row[metric] = float(np.mean([p[metric] for p in points.values()]))
             for metric in metrics:
-                pairs = [
-                    p[metric] - _at(baseline[s], n)[metric]
-                    for s, p in points.items()
-                    if s in baseline and _at(baseline[s], n) is not None
-                ]
-                row[f"{metric}_vs_random"] = _interval(pairs) if pairs else None
+                row[f"{metric}_vs_random"] = _paired(seeds, baseline, n, metric)
             rows.append(row)
     return rows
+
+
+def _cells(runs):
+    """The runs by ``(task, classifier, strategy)``, each ``{seed: record}``."""
+    by_cell = {}
+    for record in runs.values():
+        cell = (record["task"], record["classifier"], record["strategy"])
+        by_cell.setdefault(cell, {})[record["seed"]] = record
+    return by_cell
+
+
+def _paired(first, second, n, metric):
+    """``first - second`` at ``n`` labels over the seeds both reached (or None).
+
+    ``first`` and ``second`` are ``{seed: record}``; the result is
+    :func:`_interval` of the paired differences of ``metric``.
+    """
+    pairs = []
+    for seed in sorted(set(first) & set(second)):
+        a, b = _at(first[seed], n), _at(second[seed], n)
+        if a is not None and b is not None:
+            pairs.append(a[metric] - b[metric])
+    return _interval(pairs) if pairs else None
 
 
 def _fmt_diff(value):
@@ -623,20 +638,7 @@ def _default_against_best(runs, rows, at):
     from allsh_sklearn.session import DEFAULT_CLASSIFIER, DEFAULT_STRATEGY
 
     default = (DEFAULT_CLASSIFIER, canonical(DEFAULT_STRATEGY))
-    by_cell = {}
-    for record in runs.values():
-        cell = (record["task"], record["classifier"], record["strategy"])
-        by_cell.setdefault(cell, {})[record["seed"]] = _at(record, at)
-
-    def paired(first, second):
-        common = sorted(set(first) & set(second))
-        pairs = [
-            first[s]["macro_f1"] - second[s]["macro_f1"]
-            for s in common
-            if first[s] is not None and second[s] is not None
-        ]
-        return _interval(pairs) if pairs else None
-
+    by_cell = _cells(runs)
     lines = [
         f"## The default against the best combination and random (at {at} labels)",
         "",
@@ -662,8 +664,9 @@ def _default_against_best(runs, rows, at):
         lines.append(
             f"| {task} | {100 * ours[0]['macro_f1']:.1f} | "
             f"`{best['classifier']}` + `{best['strategy']}`, "
-            f"{100 * best['macro_f1']:.1f} | {_fmt_diff(paired(best_cell, cell))} | "
-            f"{_fmt_diff(paired(cell, random_cell))} | "
+            f"{100 * best['macro_f1']:.1f} | "
+            f"{_fmt_diff(_paired(best_cell, cell, at, 'macro_f1'))} | "
+            f"{_fmt_diff(_paired(cell, random_cell, at, 'macro_f1'))} | "
             f"{100 * ours[0]['min_recall']:.1f} | {ours[0]['n_below_half']:.1f} |"
         )
     return lines + [""]
@@ -810,9 +813,11 @@ def report(
     """
     runs = Benchmark(output).finished()
     if seeds is not None:
-        runs = {key: r for key, r in runs.items() if r["seed"] in set(seeds)}
+        seeds = set(seeds)
+        runs = {key: r for key, r in runs.items() if r["seed"] in seeds}
     if classifiers is not None:
-        runs = {k: r for k, r in runs.items() if r["classifier"] in set(classifiers)}
+        classifiers = set(classifiers)
+        runs = {k: r for k, r in runs.items() if r["classifier"] in classifiers}
     if not runs:
         print(f"no finished runs in {output}")
         return

@@ -418,6 +418,23 @@ class Benchmark:
 
     def run(self, task, classifier, strategy, seed):
         """One active learning run; returns its record (also appended)."""
+        record, _ = self.simulate(task, classifier, strategy, seed)
+        with open(self.runs_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return record
+
+    def simulate(self, task, classifier, strategy, seed):
+        """One active learning run, not recorded: its record and final model.
+
+        Returns
+        -------
+        record : dict
+            What :meth:`run` appends to ``runs.jsonl``.
+        model : estimator
+            The classifier fitted on the run's last labeled set.
+        """
         data = self._data(task)
         X, y, classes = data["X"], data["y"], data["classes"]
         X_test, y_test = data["X_test"], data["y_test"]
@@ -476,11 +493,7 @@ class Benchmark:
             "seconds": time.perf_counter() - started,
             "cpu_seconds": time.process_time() - cpu,
         }
-        with open(self.runs_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        return record
+        return record, loop.learner_
 
 
 def _times(times):

@@ -18,7 +18,6 @@ Run::
 import argparse
 import tempfile
 
-import bench_session_defaults
 import numpy as np
 from _common import default_data_home
 from bench_session_defaults import Benchmark, load_task
@@ -60,24 +59,15 @@ def main(argv=None):
         recall_by_class(y_test, model.predict(X_test), classes),
     )
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder:  # simulate() records nothing
         bench = Benchmark(folder, data_home=args.data_home, budget=args.budget)
-        final = {}
-        evaluate = bench_session_defaults.evaluate_predictions
-
-        def keep(y_true, y_pred, labels):
-            final["recall"] = recall_by_class(y_true, y_pred, labels)
-            return evaluate(y_true, y_pred, labels)
-
-        bench_session_defaults.evaluate_predictions = keep
-        try:
-            record = bench.run(args.task, args.classifier, args.strategy, args.seed)
-        finally:
-            bench_session_defaults.evaluate_predictions = evaluate
+        record, final_model = bench.simulate(
+            args.task, args.classifier, args.strategy, args.seed
+        )
     _print(
         f"{args.task}, {args.classifier} + {args.strategy}, seed {args.seed}, "
         f"after {args.budget} labels (macro-F1 {record['curve'][-1]['macro_f1']:.3f}):",
-        final["recall"],
+        recall_by_class(y_test, final_model.predict(X_test), classes),
         record["labeled_class_counts"],
     )
 

@@ -288,8 +288,11 @@ def _open_ids(session):
     return [item.item_id for item in batch.items if item.label is None]
 
 
-def run_long(folder, *, n_texts, checkpoints, n_warm, data_home):
+def run_long(folder, *, n_texts, checkpoints, n_warm, data_home, sides=None):
     """Time ``import --retrain`` on long texts with each fit of :data:`LONG_SIDES`.
+
+    ``sides`` names the sessions to run side by side: names of
+    :data:`LONG_SIDES` or tier names (None: every side of :data:`LONG_SIDES`).
 
     One session per fit on the same pool, given the same labels step by
     step, in turn, so that all see the same machine load.
@@ -305,7 +308,9 @@ def run_long(folder, *, n_texts, checkpoints, n_warm, data_home):
     ids = [f"t{i:05d}" for i in range(len(texts))]
     truth = dict(zip(ids, labels, strict=True))
     table = pd.DataFrame({"id": ids, "text": texts})
-    tiers = dict(LONG_SIDES)
+    named = dict(LONG_SIDES)
+    sides = list(named) if sides is None else list(sides)
+    tiers = {side: named.get(side, side) for side in sides}
     results = {
         "n_texts": len(texts),
         "mean_words": float(np.mean([len(t.split()) for t in texts])),
@@ -377,7 +382,9 @@ def _long_lines(results, target=3.0):
         "import, retrain on every label, query the next batch",
         "before: tfidf-lr as it fitted before issue 30 (L-BFGS on every column); "
         "tfidf-lr: now (L-BFGS on the labeled columns, the same model); "
-        "tfidf-lr-20k: 20,000 most frequent terms, newton-cg",
+        "tfidf-lr-20k: 20,000 most frequent terms, newton-cg; tfidf-minilm: "
+        "those terms beside the frozen MiniLM embedding (the pool and ALLSH's "
+        "copies encoded in the first batch)",
         "wall: seconds on the clock, median (on a busy machine, the other "
         "processes' share too); cpu: CPU seconds of this process, median (about "
         "the wall time on an idle core); train: the round's training, wall",
@@ -682,6 +689,13 @@ def main(argv=None):
         "--long", action="store_true", help="time long texts, before and now"
     )
     parser.add_argument("--long-texts", type=int, default=5000)
+    parser.add_argument(
+        "--long-sides",
+        nargs="+",
+        default=None,
+        help="with --long: the sessions side by side, 'before' or tier names "
+        "(default: before tfidf-lr tfidf-lr-20k)",
+    )
     parser.add_argument("--long-labels", type=int, nargs="+", default=[800, 2000])
     parser.add_argument(
         "--compare-fits",
@@ -822,6 +836,7 @@ def main_issue_30(args):
             checkpoints=args.long_labels,
             n_warm=args.warm,
             data_home=args.data_home,
+            sides=args.long_sides,
         )
         lines = _long_lines(results["long"])
         if args.keep is None:

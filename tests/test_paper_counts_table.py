@@ -55,6 +55,7 @@ def test_rows_pair_seeds_and_match_ttest_rel(tool, tmp_path):
     headers = [c.strip() for c in lines[0].strip("|").split("|")]
     by_header = dict(zip(headers, cells, strict=True))
     assert by_header["random"] == f"{100 * np.mean(random):.2f} (5 seeds)"
+    assert by_header["pool"] == "10,000"
 
     low, high = stats.ttest_rel(allsh, random).confidence_interval()
     difference = 100 * (np.mean(allsh) - np.mean(random))

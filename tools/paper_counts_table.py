@@ -1,7 +1,7 @@
 """The opening table of the results page and the README (issue 29, item 9).
 
-Per dataset, at the paper's absolute label count (its 1% budget), random
-sampling's accuracy, each strategy's paired difference from random with its
+Per dataset, at the paper's absolute label count (its 1% budget), the
+size of the pool the runs drew from, random sampling's accuracy, each strategy's paired difference from random with its
 95% t interval (:func:`allsh_sklearn.evaluation.compare_strategies`), and
 the paper's margin beside it. Made from the runs of
 ``tools/run_paper_counts.sh`` (``results/paper_counts/runs.jsonl``); a
@@ -79,11 +79,11 @@ def opening_table(path, strategies=None):
         if strategies is None or spec in strategies
     ]
     header = (
-        "| dataset | labels | random | "
+        "| dataset | labels | pool | random | "
         + " | ".join(title for _, title in columns)
         + " | paper: ALLSH, + CL |"
     )
-    lines = [header, "|---" * (4 + len(columns)) + "|"]
+    lines = [header, "|---" * (5 + len(columns)) + "|"]
     for task, (name, count, margins) in PAPER.items():
         mine = [
             r
@@ -94,7 +94,7 @@ def opening_table(path, strategies=None):
         strategies = {r["config"]["strategy"] for r in mine}
         if "random" not in strategies or len(strategies) < 2:
             blanks = " | " * (len(columns) + 1)
-            lines.append(f"| {name} | {count:,} | not run yet{blanks}{paper} |")
+            lines.append(f"| {name} | {count:,} | | not run yet{blanks}{paper} |")
             continue
         table = compare_strategies(mine, scale=100)
         table = table[table["n_labels"] == count]
@@ -108,8 +108,10 @@ def opening_table(path, strategies=None):
         seeds = len(random_scores)
         random_mean = 100 * np.mean(list(random_scores.values()))
         cells = [_cell(rows.get(spec)) for spec, _ in columns]
+        pools = sorted({int(r["config"]["pool_size"]) for r in mine})
+        pool = " / ".join(f"{size:,}" for size in pools)
         lines.append(
-            f"| {name} | {count:,} | {random_mean:.2f} ({seeds} seeds) | "
+            f"| {name} | {count:,} | {pool} | {random_mean:.2f} ({seeds} seeds) | "
             + " | ".join(cells)
             + f" | {paper} |"
         )

@@ -492,7 +492,19 @@ class CappedTfidfTier(TfidfTier):
     solver = "newton-cg"
 
 
-class FrozenEncoderTier(ClassifierTier):
+class _FrozenEncoder:
+    """The frozen MiniLM encoder of a tier (its ``cache_dir``, ``max_length``)."""
+
+    def _encoder(self):
+        from ._sentence_encoder import SentenceEncoder
+
+        return SentenceEncoder(max_length=self.max_length, cache_dir=self.cache_dir)
+
+    def encoder(self):
+        return self._encoder().fit()
+
+
+class FrozenEncoderTier(_FrozenEncoder, ClassifierTier):
     """Frozen MiniLM sentence embeddings (cached on disk) + logistic regression.
 
     ``C = 1`` was chosen on SST-2's dev split with 600 random labels.
@@ -503,21 +515,13 @@ class FrozenEncoderTier(ClassifierTier):
     description = "frozen all-MiniLM-L6-v2 mean-pooled embeddings + logistic regression"
     C = 1.0
 
-    def _encoder(self):
-        from ._sentence_encoder import SentenceEncoder
-
-        return SentenceEncoder(max_length=self.max_length, cache_dir=self.cache_dir)
-
-    def encoder(self):
-        return self._encoder().fit()
-
     def _build(self, classes, random_state, consistency):
         return Pipeline(
             [("encoder", self._encoder()), ("lr", self._logistic_regression(self.C))]
         )
 
 
-class TfidfEncoderTier(CappedTfidfTier):
+class TfidfEncoderTier(_FrozenEncoder, CappedTfidfTier):
     """The 20k TF-IDF terms and the frozen MiniLM embedding side by side + LR.
 
     Each text becomes ``[tfidf(x), encoder(x)]``: the TF-IDF row of
@@ -542,14 +546,6 @@ class TfidfEncoderTier(CappedTfidfTier):
     )
     #: The weight of the embedding block beside the unit-norm TF-IDF row.
     encoder_weight = 1.0
-
-    def _encoder(self):
-        from ._sentence_encoder import SentenceEncoder
-
-        return SentenceEncoder(max_length=self.max_length, cache_dir=self.cache_dir)
-
-    def encoder(self):
-        return self._encoder().fit()
 
     def _build(self, classes, random_state, consistency):
         from sklearn.pipeline import FeatureUnion

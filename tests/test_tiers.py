@@ -469,3 +469,37 @@ def test_tfidf_tier_fit_can_be_the_one_before_issue_30():
     assert [name for name, _ in before.steps] == ["tfidf", "lr"]
     assert before.named_steps["lr"].solver == "lbfgs"
     assert before.fit(X[:half], y[:half]).score(X[:half], y[:half]) > 0.8
+
+
+def test_tfidf_minilm_puts_the_words_beside_the_embedding(tmp_path):
+    from sklearn.base import clone
+
+    X, y, half = _pool_and_unseen_words(n=60)
+    tier = make_tier("tfidf-minilm", cache_dir=tmp_path, max_length=32).prepare(X)
+    assert tier.embedding == "features" and not tier.supports_consistency
+    assert "MiniLM" in CLASSIFIERS["tfidf-minilm"]
+    model = clone(tier.build(classes=[0, 1, 2]))
+    assert [step for step, _ in model.steps] == [
+        "features",
+        "labeled_vocabulary",
+        "lr",
+    ]
+    model.fit(X[:half], y[:half])
+    rows = model.named_steps["features"].transform(X[half:])
+    words = tier.features_.transform(X[half:])
+    encoder = SentenceEncoder(max_length=32, cache_dir=tmp_path).fit()
+    meaning = encoder.transform(X[half:])
+    # [TF-IDF row, embedding], both unit norm, weight 1
+    assert rows.shape == (len(X) - half, words.shape[1] + meaning.shape[1])
+    np.testing.assert_allclose(rows[:, : words.shape[1]].toarray(), words.toarray())
+    np.testing.assert_allclose(
+        rows[:, words.shape[1] :].toarray(), meaning, rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(np.linalg.norm(meaning, axis=1), 1.0, rtol=1e-5)
+    # the embeddings came from the tier's cache: the new encoder ran nothing
+    assert encoder.n_encoded_ == 0
+    # the regression sees every embedding column (they vary over the labels)
+    assert model.named_steps["lr"].coef_.shape[1] > meaning.shape[1]
+    assert model.predict_proba(X[half:]).shape == (len(X) - half, 3)
+    balanced = make_tier("tfidf-minilm-balanced").prepare(X)
+    assert balanced.build(classes=[0, 1, 2])[-1].class_weight == "balanced"

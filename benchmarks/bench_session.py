@@ -399,7 +399,9 @@ def _long_lines(results, target=3.0):
             values = [float(np.median([r[side][key] for r in rows])) for side in sides]
             speed = values[0] / np.array(values)
             cells = "".join(
-                f" {v:8.2f}s" + (f" {x:3.0f}x" if i else "     ")
+                f" {v:8.2f}s" + (f" {x:3.0f}x" if x >= 10 else f" {x:3.1f}x")
+                if i
+                else f" {v:8.2f}s     "
                 for i, (v, x) in enumerate(zip(values, speed, strict=True))
             )
             out.append(

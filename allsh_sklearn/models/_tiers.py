@@ -18,11 +18,14 @@
   and bigrams, fitted with ``newton-cg`` (:class:`CappedTfidfTier`): the
   next batch of a labeling session in under a second on long texts, and
   more accurate than ``"tfidf-lr"`` on long and multi-class texts.
+- ``"tfidf-minilm"``: the ``"tfidf-lr-20k"`` row beside the frozen
+  all-MiniLM-L6-v2 embedding, one logistic regression
+  (:class:`TfidfEncoderTier`): the words and what they mean together.
 - ``"minilm-frozen"``: the frozen all-MiniLM-L6-v2 sentence embeddings
   (:class:`~allsh_sklearn.models.SentenceEncoder`: mean pooling,
   normalised, cached on disk) and logistic regression.
 - ``"tfidf-lr-balanced"``, ``"tfidf-lr-20k-balanced"``,
-  ``"minilm-frozen-balanced"``: the same with
+  ``"tfidf-minilm-balanced"``, ``"minilm-frozen-balanced"``: the same with
   ``LogisticRegression(class_weight="balanced")``, which weighs each labeled
   example inversely to its class's share of the labels. Without it, a
   logistic regression trained on a few dozen labels drawn from an imbalanced

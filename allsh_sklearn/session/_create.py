@@ -53,7 +53,7 @@ __all__ = [
 #: entropy (``"allsh-rank-mean"``) it is at most 1.4 points from the best
 #: on every task, where ``"tfidf-lr"`` with ALLSH (the defaults before) was
 #: up to 40 points below it on imbalanced multi-class data.
-DEFAULT_CLASSIFIER = "tfidf-lr-20k"
+DEFAULT_CLASSIFIER = "tfidf-minilm"
 
 #: The strategy of a session created without ``strategy`` (and of
 #: ``allsh-label init`` without ``--strategy``); see

@@ -134,7 +134,7 @@ class LabelingSession:
             The second text of sentence pairs.
         id_column : str or None, default=None
             Unique ids; None uses a hash of each text (repeated texts merge).
-        classifier : str or estimator, default="tfidf-lr-20k"
+        classifier : str or estimator, default="tfidf-minilm"
             A tier of :data:`allsh_sklearn.models.TIERS` (``"tfidf-lr"``,
             ``"minilm-frozen"``, ``"minilm"``, ...), or an unfitted
             classifier on raw texts (stored in the session with pickle: its

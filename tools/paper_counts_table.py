@@ -1,9 +1,10 @@
 """The opening table of the results page and the README (issue 29, item 9).
 
 Per dataset, at the paper's absolute label count (its 1% budget), the
-size of the pool the runs drew from, random sampling's accuracy, each strategy's paired difference from random with its
-95% t interval (:func:`allsh_sklearn.evaluation.compare_strategies`), and
-the paper's margin beside it. Made from the runs of
+size of the pool the runs drew from, random sampling's accuracy, each
+strategy's paired difference from random with its 95% t interval
+(:func:`allsh_sklearn.evaluation.compare_strategies`), and the paper's
+margin beside it. Made from the runs of
 ``tools/run_paper_counts.sh`` (``results/paper_counts/runs.jsonl``); a
 dataset without runs says so, a cell shows how many seeds it pairs when
 fewer than 5.

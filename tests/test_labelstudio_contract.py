@@ -708,6 +708,9 @@ def test_command_serves_until_ctrl_c(project):
         text=True,
         env=dict(os.environ, ALLSH_LABELSTUDIO_SECRET=SECRET),
         cwd=ROOT,
+        # Ctrl-C as from a terminal, even where this test was started in the
+        # background of a shell that ignores SIGINT (and so its children)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         line = process.stdout.readline()

@@ -187,6 +187,10 @@ def label_studio(tmp_path_factory):
         _wait_for(lambda: _port_closed(port), 20, "Label Studio's port to close")
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Backend:
     """``python -m allsh_sklearn.labelstudio PROJECT --connect URL`` in a process."""
 
@@ -228,6 +232,9 @@ class Backend:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
             start_new_session=True,
+            # Ctrl-C as from a terminal, even where this test was started in
+            # the background of a shell that ignores SIGINT (and so its children)
+            preexec_fn=_default_sigint,
         )
         text = _wait_for(self._connected, 120, "the backend to connect", 0.2)
         return int(text.split("Connected to Label Studio project ")[1].split()[0])

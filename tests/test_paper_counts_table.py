@@ -83,3 +83,40 @@ def test_datasets_without_runs_say_so_and_few_seeds_are_marked(tool, tmp_path):
         row = next(line for line in lines if line.startswith(f"| {name} "))
         assert "not run yet" in row
         assert row.count("|") == lines[0].count("|")
+
+
+def test_figure_draws_each_interval_filled_only_where_it_excludes_zero(tool, tmp_path):
+    random = [0.70, 0.72, 0.75, 0.71, 0.73]
+    records = [
+        _record(task, name, seed, score, labels)
+        for task, labels in (("sst2", 606), ("imdb", 225))
+        for name, scores in (
+            ("random", random),
+            ("allsh", [0.74, 0.75, 0.77, 0.74, 0.78]),  # a clear win
+            ("badge", [0.71, 0.71, 0.76, 0.70, 0.74]),  # no difference
+        )
+        for seed, score in enumerate(scores)
+    ]
+    figure = tool.opening_figure(_write(tmp_path, records), ["badge", "allsh"])
+    assert [ax.get_title() for ax in figure.axes] == [
+        "SST-2, 606 labels",
+        "IMDB, 225 labels",
+    ]
+    sst2 = figure.axes[0]
+    markers = {
+        int(round(c.lines[0].get_ydata()[0])): c.lines[0] for c in sst2.containers
+    }
+    # rows in the order asked for: BADGE on row 0, ALLSH on row 1
+    assert markers[0].get_markerfacecolor() == "white"
+    assert markers[1].get_markerfacecolor() != "white"
+    assert markers[1].get_xdata()[0] == pytest.approx(
+        100 * (np.mean([0.74, 0.75, 0.77, 0.74, 0.78]) - np.mean(random))
+    )
+    diamonds = [line for line in sst2.lines if line.get_marker() == "D"]
+    assert [line.get_xdata()[0] for line in diamonds] == [1.86]
+
+
+def test_figure_refuses_runs_without_a_comparison(tool, tmp_path):
+    records = [_record("sst2", "random", seed, 0.7, 606) for seed in range(3)]
+    with pytest.raises(ValueError, match="random and another strategy"):
+        tool.opening_figure(_write(tmp_path, records))

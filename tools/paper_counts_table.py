@@ -14,6 +14,11 @@ Run::
     python tools/paper_counts_table.py                    # Markdown on stdout
     python tools/paper_counts_table.py results/paper_counts/runs.jsonl
     python tools/paper_counts_table.py --strategies entropy badge cal allsh allsh-cl
+    python tools/paper_counts_table.py --figure docs/_static/paper_counts.png
+
+``--figure`` also draws the table: one panel per dataset with runs, each
+strategy's paired difference from random with its interval (filled where
+it excludes 0) and the paper's margins as diamonds.
 """
 
 import argparse
@@ -41,6 +46,7 @@ STRATEGIES = (
     ("allsh", "ALLSH"),
     ("allsh-cl", "ALLSH + CL"),
     ("allsh-per-query", "ALLSH, copies per query"),
+    ("allsh-stochastic", "ALLSH, stochastic top-b"),
 )
 
 
@@ -56,6 +62,31 @@ def _cell(row):
     if row["n"] < 5:
         text += f" (n={int(row['n'])})"
     return text
+
+
+def _comparisons(records):
+    """Per dataset with runs: its records and the paired rows at its count.
+
+    Returns
+    -------
+    comparisons : dict
+        ``task -> (records, {strategy: row of compare_strategies})`` for each
+        dataset of :data:`PAPER` with random and at least one other strategy.
+    """
+    comparisons = {}
+    for task, (_, count, _) in PAPER.items():
+        mine = [
+            r
+            for r in records
+            if r["config"]["task"] == task and str(count) in r.get("at_budget", {})
+        ]
+        strategies = {r["config"]["strategy"] for r in mine}
+        if "random" not in strategies or len(strategies) < 2:
+            continue
+        table = compare_strategies(mine, scale=100)
+        table = table[table["n_labels"] == count]
+        comparisons[task] = (mine, {r["strategy"]: r for r in table.to_dict("records")})
+    return comparisons
 
 
 def opening_table(path, strategies=None):
@@ -85,21 +116,14 @@ def opening_table(path, strategies=None):
         + " | paper: ALLSH, + CL |"
     )
     lines = [header, "|---" * (5 + len(columns)) + "|"]
+    comparisons = _comparisons(records)
     for task, (name, count, margins) in PAPER.items():
-        mine = [
-            r
-            for r in records
-            if r["config"]["task"] == task and str(count) in r.get("at_budget", {})
-        ]
         paper = f"+{margins[0]:.2f}, +{margins[1]:.2f}"
-        strategies = {r["config"]["strategy"] for r in mine}
-        if "random" not in strategies or len(strategies) < 2:
+        if task not in comparisons:
             blanks = " | " * (len(columns) + 1)
             lines.append(f"| {name} | {count:,} | | not run yet{blanks}{paper} |")
             continue
-        table = compare_strategies(mine, scale=100)
-        table = table[table["n_labels"] == count]
-        rows = {r["strategy"]: r for r in table.to_dict("records")}
+        mine, rows = comparisons[task]
         # random's accuracy over all its seeds, not over one comparison's
         random_scores = {
             r["config"]["seed"]: r["at_budget"][str(count)]["test"]
@@ -117,6 +141,77 @@ def opening_table(path, strategies=None):
             + f" | {paper} |"
         )
     return lines
+
+
+def opening_figure(path, strategies=None):
+    """The opening table as a figure: one panel per dataset with runs.
+
+    Each strategy's paired difference from random at the paper's count is a
+    marker with its 95% t interval (filled where the interval excludes 0);
+    the paper's margins for ALLSH and ALLSH + CL are red diamonds on their
+    rows.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``runs.jsonl`` of the runner.
+    strategies : sequence of str or None, default=None
+        The strategy specs shown, among those of :data:`STRATEGIES` (None:
+        all of them); a strategy without runs on a dataset is left out of
+        its panel.
+
+    Returns
+    -------
+    figure : matplotlib Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comparisons = _comparisons(read_runs(path))
+    columns = [
+        (spec, title)
+        for spec, title in STRATEGIES
+        if strategies is None or spec in strategies
+    ]
+    if not comparisons:
+        raise ValueError(f"No dataset in {path} has random and another strategy.")
+    figure, axes = plt.subplots(
+        1, len(comparisons), figsize=(3.6 * len(comparisons) + 1.6, 3.4),
+        sharey=True, squeeze=False,
+    )  # fmt: skip
+    paper_rows = {"allsh": 0, "allsh-cl": 1}
+    for ax, (task, (_, rows)) in zip(axes[0], comparisons.items(), strict=True):
+        name, count, margins = PAPER[task]
+        for y, (spec, _) in enumerate(columns):
+            row = rows.get(spec)
+            if spec in paper_rows:
+                label = "paper's margin" if spec == "allsh" else "_nolegend_"
+                ax.plot(margins[paper_rows[spec]], y, "D", color="tab:red", ms=5,
+                        label=label)  # fmt: skip
+            if row is None or not np.isfinite(row["difference"]):
+                continue
+            low, high = row["ci_low"], row["ci_high"]
+            excludes = bool(low > 0 or high < 0)
+            ax.errorbar(
+                row["difference"], y,
+                xerr=[[row["difference"] - low], [high - row["difference"]]],
+                fmt="o", color="tab:blue", capsize=2, ms=5,
+                markerfacecolor="tab:blue" if excludes else "white",
+            )  # fmt: skip
+            if row["n"] < 5:
+                ax.annotate(f"n={int(row['n'])}", (high, y), xytext=(3, -3),
+                            textcoords="offset points", fontsize=7)  # fmt: skip
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(f"{name}, {count:,} labels", fontsize=9)
+        ax.set_xlabel("accuracy - random (points)", fontsize=8)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0][0].set_yticks(range(len(columns)), [title for _, title in columns])
+    axes[0][0].invert_yaxis()
+    axes[0][-1].legend(fontsize=7, loc="lower right", frameon=False)
+    figure.tight_layout()
+    return figure
 
 
 def main(argv=None):
@@ -138,8 +233,18 @@ def main(argv=None):
         default=None,
         help="the columns (default: all)",
     )
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        default=None,
+        help="also draw the table into this PNG file",
+    )
     args = parser.parse_args(argv)
     print("\n".join(opening_table(args.runs, args.strategies)))
+    if args.figure is not None:
+        figure = opening_figure(args.runs, args.strategies)
+        figure.savefig(args.figure, dpi=110)
+        print(f"wrote {args.figure}")
 
 
 if __name__ == "__main__":

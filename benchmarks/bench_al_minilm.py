@@ -30,6 +30,19 @@ CPU. Smaller settings for a quick look::
 Full run::
 
     python benchmarks/bench_al_minilm.py --output al_minilm.json
+
+The paper's protocol on its whole SST-2 pool (60,614 phrases) up to its 606
+labels, random against ALLSH, on a GPU, as many seeds as fit in 8 minutes
+(``tools/gpu_sst2_full_pool.sh`` prepares and runs it on a device
+machine)::
+
+    python benchmarks/bench_al_minilm.py --pool-size 0 --labels 606 \
+        --strategies random allsh --seeds 0 1 2 3 4 5 6 7 8 9 \
+        --device cuda --inference-batch-size 1024 --time-limit 480
+
+At the end it prints each strategy's paired difference from random at the
+last labeled-set size, with its 95% t interval
+(:func:`allsh_sklearn.evaluation.paired_difference`).
 """
 
 import argparse
@@ -41,6 +54,7 @@ import numpy as np
 
 from allsh_sklearn import ActiveLearner
 from allsh_sklearn.datasets import load_dataset
+from allsh_sklearn.evaluation import paired_difference
 from allsh_sklearn.models import ConsistencyLoss, TransformerClassifier
 from allsh_sklearn.strategies import ALLSH, RandomSampling
 
@@ -58,6 +72,7 @@ TIER_PARAMS = {
 
 def make_classifier(strategy, args, seed):
     params = {
+        "model": args.model,
         "lr": args.lr,
         "batch_size": args.batch_size,
         "train_steps": args.train_steps,
@@ -65,6 +80,7 @@ def make_classifier(strategy, args, seed):
         "inference_batch_size": args.inference_batch_size,
         "random_state": seed,
         "progress_bar": args.progress,
+        "device": args.device,
         **TIER_PARAMS[args.tier],
     }
     if strategy == "allsh+cl":
@@ -79,10 +95,14 @@ def make_strategy(strategy, seed):
     return ALLSH(divergence="kl", random_state=seed)
 
 
-def schedule(pool_size, initial, budget, step):
-    """Labeled-set sizes: the initial size, then +step up to the budget."""
+def schedule(pool_size, initial, budget, step, labels=None):
+    """Labeled-set sizes: the initial size, then +step up to the budget.
+
+    ``labels``, where given, is the last size (an absolute count, as the
+    paper's 606 labels of SST-2) instead of ``budget * pool_size``.
+    """
     start = max(2, math.ceil(initial * pool_size))
-    stop = max(start, math.ceil(budget * pool_size))
+    stop = max(start, labels if labels else math.ceil(budget * pool_size))
     sizes = [start]
     while sizes[-1] < stop:
         sizes.append(min(stop, sizes[-1] + step))
@@ -101,7 +121,7 @@ def initial_indices(y_pool, size, rng):
 def run(strategy, X_pool_all, y_pool_all, X_test, y_test, args, seed):
     rng = np.random.default_rng(seed)
     sizes = schedule(len(X_pool_all), args.initial, args.budget,
-                     args.acquisition_size)
+                     args.acquisition_size, args.labels)
     labeled = list(initial_indices(y_pool_all, sizes[0], rng))
     remaining = np.setdiff1d(np.arange(len(X_pool_all)), labeled)
     learner = ActiveLearner(
@@ -168,9 +188,47 @@ def summarise(rows):
               f" {np.mean([r['select_s'] for r in group]):8.2f}")
 
 
+def paired_summary(rows):
+    """Each strategy against random at the last labeled-set size, paired by seed.
+
+    Returns
+    -------
+    summary : dict
+        ``strategy -> {"n_labeled", "difference", "ci_low", "ci_high", "n",
+        "line"}`` in accuracy points, for every strategy with a seed that
+        random also finished.
+    """
+    last = max(r["n_labeled"] for r in rows)
+    final = {}
+    for r in rows:
+        if r["n_labeled"] == last:
+            final.setdefault(r["strategy"], {})[r["seed"]] = r["accuracy"]
+    summary = {}
+    print(f"\nPaired difference from random at {last} labels (points, 95% t CI)")
+    for strategy, scores in final.items():
+        shared = sorted(set(scores) & set(final.get("random", {})))
+        if strategy == "random" or not shared:
+            continue
+        result = paired_difference(
+            {s: scores[s] for s in shared}, {s: final["random"][s] for s in shared}
+        ).scaled(100)
+        line = f"{strategy} - random: {result.summary()}"
+        print(line)
+        summary[strategy] = {
+            "n_labeled": last, "difference": result.mean, "ci_low": result.ci_low,
+            "ci_high": result.ci_high, "n": result.n, "line": line,
+        }
+    return summary
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pool-size", type=int, default=5000)
+    parser.add_argument("--pool-size", type=int, default=5000,
+                        help="texts drawn from SST-2's training split (0: all "
+                        "60,614, the paper's pool)")
+    parser.add_argument("--labels", type=int, default=None,
+                        help="the last labeled-set size, an absolute count "
+                        "(the paper's 606); overrides --budget")
     parser.add_argument("--n-test", type=int, default=872,
                         help="test texts (SST-2 test split; 872 = all)")
     parser.add_argument("--initial", type=float, default=0.001,
@@ -192,6 +250,14 @@ def main(argv=None):
     parser.add_argument("--cl-alpha", type=float, default=0.01)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of the classifier (cpu, cuda)")
+    parser.add_argument("--model", default=None,
+                        help="a local Hugging Face model directory (default: "
+                        "the bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds: no new seed starts when the mean "
+                        "seconds of a finished seed would overrun it")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--progress", action="store_true",
                         help="tqdm bars for training and pool scoring")
@@ -204,7 +270,7 @@ def main(argv=None):
 
     X_pool, y_pool = load_dataset(
         "sst2", split="train", data_home=args.data_home, return_X_y=True,
-        n_samples=args.pool_size, random_state=0,
+        n_samples=args.pool_size or None, random_state=0,
     )
     X_test, y_test = load_dataset(
         "sst2", split="test", data_home=args.data_home, return_X_y=True,
@@ -212,18 +278,33 @@ def main(argv=None):
     )
     X_pool, y_pool = list(X_pool), np.asarray(y_pool)
     X_test, y_test = list(X_test), np.asarray(y_test)
-    sizes = schedule(len(X_pool), args.initial, args.budget, args.acquisition_size)
+    if args.labels is not None and args.labels > len(X_pool):
+        parser.error(f"--labels must be at most the pool's {len(X_pool)} texts. "
+                     f"Got {args.labels}.")
+    sizes = schedule(len(X_pool), args.initial, args.budget, args.acquisition_size,
+                     args.labels)
     print(f"SST-2: pool {len(X_pool)}, test {len(X_test)}; labeled sizes {sizes}; "
           f"{args.train_steps} steps per fit; strategies {args.strategies}; "
           f"seeds {args.seeds}", flush=True)
     rows = []
-    for seed in args.seeds:
+    started = time.perf_counter()
+    for done, seed in enumerate(args.seeds):
+        elapsed = time.perf_counter() - started
+        if args.time_limit and done and elapsed * (done + 1) / done > args.time_limit:
+            print(f"Stopping before seed {seed}: {done} seeds took {elapsed:.0f} s "
+                  f"of the {args.time_limit:.0f} s limit.", flush=True)
+            break
         for strategy in args.strategies:
             rows.extend(run(strategy, X_pool, y_pool, X_test, y_test, args, seed))
             if args.output:  # after every run: an interrupted benchmark keeps them
                 with open(args.output, "w", encoding="utf-8") as handle:
                     json.dump({"args": vars(args), "rows": rows}, handle, indent=1)
     summarise(rows)
+    summary = paired_summary(rows)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            json.dump({"args": vars(args), "rows": rows, "paired": summary,
+                       "seconds": time.perf_counter() - started}, handle, indent=1)
 
 
 if __name__ == "__main__":

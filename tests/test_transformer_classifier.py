@@ -129,9 +129,11 @@ def test_predict_proba_and_embed_runs_one_forward_per_batch(fitted):
         proba, embeddings = fitted.predict_proba_and_embed(X)
     # ceil(20 / 8) forward calls, not twice that
     assert [rows for rows, _ in shapes] == [8, 8, 4]
-    np.testing.assert_allclose(proba, fitted.predict_proba(X), atol=1e-7)
+    # Batches of 8 and of 64 pad to other lengths, so float32 kernels sum in
+    # another order: a few ulps apart (4e-7 seen), far below a wrong row's.
+    np.testing.assert_allclose(proba, fitted.predict_proba(X), atol=1e-5)
     np.testing.assert_allclose(embeddings, fitted.embed(X, kind="penultimate"),
-                               atol=1e-6)
+                               atol=1e-5)
 
 
 def test_inference_sorts_by_length_and_restores_order(fitted):

@@ -120,3 +120,22 @@ def test_figure_refuses_runs_without_a_comparison(tool, tmp_path):
     records = [_record("sst2", "random", seed, 0.7, 606) for seed in range(3)]
     with pytest.raises(ValueError, match="random and another strategy"):
         tool.opening_figure(_write(tmp_path, records))
+
+
+def test_one_shared_seed_is_shown_without_an_interval(tool, tmp_path):
+    # QNLI's first seed: random and ALLSH once each, nothing to pair twice
+    records = [
+        _record("qnli", "random", 0, 0.6523, 995),
+        _record("qnli", "allsh", 0, 0.6404, 995),
+        _record("sst2", "random", 0, 0.79, 606),
+        _record("sst2", "random", 1, 0.80, 606),
+        _record("sst2", "allsh", 0, 0.81, 606),
+        _record("sst2", "allsh", 1, 0.83, 606),
+    ]
+    path = _write(tmp_path, records)
+    lines = tool.opening_table(path)
+    qnli = next(line for line in lines if line.startswith("| QNLI "))
+    assert "65.23 (1 seed)" in qnli
+    assert "-1.19 (n=1, no interval)" in qnli
+    figure = tool.opening_figure(path)
+    assert len(figure.axes) == 2  # SST-2 and QNLI, both drawn

@@ -83,10 +83,42 @@ def _comparisons(records):
         strategies = {r["config"]["strategy"] for r in mine}
         if "random" not in strategies or len(strategies) < 2:
             continue
-        table = compare_strategies(mine, scale=100)
-        table = table[table["n_labels"] == count]
-        comparisons[task] = (mine, {r["strategy"]: r for r in table.to_dict("records")})
+        shared = _seeds_shared_with_random(mine, count)
+        rows = {
+            strategy: _one_pair_row(pairs)
+            for strategy, pairs in shared.items()
+            if len(pairs) == 1
+        }
+        if any(len(pairs) >= 2 for pairs in shared.values()):
+            table = compare_strategies(mine, scale=100)
+            table = table[table["n_labels"] == count]
+            rows.update({r["strategy"]: r for r in table.to_dict("records")})
+        comparisons[task] = (mine, rows)
     return comparisons
+
+
+def _seeds_shared_with_random(records, count):
+    """``{strategy: [(its accuracy, random's), ...]}`` over the shared seeds."""
+    scores = {}
+    for r in records:
+        strategy, seed = r["config"]["strategy"], r["config"]["seed"]
+        scores.setdefault(strategy, {})[seed] = r["at_budget"][str(count)]["test"]
+    random = scores.pop("random")
+    return {
+        strategy: [(by_seed[s], random[s]) for s in sorted(by_seed) if s in random]
+        for strategy, by_seed in scores.items()
+    }
+
+
+def _one_pair_row(pairs):
+    """The row of a strategy that shares one seed with random: no interval."""
+    ((score, random),) = pairs
+    return {
+        "difference": 100 * (score - random),
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "n": 1,
+    }
 
 
 def opening_table(path, strategies=None):
@@ -135,8 +167,9 @@ def opening_table(path, strategies=None):
         cells = [_cell(rows.get(spec)) for spec, _ in columns]
         pools = sorted({int(r["config"]["pool_size"]) for r in mine})
         pool = " / ".join(f"{size:,}" for size in pools)
+        seeds_text = f"{seeds} seed" + ("s" if seeds != 1 else "")
         lines.append(
-            f"| {name} | {count:,} | {pool} | {random_mean:.2f} ({seeds} seeds) | "
+            f"| {name} | {count:,} | {pool} | {random_mean:.2f} ({seeds_text}) | "
             + " | ".join(cells)
             + f" | {paper} |"
         )
@@ -193,6 +226,13 @@ def opening_figure(path, strategies=None):
             if row is None or not np.isfinite(row["difference"]):
                 continue
             low, high = row["ci_low"], row["ci_high"]
+            if not np.isfinite(low):  # too few pairs for an interval
+                ax.plot(row["difference"], y, "o", color="tab:blue", ms=5,
+                        markerfacecolor="white")  # fmt: skip
+                ax.annotate(f"n={int(row['n'])}, no interval",
+                            (row["difference"], y), xytext=(5, -3),
+                            textcoords="offset points", fontsize=7)  # fmt: skip
+                continue
             excludes = bool(low > 0 or high < 0)
             ax.errorbar(
                 row["difference"], y,

@@ -139,3 +139,21 @@ def test_one_shared_seed_is_shown_without_an_interval(tool, tmp_path):
     assert "-1.19 (n=1, no interval)" in qnli
     figure = tool.opening_figure(path)
     assert len(figure.axes) == 2  # SST-2 and QNLI, both drawn
+
+
+def test_one_shared_seed_beside_a_paired_strategy_keeps_its_difference(tool, tmp_path):
+    # ALLSH on 2 seeds gets an interval; CAL, run on seed 0 only, its one pair
+    records = [
+        _record("sst2", "random", 0, 0.79, 606),
+        _record("sst2", "random", 1, 0.80, 606),
+        _record("sst2", "allsh", 0, 0.81, 606),
+        _record("sst2", "allsh", 1, 0.83, 606),
+        _record("sst2", "cal", 0, 0.78, 606),
+    ]
+    lines = tool.opening_table(_write(tmp_path, records))
+    row = next(line for line in lines if line.startswith("| SST-2 "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    headers = [c.strip() for c in lines[0].strip("|").split("|")]
+    by_header = dict(zip(headers, cells, strict=True))
+    assert by_header["CAL"] == "-1.00 (n=1, no interval)"
+    assert by_header["ALLSH"].endswith("(n=2)")

@@ -80,39 +80,41 @@ def _comparisons(records):
             for r in records
             if r["config"]["task"] == task and str(count) in r.get("at_budget", {})
         ]
-        strategies = {r["config"]["strategy"] for r in mine}
-        if "random" not in strategies or len(strategies) < 2:
+        scores = _scores_by_seed(mine, count)
+        if "random" not in scores or len(scores) < 2:
             continue
-        shared = _seeds_shared_with_random(mine, count)
-        rows = {
-            strategy: _one_pair_row(pairs)
-            for strategy, pairs in shared.items()
-            if len(pairs) == 1
-        }
-        if any(len(pairs) >= 2 for pairs in shared.values()):
+        rows = {}
+        if any(len(_shared_seeds(scores, s)) >= 2 for s in scores if s != "random"):
             table = compare_strategies(mine, scale=100)
             table = table[table["n_labels"] == count]
-            rows.update({r["strategy"]: r for r in table.to_dict("records")})
+            rows = {r["strategy"]: r for r in table.to_dict("records")}
+        # compare_strategies gives a strategy with one shared seed no statistics
+        for strategy in scores.keys() - {"random"}:
+            seeds = _shared_seeds(scores, strategy)
+            if len(seeds) == 1:
+                rows[strategy] = _one_pair_row(
+                    scores[strategy][seeds[0]], scores["random"][seeds[0]]
+                )
         comparisons[task] = (mine, rows)
     return comparisons
 
 
-def _seeds_shared_with_random(records, count):
-    """``{strategy: [(its accuracy, random's), ...]}`` over the shared seeds."""
+def _scores_by_seed(records, count):
+    """``{strategy: {seed: test accuracy at the count}}`` of the records."""
     scores = {}
     for r in records:
         strategy, seed = r["config"]["strategy"], r["config"]["seed"]
         scores.setdefault(strategy, {})[seed] = r["at_budget"][str(count)]["test"]
-    random = scores.pop("random")
-    return {
-        strategy: [(by_seed[s], random[s]) for s in sorted(by_seed) if s in random]
-        for strategy, by_seed in scores.items()
-    }
+    return scores
 
 
-def _one_pair_row(pairs):
+def _shared_seeds(scores, strategy):
+    """The seeds that ``strategy`` and random both have, in order."""
+    return sorted(scores[strategy].keys() & scores["random"].keys())
+
+
+def _one_pair_row(score, random):
     """The row of a strategy that shares one seed with random: no interval."""
-    ((score, random),) = pairs
     return {
         "difference": 100 * (score - random),
         "ci_low": np.nan,
@@ -157,11 +159,7 @@ def opening_table(path, strategies=None):
             continue
         mine, rows = comparisons[task]
         # random's accuracy over all its seeds, not over one comparison's
-        random_scores = {
-            r["config"]["seed"]: r["at_budget"][str(count)]["test"]
-            for r in mine
-            if r["config"]["strategy"] == "random"
-        }
+        random_scores = _scores_by_seed(mine, count)["random"]
         seeds = len(random_scores)
         random_mean = 100 * np.mean(list(random_scores.values()))
         cells = [_cell(rows.get(spec)) for spec, _ in columns]

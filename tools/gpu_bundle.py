@@ -10,12 +10,13 @@ into ``.gpu_bundle/`` (ignored by git):
   (absmax), the rest float16: 23 MB instead of 87 (the float32 weights
   would not fit beside the repository);
 - ``data/sst2/``: SST-2's training split (the paper's 60,614-phrase pool)
-  and its test split, from ``ALLSH_SKLEARN_DATA``;
+  and its test split, from ``--data-home`` (default: ``ALLSH_SKLEARN_DATA``
+  where set, else ``../shared/data`` beside the repository);
 - ``wheels/``: skorch, the one Python package the machine lacks.
 
-There, ``--unpack`` writes the weights back as float32 for
+There, ``unpack`` writes the weights back as float32 for
 ``from_pretrained``. The int8 copy differs from the original by at most
-half a quantisation step per weight (``--check`` prints the cosine
+half a quantisation step per weight (``check`` prints the cosine
 similarity of the two models' sentence embeddings on SST-2 texts).
 
 Run::
@@ -26,6 +27,7 @@ Run::
 """
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -109,6 +111,11 @@ def pack(data_home):
 
     from allsh_sklearn.models._loader import default_model_path
 
+    sst2 = [data_home / "sst2" / name
+            for name in ("train.jsonl.gz", "test.jsonl.gz", "meta.json")]  # fmt: skip
+    missing = [path.name for path in sst2 if not path.exists()]
+    if missing:
+        sys.exit(f"--data-home must hold sst2/{missing[0]}. Got {data_home}.")
     source = default_model_path()
     if BUNDLE.exists():
         shutil.rmtree(BUNDLE)
@@ -121,10 +128,8 @@ def pack(data_home):
               model / "int8.safetensors")  # fmt: skip
     data = BUNDLE / "data" / "sst2"
     data.mkdir(parents=True)
-    for name in ("train.jsonl.gz", "test.jsonl.gz", "meta.json"):
-        if not (data_home / "sst2" / name).exists():
-            sys.exit(f"--data-home must hold sst2/{name}. Got {data_home}.")
-        shutil.copy(data_home / "sst2" / name, data / name)
+    for path in sst2:
+        shutil.copy(path, data / path.name)
     wheels = BUNDLE / "wheels"
     from importlib.metadata import version
 
@@ -191,10 +196,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["pack", "unpack", "check"])
     parser.add_argument(
-        "--data-home", type=Path, default=ROOT.parent / "shared" / "data"
+        "--data-home",
+        type=Path,
+        default=None,
+        help="the benchmark data (default: $ALLSH_SKLEARN_DATA where set, else "
+        "../shared/data beside the repository)",
     )
     parser.add_argument("--to", type=Path, default=Path("/tmp/minilm"))
     args = parser.parse_args(argv)
+    if args.data_home is None:
+        from allsh_sklearn.datasets import get_data_home
+
+        env_set = bool(os.environ.get("ALLSH_SKLEARN_DATA"))
+        args.data_home = get_data_home() if env_set else ROOT.parent / "shared" / "data"
+
     if args.action == "pack":
         pack(args.data_home)
     elif args.action == "unpack":

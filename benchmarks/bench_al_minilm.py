@@ -32,13 +32,13 @@ Full run::
     python benchmarks/bench_al_minilm.py --output al_minilm.json
 
 The paper's protocol on its whole SST-2 pool (60,614 phrases) up to its 606
-labels, random against ALLSH, on a GPU, as many seeds as fit in 8 minutes
+labels, random against ALLSH, on a GPU, as many seeds as fit in 7 minutes
 (``tools/gpu_sst2_full_pool.sh`` prepares and runs it on a device
 machine)::
 
     python benchmarks/bench_al_minilm.py --pool-size 0 --labels 606 \
         --strategies random allsh --seeds 0 1 2 3 4 5 6 7 8 9 \
-        --device cuda --inference-batch-size 1024 --time-limit 480
+        --device cuda --inference-batch-size 1024 --time-limit 420
 
 At the end it prints each strategy's paired difference from random at the
 last labeled-set size, with its 95% t interval

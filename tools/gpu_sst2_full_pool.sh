@@ -25,7 +25,6 @@ export PYTHONPATH="$SITE:$PWD" PYTHONUNBUFFERED=1
 MODEL=$(mktemp -d)
 "$PY" tools/gpu_bundle.py unpack --to "$MODEL"
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
-set -o pipefail
 "$PY" benchmarks/bench_al_minilm.py --pool-size 0 --labels 606 \
     --strategies random allsh --seeds 0 1 2 3 4 5 6 7 8 9 \
     --device "${DEVICE:-cuda}" --inference-batch-size 1024 \

@@ -157,3 +157,19 @@ def test_one_shared_seed_beside_a_paired_strategy_keeps_its_difference(tool, tmp
     by_header = dict(zip(headers, cells, strict=True))
     assert by_header["CAL"] == "-1.00 (n=1, no interval)"
     assert by_header["ALLSH"].endswith("(n=2)")
+
+
+def test_run_times_sum_the_iterations_of_finished_runs(tool, tmp_path):
+    records = [_record("sst2", "random", seed, 0.8, 606) for seed in (0, 1)]
+    path = _write(tmp_path, records)
+    iterations = [
+        {"run_id": "sst2|random|0", "time": {"training": 10.0, "query": 2.0}},
+        {"run_id": "sst2|random|0", "time": {"training": 11.0}},
+        {"run_id": "sst2|random|1", "time": {"training": 30.0, "query": 4.0}},
+        {"run_id": "sst2|allsh|0", "time": {"training": 99.0}},  # not finished
+    ]
+    path.with_name("iterations.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in iterations) + "\n"
+    )
+    lines = tool.run_times(path)
+    assert lines[2:] == ["| sst2 | random | 2 | 23 | 28 | 34 |"]

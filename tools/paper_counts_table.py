@@ -15,6 +15,7 @@ Run::
     python tools/paper_counts_table.py results/paper_counts/runs.jsonl
     python tools/paper_counts_table.py --strategies entropy badge cal allsh allsh-cl
     python tools/paper_counts_table.py --figure docs/_static/paper_counts.png
+    python tools/paper_counts_table.py --run-times        # seconds a run
 
 ``--figure`` also draws the table: one panel per dataset with runs, each
 strategy's paired difference from random with its interval (filled where
@@ -252,6 +253,46 @@ def opening_figure(path, strategies=None):
     return figure
 
 
+def run_times(path):
+    """Recorded seconds of training and querying per finished run.
+
+    The runner writes each iteration's timings (``time``: training,
+    augmentation, inference, query, selection) to ``iterations.jsonl``
+    beside ``runs.jsonl``; a run's time is their sum over its iterations.
+    Runs that did not finish (no record in ``runs.jsonl``) are left out.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``runs.jsonl`` of the runner, with its ``iterations.jsonl``.
+
+    Returns
+    -------
+    lines : list of str
+        A Markdown table: dataset, strategy, runs, and the smallest, median
+        and largest seconds a run.
+    """
+    finished = {r["run_id"]: r["config"] for r in read_runs(path)}
+    seconds = dict.fromkeys(finished, 0.0)
+    for record in read_runs(Path(path).with_name("iterations.jsonl")):
+        if record["run_id"] in seconds:
+            seconds[record["run_id"]] += sum(record["time"].values())
+    groups = {}
+    for run_id, total in seconds.items():
+        config = finished[run_id]
+        groups.setdefault((config["task"], config["strategy"]), []).append(total)
+    lines = [
+        "| dataset | strategy | runs | min s | median s | max s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (task, strategy), totals in sorted(groups.items()):
+        lines.append(
+            f"| {task} | {strategy} | {len(totals)} | {min(totals):,.0f} | "
+            f"{np.median(totals):,.0f} | {max(totals):,.0f} |"
+        )
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -277,7 +318,16 @@ def main(argv=None):
         default=None,
         help="also draw the table into this PNG file",
     )
+    parser.add_argument(
+        "--run-times",
+        action="store_true",
+        help="print each finished run's recorded seconds (min, median, max per "
+        "dataset and strategy) instead of the table",
+    )
     args = parser.parse_args(argv)
+    if args.run_times:
+        print("\n".join(run_times(args.runs)))
+        return
     print("\n".join(opening_table(args.runs, args.strategies)))
     if args.figure is not None:
         figure = opening_figure(args.runs, args.strategies)

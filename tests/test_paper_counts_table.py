@@ -40,6 +40,14 @@ def _write(tmp_path, records):
     return path
 
 
+def _row_by_header(lines, dataset):
+    """The cells of a dataset's row of the table, by their column's heading."""
+    row = next(line for line in lines if line.startswith(f"| {dataset} "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    headers = [c.strip() for c in lines[0].strip("|").split("|")]
+    return dict(zip(headers, cells, strict=True))
+
+
 def test_rows_pair_seeds_and_match_ttest_rel(tool, tmp_path):
     random = [0.70, 0.72, 0.75, 0.71, 0.73]
     allsh = [0.74, 0.75, 0.77, 0.74, 0.78]  # a clear win
@@ -49,11 +57,7 @@ def test_rows_pair_seeds_and_match_ttest_rel(tool, tmp_path):
         for name, scores in (("random", random), ("allsh", allsh), ("badge", badge))
         for seed, score in enumerate(scores)
     ]
-    lines = tool.opening_table(_write(tmp_path, records))
-    row = next(line for line in lines if line.startswith("| SST-2 "))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    headers = [c.strip() for c in lines[0].strip("|").split("|")]
-    by_header = dict(zip(headers, cells, strict=True))
+    by_header = _row_by_header(tool.opening_table(_write(tmp_path, records)), "SST-2")
     assert by_header["random"] == f"{100 * np.mean(random):.2f} (5 seeds)"
     assert by_header["pool"] == "10,000"
 
@@ -122,15 +126,21 @@ def test_figure_refuses_runs_without_a_comparison(tool, tmp_path):
         tool.opening_figure(_write(tmp_path, records))
 
 
+#: random and ALLSH on SST-2, seeds 0 and 1: a comparison with an interval.
+_TWO_SEEDS_OF_SST2 = (
+    _record("sst2", "random", 0, 0.79, 606),
+    _record("sst2", "random", 1, 0.80, 606),
+    _record("sst2", "allsh", 0, 0.81, 606),
+    _record("sst2", "allsh", 1, 0.83, 606),
+)
+
+
 def test_one_shared_seed_is_shown_without_an_interval(tool, tmp_path):
     # QNLI's first seed: random and ALLSH once each, nothing to pair twice
     records = [
         _record("qnli", "random", 0, 0.6523, 995),
         _record("qnli", "allsh", 0, 0.6404, 995),
-        _record("sst2", "random", 0, 0.79, 606),
-        _record("sst2", "random", 1, 0.80, 606),
-        _record("sst2", "allsh", 0, 0.81, 606),
-        _record("sst2", "allsh", 1, 0.83, 606),
+        *_TWO_SEEDS_OF_SST2,
     ]
     path = _write(tmp_path, records)
     lines = tool.opening_table(path)
@@ -144,17 +154,10 @@ def test_one_shared_seed_is_shown_without_an_interval(tool, tmp_path):
 def test_one_shared_seed_beside_a_paired_strategy_keeps_its_difference(tool, tmp_path):
     # ALLSH on 2 seeds gets an interval; CAL, run on seed 0 only, its one pair
     records = [
-        _record("sst2", "random", 0, 0.79, 606),
-        _record("sst2", "random", 1, 0.80, 606),
-        _record("sst2", "allsh", 0, 0.81, 606),
-        _record("sst2", "allsh", 1, 0.83, 606),
+        *_TWO_SEEDS_OF_SST2,
         _record("sst2", "cal", 0, 0.78, 606),
     ]
-    lines = tool.opening_table(_write(tmp_path, records))
-    row = next(line for line in lines if line.startswith("| SST-2 "))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    headers = [c.strip() for c in lines[0].strip("|").split("|")]
-    by_header = dict(zip(headers, cells, strict=True))
+    by_header = _row_by_header(tool.opening_table(_write(tmp_path, records)), "SST-2")
     assert by_header["CAL"] == "-1.00 (n=1, no interval)"
     assert by_header["ALLSH"].endswith("(n=2)")
 
